@@ -1,0 +1,40 @@
+# External dependencies (DESIGN.md §7), all from Debian packages installed by scripts/setup.sh.
+find_package(PkgConfig REQUIRED)
+
+function(weft_pkg target pkg debian)
+  pkg_check_modules(${target} IMPORTED_TARGET ${pkg})
+  if(NOT ${target}_FOUND)
+    message(FATAL_ERROR "weft needs ${pkg}: install the Debian package '${debian}' (scripts/setup.sh does)")
+  endif()
+endfunction()
+
+weft_pkg(SODIUM libsodium libsodium-dev)
+weft_pkg(JANSSON jansson libjansson-dev)
+weft_pkg(CMOCKA cmocka libcmocka-dev)
+
+# BLAKE3: the official C implementation shipped (as source) by Debian's librust-blake3-dev.
+file(GLOB _blake3_dirs LIST_DIRECTORIES true /usr/share/cargo/registry/blake3-*/c)
+list(SORT _blake3_dirs COMPARE NATURAL ORDER DESCENDING)
+set(BLAKE3_C_DIR "" CACHE PATH "directory of the official BLAKE3 C sources")
+if(NOT BLAKE3_C_DIR AND _blake3_dirs)
+  list(GET _blake3_dirs 0 _b3)
+  set(BLAKE3_C_DIR ${_b3} CACHE PATH "directory of the official BLAKE3 C sources" FORCE)
+endif()
+if(NOT BLAKE3_C_DIR OR NOT EXISTS ${BLAKE3_C_DIR}/blake3.c)
+  message(FATAL_ERROR "BLAKE3 C sources not found: install the Debian package 'librust-blake3-dev' "
+                      "(it ships /usr/share/cargo/registry/blake3-*/c/), or set -DBLAKE3_C_DIR=")
+endif()
+message(STATUS "BLAKE3 C sources: ${BLAKE3_C_DIR}")
+set(_b3src ${BLAKE3_C_DIR}/blake3.c ${BLAKE3_C_DIR}/blake3_dispatch.c ${BLAKE3_C_DIR}/blake3_portable.c)
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
+  list(APPEND _b3src ${BLAKE3_C_DIR}/blake3_sse2_x86-64_unix.S ${BLAKE3_C_DIR}/blake3_sse41_x86-64_unix.S
+       ${BLAKE3_C_DIR}/blake3_avx2_x86-64_unix.S ${BLAKE3_C_DIR}/blake3_avx512_x86-64_unix.S)
+  set(_b3defs "")
+else()
+  set(_b3defs BLAKE3_NO_SSE2 BLAKE3_NO_SSE41 BLAKE3_NO_AVX2 BLAKE3_NO_AVX512)
+endif()
+add_library(blake3 STATIC ${_b3src})
+target_include_directories(blake3 SYSTEM PUBLIC ${BLAKE3_C_DIR})
+target_compile_definitions(blake3 PUBLIC ${_b3defs})
+target_compile_options(blake3 PRIVATE -w)
+set_target_properties(blake3 PROPERTIES POSITION_INDEPENDENT_CODE ON)

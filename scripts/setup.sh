@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs every Debian package weft's build, tests and tools need — only what is missing.
+# Idempotent: a second run installs nothing and prints one line.
+# Usage: scripts/setup.sh            (run as root, or with sudo available)
+set -euo pipefail
+
+# Build toolchain, libraries (DESIGN.md §7), test and conformance tools.
+DEB_PACKAGES=(
+  build-essential cmake clang libclang-rt-14-dev llvm pkg-config
+  libsodium-dev librust-blake3-dev liblmdb-dev libuv1-dev libmicrohttpd-dev libjansson-dev
+  libcmocka-dev b3sum wabt binaryen python3
+)
+
+missing=()
+for p in "${DEB_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+# Node.js and npm (for AssemblyScript contracts and massa-web3 client tests): the image may carry
+# its own build of node with npm bundled; only fall back to Debian's when there is none.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#DEB_PACKAGES[@]} Debian packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+    echo "setup: missing packages: ${missing[*]}" >&2
+    echo "setup: run this script as root (or install sudo) to install them" >&2
+    exit 1
+  fi
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done"

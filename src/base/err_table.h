@@ -1,0 +1,71 @@
+/* The one error table of weft.  Each line: X(NAME, value, "message").  0 is OK; every error is a
+ * distinct negative value.  Grouped by area; add new codes at the end of their group with the next
+ * free value of the group's band.  Included only by base.h and err.c. */
+
+/* general: -1 .. -99 */
+X(OK, 0, "success")
+X(E_NOMEM, -1, "out of memory")
+X(E_INVAL, -2, "invalid argument")
+X(E_IO, -3, "input/output error")
+X(E_NOT_FOUND, -4, "not found")
+X(E_EXISTS, -5, "already exists")
+X(E_BUSY, -6, "resource busy or locked")
+X(E_OVERFLOW, -7, "arithmetic overflow")
+X(E_UNDERFLOW, -8, "arithmetic underflow (insufficient amount)")
+X(E_LIMIT, -9, "size or count limit exceeded")
+X(E_UNSUPPORTED, -10, "unsupported")
+X(E_TIMEOUT, -11, "timed out")
+X(E_CLOSED, -12, "closed")
+X(E_STATE, -13, "not valid in the current state")
+
+/* decoding: -100 .. -199 */
+X(E_TRUNCATED, -100, "input truncated")
+X(E_TRAILING, -101, "trailing bytes after the encoded value")
+X(E_VARINT_OVERLONG, -102, "overlong varint encoding")
+X(E_VARINT_OVERFLOW, -103, "varint overflows its type")
+X(E_BASE58, -104, "invalid base58 character")
+X(E_CHECKSUM, -105, "base58check checksum mismatch")
+X(E_HEX, -106, "invalid hex string")
+X(E_PREFIX, -107, "wrong prefix letter")
+X(E_VERSION, -108, "unsupported version")
+X(E_LENGTH, -109, "wrong length")
+X(E_UTF8, -110, "invalid UTF-8")
+X(E_JSON, -111, "malformed JSON")
+X(E_RANGE, -112, "value out of range")
+X(E_DUPLICATE, -113, "duplicate entry")
+
+/* model: -200 .. -299 */
+X(E_AMOUNT, -200, "malformed amount")
+X(E_AMOUNT_OVERFLOW, -201, "amount overflows u64 nanoMAS")
+X(E_ADDRESS_TYPE, -202, "unknown address type")
+X(E_OP_TYPE, -203, "unknown operation type")
+X(E_DS_KEY_TOO_LONG, -204, "datastore key longer than 255 bytes")
+X(E_DS_VALUE_TOO_LONG, -205, "datastore value longer than 500000 bytes")
+X(E_DS_TOO_MANY_ENTRIES, -206, "more than 128 datastore entries")
+X(E_DS_DUPLICATE_KEY, -207, "duplicate datastore key")
+X(E_FUNC_NAME_TOO_LONG, -208, "function name longer than 255 bytes")
+X(E_PARAM_TOO_LONG, -209, "call parameter longer than 10000000 bytes")
+X(E_BYTECODE_TOO_LONG, -210, "bytecode longer than 10000000 bytes")
+X(E_SIGNATURE, -211, "invalid signature")
+X(E_PUBLIC_KEY, -212, "invalid public key")
+X(E_SECRET_KEY, -213, "invalid secret key")
+X(E_THREAD, -214, "thread out of range")
+X(E_PARENTS, -215, "wrong parents")
+X(E_ENDORSEMENT, -216, "invalid endorsement")
+X(E_TOO_MANY_OPS, -217, "too many operations in block")
+X(E_OPS_HASH, -218, "operation list does not match the header's hash")
+X(E_SLOT, -219, "invalid slot")
+X(E_EMPTY, -220, "empty input")
+
+/* graph (consensus core): -300 .. -399 */
+
+/* pos / state / execution / store / pool: -400 .. -499 */
+
+/* node, actors, repository: -500 .. -599 */
+
+/* network: -600 .. -699 */
+
+/* api / cli: -700 .. -799 */
+X(E_USAGE, -700, "bad command-line usage")
+
+/* vm: -800 .. -899 */
