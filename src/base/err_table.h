@@ -68,4 +68,21 @@ X(E_EMPTY, -220, "empty input")
 /* api / cli: -700 .. -799 */
 X(E_USAGE, -700, "bad command-line usage")
 
-/* vm: -800 .. -899 */
+/* vm: -800 .. -899 (the trap messages are the WebAssembly spec's trap texts) */
+X(E_VM_MALFORMED, -800, "malformed WebAssembly binary")
+X(E_VM_INVALID, -801, "invalid WebAssembly module")
+X(E_VM_FEATURE, -802, "WebAssembly feature not enabled")
+X(E_VM_LIMIT, -803, "WebAssembly module or execution exceeds a configured limit")
+X(E_VM_UNLINKABLE, -804, "unknown import or incompatible import type")
+X(E_VM_TRAP_UNREACHABLE, -810, "unreachable")
+X(E_VM_TRAP_MEMORY, -811, "out of bounds memory access")
+X(E_VM_TRAP_TABLE, -812, "out of bounds table access")
+X(E_VM_TRAP_DIV_ZERO, -813, "integer divide by zero")
+X(E_VM_TRAP_INT_OVERFLOW, -814, "integer overflow")
+X(E_VM_TRAP_CONVERSION, -815, "invalid conversion to integer")
+X(E_VM_TRAP_UNDEFINED_ELEM, -816, "undefined element")
+X(E_VM_TRAP_UNINIT_ELEM, -817, "uninitialized element")
+X(E_VM_TRAP_INDIRECT_TYPE, -818, "indirect call type mismatch")
+X(E_VM_TRAP_STACK, -819, "call stack exhausted")
+X(E_VM_OUT_OF_GAS, -820, "out of gas")
+X(E_VM_TRAP_HOST, -821, "host function trapped")
