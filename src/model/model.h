@@ -285,7 +285,8 @@ typedef struct signed_op {
 } signed_op_t;
 
 /* Decodes "sig ‖ pk ‖ content" (everything to the end is content); computes the id for chain_id.
- * Does not verify the signature (signed_op_verify does). */
+ * Does not verify the signature nor the key's validity as a curve point: signed_op_verify does
+ * both (E_SIGNATURE). */
 WEFT_MUST_USE weft_err signed_op_decode(signed_op_t *out, uint64_t chain_id, const uint8_t *data,
                                         size_t len);
 /* Builds a signed operation from content bytes (copied) + creator + signature. */
@@ -349,7 +350,8 @@ void header_encode(wr_t *w, const block_header_t *h);
 void header_read(rd_t *r, const model_params *p, block_header_t *out);
 WEFT_MUST_USE weft_err header_decode(block_header_t *out, const model_params *p, const uint8_t *data,
                                      size_t len);
-/* Verifies the header's signature and every endorsement's signature. */
+/* Verifies the header's signature and every endorsement's signature (E_SIGNATURE, also for a
+ * creator key that is not a valid curve point: decoding does not check keys). */
 WEFT_MUST_USE weft_err header_verify(const block_header_t *h);
 
 /* A block: header plus the ids of its operations, in order (bodies travel separately). */

@@ -273,6 +273,14 @@ static void test_operation_vectors(void **state)
         signed_op_free(&so3);
         sig.b[i % 64] ^= 1;
         assert_int_equal(model_verify_digest(&sig, &pk, &d), WEFT_E_SIGNATURE);
+        /* a creator key that is not a curve point decodes (keys are checked by verification)
+         * and never verifies */
+        memset(w.buf + 66, 0xff, 32);
+        assert_int_equal(signed_op_decode(&so3, chain_id, w.buf, w.len), WEFT_OK);
+        assert_int_equal(signed_op_verify(&so3), WEFT_E_SIGNATURE);
+        signed_op_free(&so3);
+        w.buf[0] = 1; /* signature version */
+        assert_int_equal(signed_op_decode(&so3, chain_id, w.buf, w.len), WEFT_E_VERSION);
 
         /* every strict prefix is truncated; one more byte is trailing */
         for (size_t cut = 0; cut < len; cut++) {
