@@ -31,7 +31,8 @@ static inline void fuzz_params(model_params *p)
     p->max_operations_per_block = 64;
 }
 
-static inline void fuzz_same_bytes(const wr_t *w, const uint8_t *data, size_t size, const char *what)
+static inline void fuzz_same_bytes(const wr_t *w, const uint8_t *data, size_t size,
+                                   const char *what)
 {
     if (wr_err(w) != WEFT_OK || w->len != size || memcmp(w->buf, data, size) != 0) {
         fprintf(stderr, "fuzz: %s decoded but re-encoded differently\n", what);

@@ -20,8 +20,8 @@ int cli_error(weft_err err, const char *detail_fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
-int cli_parse_opts(int argc, char **argv, struct cli_opt *opts, size_t nopts, const char **positional,
-                   size_t max_positional, size_t *npositional)
+int cli_parse_opts(int argc, char **argv, struct cli_opt *opts, size_t nopts,
+                   const char **positional, size_t max_positional, size_t *npositional)
 {
     *npositional = 0;
     for (int i = 1; i < argc; i++) {
@@ -92,8 +92,7 @@ int cli_print(json_t *obj, bool as_json)
     }
     const char *key;
     json_t *v;
-    json_object_foreach(obj, key, v)
-    {
+    json_object_foreach (obj, key, v) {
         if (json_is_string(v)) {
             printf("%-16s %s\n", key, json_string_value(v));
         } else {

@@ -37,12 +37,12 @@ struct cli_opt {
 };
 /* Parses argv[1..] into opts and up to max_positional positional arguments.  Returns CLI_EXIT_OK,
  * or CLI_EXIT_USAGE after printing a named error. */
-int cli_parse_opts(int argc, char **argv, struct cli_opt *opts, size_t nopts, const char **positional,
-                   size_t max_positional, size_t *npositional);
+int cli_parse_opts(int argc, char **argv, struct cli_opt *opts, size_t nopts,
+                   const char **positional, size_t max_positional, size_t *npositional);
 
 /* JSON value constructors (new references; NULL on allocation failure, which jansson's setters
  * tolerate and cli_print reports). */
-json_t *cli_u64(uint64_t v);    /* a number, or a decimal string above INT64_MAX */
+json_t *cli_u64(uint64_t v);     /* a number, or a decimal string above INT64_MAX */
 json_t *cli_nano(uint64_t nano); /* nanoMAS as a decimal string */
 json_t *cli_hex(const uint8_t *data, size_t len);
 /* Prints obj (steals nothing) as JSON (--json) or as aligned "key value" lines; returns an exit

@@ -31,7 +31,8 @@ static void op_fields(json_t *o, const operation_t *op)
     case OP_EXECUTE_SC: {
         json_object_set_new(o, "max_gas", cli_u64(op->u.execute_sc.max_gas));
         json_object_set_new(o, "max_coins", cli_nano(op->u.execute_sc.max_coins.nano));
-        json_object_set_new(o, "data", cli_hex(op->u.execute_sc.bytecode, op->u.execute_sc.bytecode_len));
+        json_object_set_new(o, "data",
+                            cli_hex(op->u.execute_sc.bytecode, op->u.execute_sc.bytecode_len));
         json_t *ds = json_array();
         for (size_t i = 0; i < op->u.execute_sc.datastore_len; i++) {
             const op_ds_entry *e = &op->u.execute_sc.datastore[i];
@@ -80,9 +81,12 @@ int cmd_op(int argc, char **argv)
         return op_usage();
     const char *sub = argv[1];
     enum { O_JSON, O_CHAIN, O_PK, O_SK, O_CONTENT, O_SIG, O_N };
-    struct cli_opt opts[O_N] = {{.name = "json", .is_flag = true}, {.name = "chain-id"},
-                                {.name = "public-key"},            {.name = "secret-key"},
-                                {.name = "content"},               {.name = "signature"}};
+    struct cli_opt opts[O_N] = {{.name = "json", .is_flag = true},
+                                {.name = "chain-id"},
+                                {.name = "public-key"},
+                                {.name = "secret-key"},
+                                {.name = "content"},
+                                {.name = "signature"}};
     const char *pos[1];
     size_t npos;
     int rc = cli_parse_opts(argc - 1, argv + 1, opts, O_N, pos, 0, &npos);
@@ -140,8 +144,9 @@ int cmd_op(int argc, char **argv)
         op_fields(o, &op);
         id_fields(o, &digest, &creator);
         if (opts[O_SIG].set)
-            json_object_set_new(o, "signature_valid",
-                                json_boolean(model_verify_digest(&sig, &creator, &digest) == WEFT_OK));
+            json_object_set_new(
+                o, "signature_valid",
+                json_boolean(model_verify_digest(&sig, &creator, &digest) == WEFT_OK));
     } else {
         char s[MODEL_STR_MAX];
         id_fields(o, &digest, &creator);

@@ -15,7 +15,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_same_bytes(&w, data, size, "operation");
         wr_free(&w);
         amount_t m;
-        if (op_max_spending(&m, &op, amount_from_nano(100000000000ull)) == WEFT_OK && m.nano < op.fee.nano)
+        if (op_max_spending(&m, &op, amount_from_nano(100000000000ull)) == WEFT_OK &&
+            m.nano < op.fee.nano)
             abort();
         op_free(&op);
     }

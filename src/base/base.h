@@ -2,17 +2,18 @@
  *
  * Contents, in order:
  *   1. the project-wide error enum (weft_err) generated from err_table.h, with names and messages;
- *   2. failure handling: WEFT_ASSERT (cheap, always on), WEFT_VERIFY (expensive, debug/test builds),
- *      weft_panic (broken invariant: message + stack trace + abort), WEFT_MISUSE (caller misuse);
+ *   2. failure handling: WEFT_ASSERT (cheap, always on), WEFT_VERIFY (expensive, debug/test
+ * builds), weft_panic (broken invariant: message + stack trace + abort), WEFT_MISUSE (caller
+ * misuse);
  *   3. logging: levels, key=value fields, to stderr, level from config or WEFT_LOG;
  *   4. checked u64 arithmetic;
  *   5. a bounded byte reader with a sticky error (rd_*) and a byte writer (wr_*);
  *   6. unsigned LEB128 varints (u64), rejecting overlong and overflowing encodings;
  *   7. base58 and base58check (4-byte double-SHA-256 checksum), hex.
  *
- * Failure classes (DESIGN §8): bad outside input returns a weft_err and never asserts; caller misuse
- * aborts through WEFT_MISUSE; broken invariants panic.  Functions returning weft_err or bool success
- * are WEFT_MUST_USE.
+ * Failure classes (DESIGN §8): bad outside input returns a weft_err and never asserts; caller
+ * misuse aborts through WEFT_MISUSE; broken invariants panic.  Functions returning weft_err or bool
+ * success are WEFT_MUST_USE.
  *
  * Thread-safety: everything here is safe to call from any thread; rd_t/wr_t values are not shared.
  * The log level is process-wide configuration set once at start-up (log_init) before threads start.
@@ -56,7 +57,8 @@ WEFT_NORETURN void weft_panic(const char *file, int line, const char *fmt, ...) 
         if (__builtin_expect(!(c), 0))                                                             \
             weft_panic(__FILE__, __LINE__, "assertion failed: %s", #c);                            \
     } while (0)
-/* Caller misuse of an API (NULL where forbidden, out-of-contract argument): abort with a message. */
+/* Caller misuse of an API (NULL where forbidden, out-of-contract argument): abort with a message.
+ */
 #define WEFT_MISUSE(c)                                                                             \
     do {                                                                                           \
         if (__builtin_expect(!(c), 0))                                                             \
@@ -185,7 +187,8 @@ void wr_init_fixed(wr_t *w, void *buf, size_t cap);
 /* Frees a growable writer's buffer and resets it; no-op for fixed writers. */
 void wr_free(wr_t *w);
 /* Transfers ownership of a growable writer's buffer to the caller (free() it); the writer is reset.
- * Returns NULL if the writer failed (and frees the buffer) or is empty. *len receives the length. */
+ * Returns NULL if the writer failed (and frees the buffer) or is empty. *len receives the length.
+ */
 uint8_t *wr_take(wr_t *w, size_t *len);
 void wr_bytes(wr_t *w, const void *data, size_t n);
 void wr_u8(wr_t *w, uint8_t v);
@@ -211,8 +214,8 @@ size_t varint_len(uint64_t v);
  * returns the string length, or E_LIMIT if cap is too small.  Inputs are limited to 1024 bytes
  * (E_LIMIT beyond). */
 int b58_encode(char *out, size_t cap, const uint8_t *data, size_t len);
-/* Decodes text (NUL-terminated, at most 2048 chars) into out (cap bytes); returns the decoded length
- * or a negative error: E_BASE58 (bad character or empty text), E_LIMIT (does not fit). */
+/* Decodes text (NUL-terminated, at most 2048 chars) into out (cap bytes); returns the decoded
+ * length or a negative error: E_BASE58 (bad character or empty text), E_LIMIT (does not fit). */
 int b58_decode(uint8_t *out, size_t cap, const char *text);
 /* Base58check: payload ‖ first 4 bytes of SHA-256(SHA-256(payload)). */
 int b58check_encode(char *out, size_t cap, const uint8_t *payload, size_t len);

@@ -149,10 +149,7 @@ weft_err rd_finish(const rd_t *r)
     return r->pos == r->len ? WEFT_OK : WEFT_E_TRAILING;
 }
 
-void wr_init(wr_t *w)
-{
-    memset(w, 0, sizeof *w);
-}
+void wr_init(wr_t *w) { memset(w, 0, sizeof *w); }
 
 void wr_init_fixed(wr_t *w, void *buf, size_t cap)
 {

@@ -4,10 +4,7 @@
 
 #include "crypto/crypto.h"
 
-weft_err crypto_init(void)
-{
-    return sodium_init() < 0 ? WEFT_E_UNSUPPORTED : WEFT_OK;
-}
+weft_err crypto_init(void) { return sodium_init() < 0 ? WEFT_E_UNSUPPORTED : WEFT_OK; }
 
 void crypto_blake3(uint8_t out[CRYPTO_HASH_LEN], const void *data, size_t len)
 {
@@ -45,8 +42,8 @@ void crypto_ed25519_from_seed(uint8_t pk[CRYPTO_ED25519_PK_LEN], uint8_t sk[CRYP
     crypto_sign_seed_keypair(pk, sk, seed);
 }
 
-void crypto_ed25519_sign(uint8_t sig[CRYPTO_ED25519_SIG_LEN], const uint8_t sk[CRYPTO_ED25519_SK_LEN],
-                         const uint8_t *msg, size_t len)
+void crypto_ed25519_sign(uint8_t sig[CRYPTO_ED25519_SIG_LEN],
+                         const uint8_t sk[CRYPTO_ED25519_SK_LEN], const uint8_t *msg, size_t len)
 {
     crypto_sign_detached(sig, NULL, msg, len, sk);
 }

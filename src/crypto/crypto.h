@@ -7,7 +7,8 @@
  *   take randomness as an argument; only actor shells and tools do.
  *
  * crypto_init() must be called once before anything else here (it is idempotent and thread-safe);
- * every function after that is thread-safe and allocation-free.  Pointers are borrowed for the call.
+ * every function after that is thread-safe and allocation-free.  Pointers are borrowed for the
+ * call.
  */
 #ifndef WEFT_CRYPTO_H
 #define WEFT_CRYPTO_H
@@ -46,8 +47,8 @@ void crypto_sha256(uint8_t out[32], const void *data, size_t len);
 void crypto_ed25519_from_seed(uint8_t pk[CRYPTO_ED25519_PK_LEN], uint8_t sk[CRYPTO_ED25519_SK_LEN],
                               const uint8_t seed[CRYPTO_ED25519_SEED_LEN]);
 /* Signs msg with the 64-byte secret key; deterministic (RFC 8032). */
-void crypto_ed25519_sign(uint8_t sig[CRYPTO_ED25519_SIG_LEN], const uint8_t sk[CRYPTO_ED25519_SK_LEN],
-                         const uint8_t *msg, size_t len);
+void crypto_ed25519_sign(uint8_t sig[CRYPTO_ED25519_SIG_LEN],
+                         const uint8_t sk[CRYPTO_ED25519_SK_LEN], const uint8_t *msg, size_t len);
 /* Returns WEFT_OK if sig is a valid signature of msg by pk, WEFT_E_SIGNATURE otherwise (including a
  * malformed public key or signature). */
 WEFT_MUST_USE weft_err crypto_ed25519_verify(const uint8_t sig[CRYPTO_ED25519_SIG_LEN],

@@ -174,8 +174,8 @@ void header_read(rd_t *r, const model_params *p, block_header_t *out)
     for (uint32_t i = 0; i < out->parent_count; i++)
         rd_bytes(r, out->parents[i].h.b, MODEL_HASH_LEN);
     rd_bytes(r, out->ops_hash.b, MODEL_HASH_LEN);
-    uint64_t count = rd_varint_max(r, out->slot.period == 0 ? 0 : p->endorsement_count,
-                                   WEFT_E_ENDORSEMENT);
+    uint64_t count =
+        rd_varint_max(r, out->slot.period == 0 ? 0 : p->endorsement_count, WEFT_E_ENDORSEMENT);
     out->endorsement_count = (uint32_t)count;
     for (uint32_t i = 0; i < out->endorsement_count && !rd_err(r); i++) {
         endorsement_t *e = &out->endorsements[i];

@@ -1,5 +1,6 @@
 /* Keys, addresses, ids and signatures: binary forms and Massa's text forms (a prefix letter, then
- * base58check of a version varint (0) followed by the bytes).  reference/massa-client-compat.md §1. */
+ * base58check of a version varint (0) followed by the bytes).  reference/massa-client-compat.md §1.
+ */
 #include <string.h>
 
 #include "crypto/crypto.h"
@@ -149,7 +150,8 @@ void address_read(rd_t *r, address_t *out)
 
 uint8_t address_thread(const address_t *a, uint32_t thread_count)
 {
-    WEFT_MISUSE(thread_count >= 1 && thread_count <= 256 && (thread_count & (thread_count - 1)) == 0);
+    WEFT_MISUSE(thread_count >= 1 && thread_count <= 256 &&
+                (thread_count & (thread_count - 1)) == 0);
     unsigned bits = (unsigned)__builtin_ctz(thread_count);
     return bits ? (uint8_t)(a->hash.b[0] >> (8 - bits)) : 0;
 }
@@ -159,10 +161,22 @@ bool address_eq(const address_t *a, const address_t *b)
     return a->kind == b->kind && hash32_cmp(&a->hash, &b->hash) == 0;
 }
 
-void op_id_to_str(char out[MODEL_STR_MAX], const op_id_t *id) { versioned_to_str(out, "O", id->h.b, 32); }
-weft_err op_id_parse(op_id_t *out, const char *text) { return versioned_parse(out->h.b, 32, "O", text); }
-void block_id_to_str(char out[MODEL_STR_MAX], const block_id_t *id) { versioned_to_str(out, "B", id->h.b, 32); }
-weft_err block_id_parse(block_id_t *out, const char *text) { return versioned_parse(out->h.b, 32, "B", text); }
+void op_id_to_str(char out[MODEL_STR_MAX], const op_id_t *id)
+{
+    versioned_to_str(out, "O", id->h.b, 32);
+}
+weft_err op_id_parse(op_id_t *out, const char *text)
+{
+    return versioned_parse(out->h.b, 32, "O", text);
+}
+void block_id_to_str(char out[MODEL_STR_MAX], const block_id_t *id)
+{
+    versioned_to_str(out, "B", id->h.b, 32);
+}
+weft_err block_id_parse(block_id_t *out, const char *text)
+{
+    return versioned_parse(out->h.b, 32, "B", text);
+}
 void endorsement_id_to_str(char out[MODEL_STR_MAX], const endorsement_id_t *id)
 {
     versioned_to_str(out, "E", id->h.b, 32);
@@ -171,7 +185,10 @@ weft_err endorsement_id_parse(endorsement_id_t *out, const char *text)
 {
     return versioned_parse(out->h.b, 32, "E", text);
 }
-void node_id_to_str(char out[MODEL_STR_MAX], const pubkey_t *pk) { versioned_to_str(out, "N", pk->b, 32); }
+void node_id_to_str(char out[MODEL_STR_MAX], const pubkey_t *pk)
+{
+    versioned_to_str(out, "N", pk->b, 32);
+}
 weft_err node_id_parse(pubkey_t *out, const char *text)
 {
     weft_err e = versioned_parse(out->b, 32, "N", text);

@@ -34,16 +34,16 @@ typedef struct model_params {
     uint32_t max_block_size;           /* serialized operations per block, default 300000 */
     uint32_t max_operations_per_block; /* default 5000 */
     uint64_t operation_validity_periods; /* default 10 */
-    uint64_t roll_price;               /* nanoMAS, default 100 MAS */
-    uint64_t block_reward;             /* nanoMAS, default 0.4 MAS */
+    uint64_t roll_price;                 /* nanoMAS, default 100 MAS */
+    uint64_t block_reward;               /* nanoMAS, default 0.4 MAS */
     uint64_t chain_id;
     uint64_t genesis_timestamp_ms;
 } model_params;
 
 /* Fills p with DESIGN §2 defaults (chain_id 0, genesis 0). */
 void model_params_default(model_params *p);
-/* Checks consistency (T power of two ≤ MODEL_MAX_THREADS, E ≤ MODEL_MAX_ENDORSEMENTS, t0 multiple of T and > 0, periods_per_cycle > 0, ...).
- * Returns WEFT_E_INVAL with no partial effect if not. */
+/* Checks consistency (T power of two ≤ MODEL_MAX_THREADS, E ≤ MODEL_MAX_ENDORSEMENTS, t0 multiple
+ * of T and > 0, periods_per_cycle > 0, ...). Returns WEFT_E_INVAL with no partial effect if not. */
 WEFT_MUST_USE weft_err model_params_check(const model_params *p);
 
 /* ---- amounts -------------------------------------------------------------------------------- */
@@ -106,10 +106,10 @@ static inline uint64_t cycle_of_period(const model_params *p, uint64_t period)
 /* ---- hashes, keys, addresses, ids, signatures ----------------------------------------------- */
 
 #define MODEL_HASH_LEN 32
-#define MODEL_PK_LEN 33       /* versioned: 00 ‖ 32-byte Ed25519 public key */
-#define MODEL_SIG_LEN 65      /* versioned: 00 ‖ 64-byte Ed25519 signature */
-#define MODEL_ADDRESS_LEN 34  /* type ‖ version ‖ 32-byte hash */
-#define MODEL_STR_MAX 128     /* room for any text form here, with NUL */
+#define MODEL_PK_LEN 33      /* versioned: 00 ‖ 32-byte Ed25519 public key */
+#define MODEL_SIG_LEN 65     /* versioned: 00 ‖ 64-byte Ed25519 signature */
+#define MODEL_ADDRESS_LEN 34 /* type ‖ version ‖ 32-byte hash */
+#define MODEL_STR_MAX 128    /* room for any text form here, with NUL */
 
 typedef struct hash32 {
     uint8_t b[MODEL_HASH_LEN];
@@ -280,8 +280,8 @@ typedef struct signed_op {
     pubkey_t creator;
     uint8_t *content; /* owned serialized content */
     size_t content_len;
-    operation_t op;   /* decoded content */
-    op_id_t id;       /* = digest */
+    operation_t op; /* decoded content */
+    op_id_t id;     /* = digest */
 } signed_op_t;
 
 /* Decodes "sig ‖ pk ‖ content" (everything to the end is content); computes the id for chain_id.
@@ -301,11 +301,11 @@ void signed_op_free(signed_op_t *s);
 
 typedef struct endorsement {
     slot_t slot;
-    uint32_t index;          /* < endorsement_count */
-    block_id_t endorsed;     /* the endorsed block (the same-thread parent of the including block) */
+    uint32_t index;      /* < endorsement_count */
+    block_id_t endorsed; /* the endorsed block (the same-thread parent of the including block) */
     pubkey_t creator;
-    signature_t sig;         /* over id */
-    endorsement_id_t id;     /* BLAKE3(00 ‖ creator pk ‖ content) */
+    signature_t sig;     /* over id */
+    endorsement_id_t id; /* BLAKE3(00 ‖ creator pk ‖ content) */
 } endorsement_t;
 
 /* Content: period varint ‖ thread u8 ‖ index varint ‖ endorsed block id (32 B). */
@@ -325,16 +325,16 @@ WEFT_MUST_USE weft_err endorsement_verify(const endorsement_t *e);
 #define HEADER_VERSION 0
 
 typedef struct block_header {
-    uint32_t version;                /* HEADER_VERSION */
+    uint32_t version; /* HEADER_VERSION */
     slot_t slot;
-    uint32_t parent_count;           /* 0 (genesis, period 0) or T */
+    uint32_t parent_count;                 /* 0 (genesis, period 0) or T */
     block_id_t parents[MODEL_MAX_THREADS]; /* parents[i] is in thread i */
-    hash32_t ops_hash;               /* BLAKE3 of the concatenated operation ids */
+    hash32_t ops_hash;                     /* BLAKE3 of the concatenated operation ids */
     uint32_t endorsement_count;
     endorsement_t endorsements[MODEL_MAX_ENDORSEMENTS]; /* strictly increasing index */
     pubkey_t creator;
-    signature_t sig;                 /* over id */
-    block_id_t id;                   /* BLAKE3(00 ‖ creator pk ‖ content) */
+    signature_t sig; /* over id */
+    block_id_t id;   /* BLAKE3(00 ‖ creator pk ‖ content) */
 } block_header_t;
 
 /* Header content: version varint ‖ period varint ‖ thread u8 ‖ parent_count varint ‖ parents ‖
@@ -348,8 +348,8 @@ void header_sign(block_header_t *h, const keypair_t *kp);
 /* Wire: sig (65 B) ‖ pk (33 B) ‖ content. */
 void header_encode(wr_t *w, const block_header_t *h);
 void header_read(rd_t *r, const model_params *p, block_header_t *out);
-WEFT_MUST_USE weft_err header_decode(block_header_t *out, const model_params *p, const uint8_t *data,
-                                     size_t len);
+WEFT_MUST_USE weft_err header_decode(block_header_t *out, const model_params *p,
+                                     const uint8_t *data, size_t len);
 /* Verifies the header's signature and every endorsement's signature (E_SIGNATURE, also for a
  * creator key that is not a valid curve point: decoding does not check keys). */
 WEFT_MUST_USE weft_err header_verify(const block_header_t *h);

@@ -114,7 +114,8 @@ static void op_read(rd_t *r, operation_t *op)
     case OP_EXECUTE_SC:
         op->u.execute_sc.max_gas = rd_varint(r);
         op->u.execute_sc.max_coins.nano = rd_varint(r);
-        op->u.execute_sc.bytecode_len = rd_varint_max(r, OP_MAX_BYTECODE_LEN, WEFT_E_BYTECODE_TOO_LONG);
+        op->u.execute_sc.bytecode_len =
+            rd_varint_max(r, OP_MAX_BYTECODE_LEN, WEFT_E_BYTECODE_TOO_LONG);
         op->u.execute_sc.bytecode = rd_dup(r, op->u.execute_sc.bytecode_len);
         if (!op->u.execute_sc.bytecode)
             op->u.execute_sc.bytecode_len = 0;

@@ -49,8 +49,7 @@ static void test_varint_vectors(void **state)
     assert_true(json_array_size(list) > 0);
     size_t i;
     json_t *e;
-    json_array_foreach(list, i, e)
-    {
+    json_array_foreach (list, i, e) {
         uint64_t value = strtoull(json_string_value(json_object_get(e, "value")), NULL, 10);
         size_t blen;
         uint8_t *bytes = test_unhex(json_string_value(json_object_get(e, "bytes")), &blen);
@@ -73,8 +72,10 @@ static void test_varint_negative(void **state)
     uint64_t v;
     static const uint8_t overlong1[] = {0x80, 0x00};
     static const uint8_t overlong2[] = {0xff, 0x80, 0x00};
-    static const uint8_t overflow10[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02};
-    static const uint8_t eleven[] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x81, 0x00};
+    static const uint8_t overflow10[] = {0xff, 0xff, 0xff, 0xff, 0xff,
+                                         0xff, 0xff, 0xff, 0xff, 0x02};
+    static const uint8_t eleven[] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+                                     0x80, 0x80, 0x80, 0x81, 0x00};
     static const uint8_t trunc[] = {0x80, 0x80};
     assert_int_equal(varint_decode(&v, overlong1, sizeof overlong1), WEFT_E_VARINT_OVERLONG);
     assert_int_equal(varint_decode(&v, overlong2, sizeof overlong2), WEFT_E_VARINT_OVERLONG);
@@ -163,8 +164,7 @@ static void test_base58check_vectors(void **state)
     assert_true(json_array_size(list) > 0);
     size_t i;
     json_t *e;
-    json_array_foreach(list, i, e)
-    {
+    json_array_foreach (list, i, e) {
         size_t plen;
         uint8_t *payload = test_unhex(json_string_value(json_object_get(e, "payload")), &plen);
         const char *text = json_string_value(json_object_get(e, "text"));

@@ -35,8 +35,7 @@ static void test_key_vectors(void **state)
     assert_true(json_array_size(keys) > 0);
     size_t i;
     json_t *k;
-    json_array_foreach(keys, i, k)
-    {
+    json_array_foreach (keys, i, k) {
         size_t n;
         uint8_t *seed = test_unhex(jstr(k, "seed"), &n);
         assert_int_equal(n, 32);
@@ -128,8 +127,7 @@ static void test_amount_vectors(void **state)
     assert_true(json_array_size(list) > 0);
     size_t i;
     json_t *e;
-    json_array_foreach(list, i, e)
-    {
+    json_array_foreach (list, i, e) {
         amount_t a;
         assert_int_equal(amount_parse(&a, jstr(e, "text")), WEFT_OK);
         uint64_t nano;
@@ -146,8 +144,8 @@ static void test_amount_negative(void **state)
 {
     (void)state;
     amount_t a;
-    static const char *const bad[] = {"", ".", "1.", ".5", "-1", "+1", " 1", "1 ", "1e9",
-                                      "1.0000000001", "1,5", "0x10", "1.2.3", "abc"};
+    static const char *const bad[] = {"",   ".",   "1.",           ".5",  "-1",   "+1",    " 1",
+                                      "1 ", "1e9", "1.0000000001", "1,5", "0x10", "1.2.3", "abc"};
     for (size_t i = 0; i < WEFT_ARRAY_LEN(bad); i++) {
         assert_int_equal(amount_parse(&a, bad[i]), WEFT_E_AMOUNT);
         assert_true(a.nano == 0);
@@ -172,8 +170,7 @@ static bool vector_keypair(json_t *v, const char *pk_text, keypair_t *out)
 {
     size_t i;
     json_t *k;
-    json_array_foreach(json_object_get(v, "keys"), i, k)
-    {
+    json_array_foreach (json_object_get(v, "keys"), i, k) {
         if (strcmp(jstr(k, "public_key"), pk_text) == 0) {
             size_t n;
             uint8_t *seed = test_unhex(jstr(k, "seed"), &n);
@@ -194,8 +191,7 @@ static void test_operation_vectors(void **state)
     assert_true(json_array_size(ops) > 0);
     size_t i;
     json_t *o;
-    json_array_foreach(ops, i, o)
-    {
+    json_array_foreach (ops, i, o) {
         size_t len;
         uint8_t *content = test_unhex(jstr(o, "serialized_content"), &len);
         operation_t op;
@@ -423,7 +419,8 @@ static void test_operation_limits(void **state)
     (void)state;
     /* at each limit: accepted; limit + 1: the named error */
     assert_int_equal(execute_sc_with(4, 1, OP_MAX_DS_KEY_LEN, 8, false), WEFT_OK);
-    assert_int_equal(execute_sc_with(4, 1, OP_MAX_DS_KEY_LEN + 1, 8, false), WEFT_E_DS_KEY_TOO_LONG);
+    assert_int_equal(execute_sc_with(4, 1, OP_MAX_DS_KEY_LEN + 1, 8, false),
+                     WEFT_E_DS_KEY_TOO_LONG);
     assert_int_equal(execute_sc_with(4, 1, 1, OP_MAX_DS_VALUE_LEN, false), WEFT_OK);
     assert_int_equal(execute_sc_with(4, 1, 1, OP_MAX_DS_VALUE_LEN + 1, false),
                      WEFT_E_DS_VALUE_TOO_LONG);
@@ -720,7 +717,7 @@ static void test_random_blocks(void **state)
 
 /* Encodes a header after applying `mutate` (which breaks one rule) and re-signing. */
 static weft_err decode_mutated_with(const model_params *p, const model_params *decode_p,
-                                   void (*mutate)(block_header_t *))
+                                    void (*mutate)(block_header_t *))
 {
     test_rng r;
     test_rng_init(&r, 42);
@@ -747,7 +744,11 @@ static weft_err decode_mutated(const model_params *p, void (*mutate)(block_heade
 
 static void m_none(block_header_t *h) { (void)h; }
 static void m_thread(block_header_t *h) { h->slot.thread = 4; }
-static void m_genesis_parents(block_header_t *h) { h->slot.period = 0; h->endorsement_count = 0; }
+static void m_genesis_parents(block_header_t *h)
+{
+    h->slot.period = 0;
+    h->endorsement_count = 0;
+}
 static void m_few_parents(block_header_t *h) { h->parent_count = 3; }
 static void m_version(block_header_t *h) { h->version = 1; }
 static void m_endorsed(block_header_t *h)

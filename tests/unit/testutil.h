@@ -6,7 +6,8 @@
  * ctest reports as skipped) — never a silent pass.
  *
  * Seeded randomness: test_seed() returns the seed from WEFT_TEST_SEED or a fresh one, printed once
- * so that any failure can be replayed.  test_rng_* is a small deterministic generator (splitmix64). */
+ * so that any failure can be replayed.  test_rng_* is a small deterministic generator (splitmix64).
+ */
 #ifndef WEFT_TESTUTIL_H
 #define WEFT_TESTUTIL_H
 
