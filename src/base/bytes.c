@@ -123,7 +123,9 @@ uint64_t rd_varint(rd_t *r)
     if (r->err)
         return 0;
     uint64_t v;
-    int n = varint_decode(&v, r->p + r->pos, r->len - r->pos);
+    /* an empty reader may hold a NULL pointer: no arithmetic on it */
+    const uint8_t *at = r->pos < r->len ? r->p + r->pos : NULL;
+    int n = varint_decode(&v, at, r->len - r->pos);
     if (n < 0) {
         rd_fail(r, (weft_err)n);
         return 0;
