@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs every Debian package weft's build, tests and tools need — only what is missing.
+# Installs every Debian and npm package weft's build, tests and tools need — only what is missing.
 # Idempotent: a second run installs nothing and prints one line.
 # Usage: scripts/setup.sh            (run as root, or with sudo available)
 set -euo pipefail
@@ -23,8 +23,24 @@ done
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 
+# npm packages: massa-web3 as the test oracle (tests/web3), installed from its lock file when
+# absent or older than the lock.
+npm_dirs=(tests/web3)
+install_npm() {
+  local top d
+  top=$(cd "$(dirname "$0")/.." && pwd)
+  for d in "${npm_dirs[@]}"; do
+    if [ ! -d "$top/$d/node_modules" ] || [ "$top/$d/package-lock.json" -nt "$top/$d/node_modules" ]; then
+      echo "setup: npm ci in $d"
+      (cd "$top/$d" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+      touch "$top/$d/node_modules"
+    fi
+  done
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#DEB_PACKAGES[@]} Debian packages present"
+  install_npm
   exit 0
 fi
 
@@ -40,4 +56,5 @@ echo "setup: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install_npm
 echo "setup: done"
