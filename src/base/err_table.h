@@ -58,6 +58,21 @@ X(E_SLOT, -219, "invalid slot")
 X(E_EMPTY, -220, "empty input")
 
 /* graph (consensus core): -300 .. -399 */
+X(E_GRAPH_CONFIG, -300, "invalid block graph configuration")
+X(E_GRAPH_SCENARIO, -301, "malformed graph scenario")
+X(E_GRAPH_DUPLICATE, -302, "block already known to the graph")
+X(E_GRAPH_SLOT_FULL, -303, "slot already holds its maximum number of blocks")
+X(E_GRAPH_FITNESS, -304, "block fitness out of range")
+X(E_GRAPH_PARENT_COUNT, -305, "too many parent ids")
+X(E_GRAPH_STRUCTURE, -306, "bad block structure (thread, parent count, parent threads or slots)")
+X(E_GRAPH_PARENT_INVALID, -307, "a parent is invalid")
+X(E_GRAPH_PARENT_STALE, -308, "a parent is stale")
+X(E_GRAPH_OLD_PERIOD, -309, "period not after the latest final period of its thread")
+X(E_GRAPH_PARENTS_CONFLICT, -310, "two parents are incompatible")
+X(E_GRAPH_INCONSISTENT, -311, "parents are not topologically consistent")
+X(E_GRAPH_FINAL_CONFLICT, -312, "incompatible with a final block")
+X(E_GRAPH_ANCESTOR_CONFLICT, -313, "incompatible with one of its own ancestors")
+X(E_GRAPH_LOW_FITNESS, -314, "only in cliques too far below the blockclique")
 
 /* pos / state / execution / store / pool: -400 .. -499 */
 
