@@ -72,12 +72,19 @@ void pubkey_to_str(char out[MODEL_STR_MAX], const pubkey_t *pk)
     versioned_to_str(out, "P", pk->b, 32);
 }
 
-weft_err pubkey_parse(pubkey_t *out, const char *text)
+/* A public key in text form behind `prefix` ("P" for keys, "N" for node ids): also a valid point.
+ */
+static weft_err pubkey_parse_prefixed(pubkey_t *out, const char *prefix, const char *text)
 {
-    weft_err e = versioned_parse(out->b, 32, "P", text);
+    weft_err e = versioned_parse(out->b, 32, prefix, text);
     if (e == WEFT_OK && (e = crypto_ed25519_check_pk(out->b)) != WEFT_OK)
         memset(out, 0, sizeof *out);
     return e;
+}
+
+weft_err pubkey_parse(pubkey_t *out, const char *text)
+{
+    return pubkey_parse_prefixed(out, "P", text);
 }
 
 void pubkey_to_bytes(uint8_t out[MODEL_PK_LEN], const pubkey_t *pk)
@@ -191,10 +198,7 @@ void node_id_to_str(char out[MODEL_STR_MAX], const pubkey_t *pk)
 }
 weft_err node_id_parse(pubkey_t *out, const char *text)
 {
-    weft_err e = versioned_parse(out->b, 32, "N", text);
-    if (e == WEFT_OK && (e = crypto_ed25519_check_pk(out->b)) != WEFT_OK)
-        memset(out, 0, sizeof *out);
-    return e;
+    return pubkey_parse_prefixed(out, "N", text);
 }
 
 void model_sign_digest(signature_t *out, const keypair_t *kp, const hash32_t *digest)
