@@ -345,6 +345,14 @@ static void test_text_negative(void **state)
     s[0] = 'P';
     assert_true(b58check_encode(s + 1, sizeof s - 1, badpk, 33) > 0);
     assert_int_equal(pubkey_parse(&pk, s), WEFT_E_PUBLIC_KEY);
+    /* node ids share the public key's checks */
+    keypair_t nk;
+    assert_int_equal(secret_key_parse(&nk, "S1SkB92YpWm4Q2ijQHH34cqbKkCZWszsiQgHVjtNeFF2Ds6STz"),
+                     WEFT_OK);
+    node_id_to_str(s, &nk.pk);
+    assert_int_equal(node_id_parse(&pk, s), WEFT_OK);
+    assert_memory_equal(pk.b, nk.pk.b, 32);
+    assert_int_equal(node_id_parse(&pk, s + 1), WEFT_E_PREFIX);
     signature_t sig;
     assert_int_equal(signature_parse(&sig, "1Wh4bh"), WEFT_E_LENGTH);
     assert_int_equal(op_id_parse(&(op_id_t){0}, "B1Wh4bh"), WEFT_E_PREFIX);
