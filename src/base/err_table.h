@@ -75,6 +75,11 @@ X(E_GRAPH_ANCESTOR_CONFLICT, -313, "incompatible with one of its own ancestors")
 X(E_GRAPH_LOW_FITNESS, -314, "only in cliques too far below the blockclique")
 
 /* pos / state / execution / store / pool: -400 .. -499 */
+/* (pool: -490 .. -499) */
+X(E_POOL_EXPIRED, -490, "operation expired")
+X(E_POOL_TOO_EARLY, -491, "operation expires too far in the future")
+X(E_POOL_UNPAYABLE, -492, "creator cannot pay the operation's maximum spending")
+X(E_POOL_FULL, -493, "pool full of higher-priority entries")
 
 /* node, actors, repository: -500 .. -599 */
 
