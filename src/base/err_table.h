@@ -75,6 +75,18 @@ X(E_GRAPH_ANCESTOR_CONFLICT, -313, "incompatible with one of its own ancestors")
 X(E_GRAPH_LOW_FITNESS, -314, "only in cliques too far below the blockclique")
 
 /* pos / state / execution / store / pool: -400 .. -499 */
+X(E_POS_NO_ROLLS, -400, "no rolls to draw from")
+X(E_POS_CYCLE_UNAVAILABLE, -401, "the draws of this cycle are not available")
+X(E_POS_LOOKBACK, -402, "inconsistent selector lookback inputs")
+X(E_STATE_RECORD, -410, "malformed final-state record")
+X(E_STATE_SLOT, -411, "slot is not the next one to finalize")
+X(E_STATE_CORRUPT, -412, "final state does not match its fingerprint")
+X(E_STATE_SEED_BITS, -413, "seed bit out of slot order")
+X(E_STORE_LMDB, -420, "LMDB error")
+X(E_STORE_POISONED, -421, "storage transaction failed earlier and can only be aborted")
+X(E_STORE_MAP_FULL, -422, "storage map size limit reached")
+X(E_STORE_FAULT, -423, "injected storage fault")
+X(E_STORE_CRASHED, -424, "storage crashed (simulated)")
 /* (pool: -490 .. -499) */
 X(E_POOL_EXPIRED, -490, "operation expired")
 X(E_POOL_TOO_EARLY, -491, "operation expires too far in the future")
