@@ -17,6 +17,7 @@ X(E_UNSUPPORTED, -10, "unsupported")
 X(E_TIMEOUT, -11, "timed out")
 X(E_CLOSED, -12, "closed")
 X(E_STATE, -13, "not valid in the current state")
+X(E_CORRUPT, -14, "stored data is corrupt")
 
 /* decoding: -100 .. -199 */
 X(E_TRUNCATED, -100, "input truncated")
@@ -94,6 +95,7 @@ X(E_POOL_UNPAYABLE, -492, "creator cannot pay the operation's maximum spending")
 X(E_POOL_FULL, -493, "pool full of higher-priority entries")
 
 /* node, actors, repository: -500 .. -599 */
+X(E_ALREADY_SIGNED, -500, "this node already signed for that slot")
 
 /* network: -600 .. -699 */
 
