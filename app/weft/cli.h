@@ -24,6 +24,7 @@ struct cli_command {
 
 int cmd_key(int argc, char **argv);
 int cmd_op(int argc, char **argv);
+int cmd_graph(int argc, char **argv);
 
 /* Prints "weft: <NAME>: <message>[: detail]" to stderr and returns CLI_EXIT_USAGE. */
 int cli_error(weft_err err, const char *detail_fmt, ...) WEFT_PRINTF(2, 3);
@@ -31,8 +32,8 @@ int cli_error(weft_err err, const char *detail_fmt, ...) WEFT_PRINTF(2, 3);
 /* A command-line option "--name VALUE" (or "--name" alone when is_flag). */
 struct cli_opt {
     const char *name;
-    bool is_flag;
     const char *value; /* borrowed from argv */
+    bool is_flag;
     bool set;
 };
 /* Parses argv[1..] into opts and up to max_positional positional arguments.  Returns CLI_EXIT_OK,

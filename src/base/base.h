@@ -34,7 +34,7 @@
 /* ---- 1. errors ------------------------------------------------------------------------------ */
 
 typedef enum weft_err {
-#define X(name, value, msg) WEFT_##name = value,
+#define X(name, value, msg) WEFT_##name = (value),
 #include "base/err_table.h"
 #undef X
 } weft_err;

@@ -81,6 +81,8 @@ int varint_decode(uint64_t *v, const uint8_t *data, size_t len)
 {
     uint64_t acc = 0;
     *v = 0;
+    if (len == 0 || !data)
+        return WEFT_E_TRUNCATED;
     for (size_t i = 0; i < VARINT_MAX_LEN; i++) {
         if (i >= len)
             return WEFT_E_TRUNCATED;

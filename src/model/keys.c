@@ -13,7 +13,7 @@ static void versioned_to_str(char out[MODEL_STR_MAX], const char *prefix, const 
     uint8_t buf[1 + 64];
     WEFT_MISUSE(len <= 64);
     size_t pl = strlen(prefix);
-    memcpy(out, prefix, pl);
+    memcpy(out, prefix, pl + 1); /* with its NUL: b58check_encode writes after it */
     buf[0] = 0;
     memcpy(buf + 1, data, len);
     int n = b58check_encode(out + pl, MODEL_STR_MAX - pl, buf, len + 1);

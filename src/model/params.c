@@ -11,7 +11,7 @@ void model_params_default(model_params *p)
     p->t0_ms = 16000;
     p->periods_per_cycle = 128;
     p->endorsement_count = 16;
-    p->delta_f0 = 64 * (16 + 1);
+    p->delta_f0 = (uint64_t)64 * (16 + 1);
     p->max_block_size = 300000;
     p->max_operations_per_block = 5000;
     p->operation_validity_periods = 10;

@@ -69,7 +69,7 @@ static bool index_grow(pool_t *p)
     size_t ncap = p->index_cap ? p->index_cap * 2 : 64;
     while (p->index_live * 2 >= ncap)
         ncap *= 2;
-    pool_entry **n = calloc(ncap, sizeof *n);
+    pool_entry **n = calloc(ncap, sizeof(pool_entry *));
     if (!n)
         return false;
     for (size_t i = 0; i < p->index_cap; i++) {
@@ -142,14 +142,14 @@ static bool list_insert(thread_list *l, pool_entry *e)
 {
     if (l->len == l->cap) {
         size_t ncap = l->cap ? l->cap * 2 : 16;
-        pool_entry **n = realloc(l->items, ncap * sizeof *n);
+        pool_entry **n = realloc(l->items, ncap * sizeof(pool_entry *));
         if (!n)
             return false;
         l->items = n;
         l->cap = ncap;
     }
     size_t at = list_lower_bound(l, e);
-    memmove(l->items + at + 1, l->items + at, (l->len - at) * sizeof *l->items);
+    memmove(l->items + at + 1, l->items + at, (l->len - at) * sizeof(pool_entry *));
     l->items[at] = e;
     l->len++;
     l->bytes += e->size;
@@ -167,7 +167,7 @@ static void entry_free(pool_entry *e)
 static void remove_at(pool_t *p, thread_list *l, size_t at)
 {
     pool_entry *e = l->items[at];
-    memmove(l->items + at, l->items + at + 1, (l->len - at - 1) * sizeof *l->items);
+    memmove(l->items + at, l->items + at + 1, (l->len - at - 1) * sizeof(pool_entry *));
     l->len--;
     l->bytes -= e->size;
     index_del(p, &e->op->id);
