@@ -1,0 +1,802 @@
+/* The interpreter: executes the internal code produced by compile.c with computed-goto dispatch
+ * (gcc/clang "labels as values"): every instruction starts with its handler's address, so
+ * dispatch is one indirect jump.
+ *
+ * State kept in locals: ip (current instruction), fp (frame base), the memory base and size of
+ * the running instance (reloaded after calls, returns and memory.grow), the remaining gas, and the
+ * running instance.  Wasm calls never recurse in C: a call pushes a vm_frame on the store's frame
+ * array (bounded by limits.call_depth) and places the callee's frame on the store's value stack
+ * (bounded; checked once per call against the callee's precomputed frame size).  Exhaustion of
+ * either is the trap "call stack exhausted".  Host functions are called from here and may re-enter
+ * vm_exec (bounded by limits.host_nesting).
+ *
+ * Traps are returned as error codes: the store's frame depth is restored and the remaining gas
+ * written back; nothing is unwound with longjmp.  Float arithmetic results are NaN-canonicalized;
+ * abs/neg/copysign, loads, stores and reinterpretations keep bits unchanged, as the spec
+ * requires.  Memory accesses are bounds-checked in 64-bit arithmetic.
+ */
+#include <math.h>
+
+#include "vm/vm_internal.h"
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "weft's vm assumes a little-endian host (wasm memory is little-endian)"
+#endif
+
+/* ---- numeric helpers ------------------------------------------------------------------------ */
+
+static inline uint32_t f32_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+static inline uint64_t f64_bits(double f)
+{
+    uint64_t u;
+    memcpy(&u, &f, 8);
+    return u;
+}
+/* NaN-canonicalized bits of an arithmetic result. */
+static inline uint32_t c32(float f) { return f != f ? VM_F32_CANON : f32_bits(f); }
+static inline uint64_t c64(double f) { return f != f ? VM_F64_CANON : f64_bits(f); }
+
+static inline float fmin32(float a, float b)
+{
+    if (a != a || b != b)
+        return NAN;
+    if (a == b)
+        return signbit(a) ? a : b;
+    return a < b ? a : b;
+}
+static inline float fmax32(float a, float b)
+{
+    if (a != a || b != b)
+        return NAN;
+    if (a == b)
+        return signbit(a) ? b : a;
+    return a > b ? a : b;
+}
+static inline double fmin64(double a, double b)
+{
+    if (a != a || b != b)
+        return NAN;
+    if (a == b)
+        return signbit(a) ? a : b;
+    return a < b ? a : b;
+}
+static inline double fmax64(double a, double b)
+{
+    if (a != a || b != b)
+        return NAN;
+    if (a == b)
+        return signbit(a) ? b : a;
+    return a > b ? a : b;
+}
+
+static inline uint32_t rotl32(uint32_t a, uint32_t b)
+{
+    b &= 31;
+    return (a << b) | (a >> ((32 - b) & 31));
+}
+static inline uint32_t rotr32(uint32_t a, uint32_t b)
+{
+    b &= 31;
+    return (a >> b) | (a << ((32 - b) & 31));
+}
+static inline uint64_t rotl64(uint64_t a, uint64_t b)
+{
+    b &= 63;
+    return (a << b) | (a >> ((64 - b) & 63));
+}
+static inline uint64_t rotr64(uint64_t a, uint64_t b)
+{
+    b &= 63;
+    return (a >> b) | (a << ((64 - b) & 63));
+}
+
+/* Saturating truncations (non-trapping float-to-int). */
+static inline uint32_t sat_i32(double a)
+{
+    if (a != a)
+        return 0;
+    if (a <= -2147483648.0)
+        return 0x80000000u;
+    if (a >= 2147483647.0)
+        return 0x7fffffffu;
+    return (uint32_t)(int32_t)a;
+}
+static inline uint32_t sat_u32(double a)
+{
+    if (a != a || a <= -1.0)
+        return 0;
+    if (a >= 4294967295.0)
+        return 0xffffffffu;
+    return (uint32_t)a;
+}
+static inline uint64_t sat_i64(double a)
+{
+    if (a != a)
+        return 0;
+    if (a < -9223372036854775808.0)
+        return 0x8000000000000000ull;
+    if (a >= 9223372036854775808.0)
+        return 0x7fffffffffffffffull;
+    return (uint64_t)(int64_t)a;
+}
+static inline uint64_t sat_u64(double a)
+{
+    if (a != a || a <= -1.0)
+        return 0;
+    if (a >= 18446744073709551616.0)
+        return 0xffffffffffffffffull;
+    return (uint64_t)a;
+}
+
+/* Gas for `units` of a dynamic cost: saturates instead of overflowing. */
+static inline uint64_t gas_mul(uint64_t units, uint64_t per)
+{
+    uint64_t r;
+    if (__builtin_mul_overflow(units, per, &r))
+        return UINT64_MAX;
+    return r;
+}
+
+/* ---- the interpreter ------------------------------------------------------------------------ */
+
+static weft_err run(vm_store *s, vm_func *f, vm_slot *args, const void *const **table)
+{
+    static const void *const labels[VMOP_COUNT_] = {
+#define X(name, words) [VMOP_##name] = &&L_##name,
+        VM_OPS(X)
+#undef X
+    };
+    if (table) {
+        *table = labels;
+        return WEFT_OK;
+    }
+
+    weft_err err = WEFT_OK;
+    vm_frame *const frames = s->frames;
+    const uint32_t max_depth = s->cfg.limits.call_depth;
+    vm_slot *const stack_end = s->stack_end;
+    const uint32_t entry_depth = s->depth;
+    uint32_t depth = entry_depth;
+    uint64_t gas = s->gas;
+
+    const vm_op *ip = NULL;
+    vm_slot *fp = NULL;
+    const vm_code *code = NULL;
+    vm_instance *inst = NULL;
+    uint8_t *mem = NULL;
+    uint64_t msize = 0;
+    vm_func *callee;
+    vm_slot *nfp;
+    const vm_op *next;
+
+#define NEXT() goto * ip->h
+#define TRAP(e)                                                                                    \
+    do {                                                                                           \
+        err = (e);                                                                                 \
+        goto trap;                                                                                 \
+    } while (0)
+#define LOAD_MEM()                                                                                 \
+    do {                                                                                           \
+        vm_memory *mm_ = inst->mem0;                                                               \
+        mem = mm_ ? mm_->data : NULL;                                                              \
+        msize = mm_ ? mm_->size : 0;                                                               \
+    } while (0)
+#define CHARGE(amount)                                                                             \
+    do {                                                                                           \
+        uint64_t c_ = (amount);                                                                    \
+        if (__builtin_expect(gas < c_, 0)) {                                                       \
+            gas = 0;                                                                               \
+            TRAP(WEFT_E_VM_OUT_OF_GAS);                                                            \
+        }                                                                                          \
+        gas -= c_;                                                                                 \
+    } while (0)
+#define O (ip[1])
+#define A (fp[O.s.a])
+#define B (fp[O.s.b])
+#define C (fp[O.s.c])
+#define D (fp[O.s.d])
+#define JUMP(word, off) (ip = &ip[word] + (int32_t)(off))
+
+    if (depth >= max_depth)
+        return WEFT_E_VM_TRAP_STACK;
+    frames[depth++] = (vm_frame){0}; /* the sentinel: returning to it leaves run() */
+    callee = f;
+    nfp = args;
+    next = NULL;
+    goto enter;
+
+call:
+    /* callee, nfp (its frame), next (return address) are set */
+    if (!callee->code) {
+        s->gas = gas;
+        s->depth = depth;
+        err = vm_call_host(s, inst, callee, nfp, fp + code->frame_slots);
+        gas = s->gas;
+        LOAD_MEM();
+        if (err != WEFT_OK)
+            goto trap;
+        ip = next;
+        NEXT();
+    }
+    if (__builtin_expect(depth >= max_depth, 0))
+        TRAP(WEFT_E_VM_TRAP_STACK);
+    frames[depth++] = (vm_frame){.ip = next, .fp = fp, .inst = inst, .code = code};
+enter : {
+    const vm_code *c = callee->code;
+    if (__builtin_expect((size_t)(stack_end - nfp) < c->frame_slots, 0))
+        TRAP(WEFT_E_VM_TRAP_STACK);
+    if (c->nzero)
+        memset(nfp + c->nparams, 0, sizeof(vm_slot) * c->nzero);
+    if (c->nconsts)
+        memcpy(nfp + c->const_base, c->consts, sizeof(vm_slot) * c->nconsts);
+    fp = nfp;
+    code = c;
+    ip = c->ops;
+    if (callee->inst != inst) {
+        inst = callee->inst;
+        LOAD_MEM();
+    }
+    NEXT();
+}
+
+L_RETURN : {
+    const vm_frame *fr = &frames[--depth];
+    if (!fr->ip)
+        goto done;
+    ip = fr->ip;
+    fp = fr->fp;
+    code = fr->code;
+    inst = fr->inst;
+    LOAD_MEM();
+    NEXT();
+}
+
+L_CALL:
+    callee = inst->funcs[O.w.lo];
+    nfp = fp + O.w.hi;
+    next = ip + 2;
+    goto call;
+
+L_CALL_INDIRECT : {
+    const vm_table *t = inst->tables[ip[2].w.lo];
+    uint32_t i = D.u32;
+    if (i >= t->size)
+        TRAP(WEFT_E_VM_TRAP_UNDEFINED_ELEM);
+    callee = (vm_func *)(uintptr_t)t->elems[i].u64;
+    if (!callee)
+        TRAP(WEFT_E_VM_TRAP_UNINIT_ELEM);
+    const vm_type *want = &inst->m->types[O.w.lo];
+    if (callee->type != &want->ft &&
+        (callee->type_hash != want->hash || !vm_functype_eq(callee->type, &want->ft)))
+        TRAP(WEFT_E_VM_TRAP_INDIRECT_TYPE);
+    nfp = fp + O.s.c;
+    next = ip + 3;
+    goto call;
+}
+
+L_UNREACHABLE:
+    TRAP(WEFT_E_VM_TRAP_UNREACHABLE);
+
+L_GAS:
+    CHARGE(O.u64);
+    ip += 2;
+    NEXT();
+
+L_BR:
+    JUMP(1, O.w.lo);
+    NEXT();
+
+L_BR_IF:
+    if (C.u32)
+        JUMP(1, O.w.lo);
+    else
+        ip += 2;
+    NEXT();
+
+L_BR_IFZ:
+    if (!C.u32)
+        JUMP(1, O.w.lo);
+    else
+        ip += 2;
+    NEXT();
+
+L_BR_TABLE : {
+    uint32_t n = O.w.lo;
+    uint32_t i = C.u32;
+    if (i > n)
+        i = n;
+    JUMP(2 + i, ip[2 + i].w.lo);
+    NEXT();
+}
+
+L_COPY:
+    B = A;
+    ip += 2;
+    NEXT();
+
+L_SELECT : {
+    vm_slot v = C.u32 ? A : B;
+    D = v;
+    ip += 2;
+    NEXT();
+}
+
+L_GLOBAL_GET:
+    C = inst->globals[O.w.lo]->val;
+    ip += 2;
+    NEXT();
+
+L_GLOBAL_SET:
+    inst->globals[O.w.lo]->val = C;
+    ip += 2;
+    NEXT();
+
+    /* ---- memory ---- */
+#define LOAD(name, ctype, expr)                                                                    \
+    L_##name:                                                                                      \
+    {                                                                                              \
+        uint64_t ea = (uint64_t)A.u32 + O.w.hi;                                                    \
+        if (__builtin_expect(ea + sizeof(ctype) > msize, 0))                                       \
+            TRAP(WEFT_E_VM_TRAP_MEMORY);                                                           \
+        ctype v;                                                                                   \
+        memcpy(&v, mem + ea, sizeof v);                                                            \
+        B.u64 = (expr);                                                                            \
+        ip += 2;                                                                                   \
+        NEXT();                                                                                    \
+    }
+    LOAD(LOAD8S, int8_t, (uint64_t)(int64_t)v)
+    LOAD(LOAD8U, uint8_t, v)
+    LOAD(LOAD16S, int16_t, (uint64_t)(int64_t)v)
+    LOAD(LOAD16U, uint16_t, v)
+    LOAD(LOAD32S, int32_t, (uint64_t)(int64_t)v)
+    LOAD(LOAD32U, uint32_t, v)
+    LOAD(LOAD64, uint64_t, v)
+#undef LOAD
+
+#define STORE(name, ctype)                                                                         \
+    L_##name:                                                                                      \
+    {                                                                                              \
+        uint64_t ea = (uint64_t)A.u32 + O.w.hi;                                                    \
+        if (__builtin_expect(ea + sizeof(ctype) > msize, 0))                                       \
+            TRAP(WEFT_E_VM_TRAP_MEMORY);                                                           \
+        ctype v = (ctype)B.u64;                                                                    \
+        memcpy(mem + ea, &v, sizeof v);                                                            \
+        ip += 2;                                                                                   \
+        NEXT();                                                                                    \
+    }
+    STORE(STORE8, uint8_t)
+    STORE(STORE16, uint16_t)
+    STORE(STORE32, uint32_t)
+    STORE(STORE64, uint64_t)
+#undef STORE
+
+L_MEMORY_SIZE:
+    C.u64 = msize >> 16;
+    ip += 2;
+    NEXT();
+
+L_MEMORY_GROW : {
+    vm_memory *m = inst->mem0;
+    uint32_t delta = A.u32;
+    if (delta && inst->m->cfg.metering && (uint64_t)m->pages + delta <= m->limit)
+        CHARGE(gas_mul(delta, inst->m->cfg.gas->per_page));
+    uint32_t r = vm_memory_grow(m, delta);
+    LOAD_MEM();
+    C.u64 = r;
+    ip += 2;
+    NEXT();
+}
+
+L_MEMORY_FILL : {
+    uint64_t d = A.u32, n = C.u32;
+    uint8_t v = (uint8_t)B.u32;
+    if (inst->m->cfg.metering)
+        CHARGE(gas_mul((n + 63) / 64, inst->m->cfg.gas->per_64_bytes));
+    if (d + n > msize)
+        TRAP(WEFT_E_VM_TRAP_MEMORY);
+    memset(mem + d, v, n);
+    ip += 2;
+    NEXT();
+}
+
+L_MEMORY_COPY : {
+    uint64_t d = A.u32, src = B.u32, n = C.u32;
+    if (inst->m->cfg.metering)
+        CHARGE(gas_mul((n + 63) / 64, inst->m->cfg.gas->per_64_bytes));
+    if (d + n > msize || src + n > msize)
+        TRAP(WEFT_E_VM_TRAP_MEMORY);
+    memmove(mem + d, mem + src, n);
+    ip += 2;
+    NEXT();
+}
+
+L_MEMORY_INIT : {
+    uint32_t seg = ip[2].w.lo;
+    uint64_t d = A.u32, src = B.u32, n = C.u32;
+    if (inst->m->cfg.metering)
+        CHARGE(gas_mul((n + 63) / 64, inst->m->cfg.gas->per_64_bytes));
+    if (src + n > inst->data_len[seg] || d + n > msize)
+        TRAP(WEFT_E_VM_TRAP_MEMORY);
+    if (n)
+        memcpy(mem + d, inst->m->datas[seg].bytes + src, n);
+    ip += 3;
+    NEXT();
+}
+
+L_DATA_DROP:
+    inst->data_len[O.w.lo] = 0;
+    ip += 2;
+    NEXT();
+
+    /* ---- tables and references ---- */
+L_TABLE_GET : {
+    const vm_table *t = inst->tables[O.w.lo];
+    uint32_t i = C.u32;
+    if (i >= t->size)
+        TRAP(WEFT_E_VM_TRAP_TABLE);
+    D = t->elems[i];
+    ip += 2;
+    NEXT();
+}
+
+L_TABLE_SET : {
+    vm_table *t = inst->tables[O.w.lo];
+    uint32_t i = C.u32;
+    if (i >= t->size)
+        TRAP(WEFT_E_VM_TRAP_TABLE);
+    t->elems[i] = D;
+    ip += 2;
+    NEXT();
+}
+
+L_TABLE_SIZE:
+    C.u64 = inst->tables[O.w.lo]->size;
+    ip += 2;
+    NEXT();
+
+L_TABLE_GROW : {
+    vm_table *t = inst->tables[O.w.lo];
+    vm_slot init = C;
+    uint32_t n = D.u32;
+    if (n && inst->m->cfg.metering && (uint64_t)t->size + n <= t->limit)
+        CHARGE(gas_mul(n, inst->m->cfg.gas->per_table_elem));
+    fp[ip[2].s.a].u64 = vm_table_grow(t, n, init);
+    ip += 3;
+    NEXT();
+}
+
+L_TABLE_FILL : {
+    vm_table *t = inst->tables[O.w.lo];
+    uint64_t d = C.u32;
+    vm_slot v = fp[ip[2].s.a];
+    uint64_t n = fp[ip[2].s.b].u32;
+    if (inst->m->cfg.metering)
+        CHARGE(gas_mul(n, inst->m->cfg.gas->per_table_elem));
+    if (d + n > t->size)
+        TRAP(WEFT_E_VM_TRAP_TABLE);
+    for (uint64_t k = 0; k < n; k++)
+        t->elems[d + k] = v;
+    ip += 3;
+    NEXT();
+}
+
+L_TABLE_COPY : {
+    vm_table *td = inst->tables[O.w.lo];
+    const vm_table *ts = inst->tables[O.w.hi];
+    uint64_t d = fp[ip[2].s.a].u32, src = fp[ip[2].s.b].u32, n = fp[ip[2].s.c].u32;
+    if (inst->m->cfg.metering)
+        CHARGE(gas_mul(n, inst->m->cfg.gas->per_table_elem));
+    if (d + n > td->size || src + n > ts->size)
+        TRAP(WEFT_E_VM_TRAP_TABLE);
+    if (n)
+        memmove(td->elems + d, ts->elems + src, sizeof(vm_slot) * n);
+    ip += 3;
+    NEXT();
+}
+
+L_TABLE_INIT : {
+    vm_table *t = inst->tables[O.w.lo];
+    const vm_elem_inst *e = &inst->elems[O.w.hi];
+    uint64_t d = fp[ip[2].s.a].u32, src = fp[ip[2].s.b].u32, n = fp[ip[2].s.c].u32;
+    if (inst->m->cfg.metering)
+        CHARGE(gas_mul(n, inst->m->cfg.gas->per_table_elem));
+    if (src + n > e->count || d + n > t->size)
+        TRAP(WEFT_E_VM_TRAP_TABLE);
+    if (n)
+        memcpy(t->elems + d, e->items + src, sizeof(vm_slot) * n);
+    ip += 3;
+    NEXT();
+}
+
+L_ELEM_DROP:
+    inst->elems[O.w.lo].count = 0;
+    ip += 2;
+    NEXT();
+
+L_REF_FUNC:
+    C.u64 = (uint64_t)(uintptr_t)inst->funcs[O.w.lo];
+    ip += 2;
+    NEXT();
+
+L_REF_IS_NULL:
+    B.u64 = A.u64 == 0;
+    ip += 2;
+    NEXT();
+
+    /* ---- numeric ---- */
+#define UNOP(name, expr)                                                                           \
+    L_##name:                                                                                      \
+    {                                                                                              \
+        vm_slot a = A;                                                                             \
+        (void)a;                                                                                   \
+        expr;                                                                                      \
+        ip += 2;                                                                                   \
+        NEXT();                                                                                    \
+    }
+#define BINOP(name, expr)                                                                          \
+    L_##name:                                                                                      \
+    {                                                                                              \
+        vm_slot a = A, b = B;                                                                      \
+        expr;                                                                                      \
+        ip += 2;                                                                                   \
+        NEXT();                                                                                    \
+    }
+#define R32 (fp[O.s.c].u64) /* binary result: zero-extended 32-bit */
+#define R64 (fp[O.s.c].u64)
+#define U32 (fp[O.s.b].u64) /* unary result */
+#define U64 (fp[O.s.b].u64)
+
+    UNOP(I32_EQZ, U32 = a.u32 == 0)
+    BINOP(I32_EQ, R32 = a.u32 == b.u32)
+    BINOP(I32_NE, R32 = a.u32 != b.u32)
+    BINOP(I32_LT_S, R32 = a.s32 < b.s32)
+    BINOP(I32_LT_U, R32 = a.u32 < b.u32)
+    BINOP(I32_GT_S, R32 = a.s32 > b.s32)
+    BINOP(I32_GT_U, R32 = a.u32 > b.u32)
+    BINOP(I32_LE_S, R32 = a.s32 <= b.s32)
+    BINOP(I32_LE_U, R32 = a.u32 <= b.u32)
+    BINOP(I32_GE_S, R32 = a.s32 >= b.s32)
+    BINOP(I32_GE_U, R32 = a.u32 >= b.u32)
+    UNOP(I64_EQZ, U32 = a.u64 == 0)
+    BINOP(I64_EQ, R32 = a.u64 == b.u64)
+    BINOP(I64_NE, R32 = a.u64 != b.u64)
+    BINOP(I64_LT_S, R32 = a.s64 < b.s64)
+    BINOP(I64_LT_U, R32 = a.u64 < b.u64)
+    BINOP(I64_GT_S, R32 = a.s64 > b.s64)
+    BINOP(I64_GT_U, R32 = a.u64 > b.u64)
+    BINOP(I64_LE_S, R32 = a.s64 <= b.s64)
+    BINOP(I64_LE_U, R32 = a.u64 <= b.u64)
+    BINOP(I64_GE_S, R32 = a.s64 >= b.s64)
+    BINOP(I64_GE_U, R32 = a.u64 >= b.u64)
+    BINOP(F32_EQ, R32 = a.f32 == b.f32)
+    BINOP(F32_NE, R32 = a.f32 != b.f32)
+    BINOP(F32_LT, R32 = a.f32 < b.f32)
+    BINOP(F32_GT, R32 = a.f32 > b.f32)
+    BINOP(F32_LE, R32 = a.f32 <= b.f32)
+    BINOP(F32_GE, R32 = a.f32 >= b.f32)
+    BINOP(F64_EQ, R32 = a.f64 == b.f64)
+    BINOP(F64_NE, R32 = a.f64 != b.f64)
+    BINOP(F64_LT, R32 = a.f64 < b.f64)
+    BINOP(F64_GT, R32 = a.f64 > b.f64)
+    BINOP(F64_LE, R32 = a.f64 <= b.f64)
+    BINOP(F64_GE, R32 = a.f64 >= b.f64)
+
+    UNOP(I32_CLZ, U32 = a.u32 ? (uint32_t)__builtin_clz(a.u32) : 32)
+    UNOP(I32_CTZ, U32 = a.u32 ? (uint32_t)__builtin_ctz(a.u32) : 32)
+    UNOP(I32_POPCNT, U32 = (uint32_t)__builtin_popcount(a.u32))
+    BINOP(I32_ADD, R32 = a.u32 + b.u32)
+    BINOP(I32_SUB, R32 = a.u32 - b.u32)
+    BINOP(I32_MUL, R32 = a.u32 * b.u32)
+    BINOP(I32_DIV_S, {
+        if (b.u32 == 0)
+            TRAP(WEFT_E_VM_TRAP_DIV_ZERO);
+        if (a.s32 == INT32_MIN && b.s32 == -1)
+            TRAP(WEFT_E_VM_TRAP_INT_OVERFLOW);
+        R32 = (uint32_t)(a.s32 / b.s32);
+    })
+    BINOP(I32_DIV_U, {
+        if (b.u32 == 0)
+            TRAP(WEFT_E_VM_TRAP_DIV_ZERO);
+        R32 = a.u32 / b.u32;
+    })
+    BINOP(I32_REM_S, {
+        if (b.u32 == 0)
+            TRAP(WEFT_E_VM_TRAP_DIV_ZERO);
+        R32 = b.s32 == -1 ? 0 : (uint32_t)(a.s32 % b.s32);
+    })
+    BINOP(I32_REM_U, {
+        if (b.u32 == 0)
+            TRAP(WEFT_E_VM_TRAP_DIV_ZERO);
+        R32 = a.u32 % b.u32;
+    })
+    BINOP(I32_AND, R32 = a.u32 & b.u32)
+    BINOP(I32_OR, R32 = a.u32 | b.u32)
+    BINOP(I32_XOR, R32 = a.u32 ^ b.u32)
+    BINOP(I32_SHL, R32 = (uint32_t)(a.u32 << (b.u32 & 31)))
+    BINOP(I32_SHR_S, R32 = (uint32_t)(a.s32 >> (b.u32 & 31)))
+    BINOP(I32_SHR_U, R32 = a.u32 >> (b.u32 & 31))
+    BINOP(I32_ROTL, R32 = rotl32(a.u32, b.u32))
+    BINOP(I32_ROTR, R32 = rotr32(a.u32, b.u32))
+
+    UNOP(I64_CLZ, U64 = a.u64 ? (uint64_t)__builtin_clzll(a.u64) : 64)
+    UNOP(I64_CTZ, U64 = a.u64 ? (uint64_t)__builtin_ctzll(a.u64) : 64)
+    UNOP(I64_POPCNT, U64 = (uint64_t)__builtin_popcountll(a.u64))
+    BINOP(I64_ADD, R64 = a.u64 + b.u64)
+    BINOP(I64_SUB, R64 = a.u64 - b.u64)
+    BINOP(I64_MUL, R64 = a.u64 * b.u64)
+    BINOP(I64_DIV_S, {
+        if (b.u64 == 0)
+            TRAP(WEFT_E_VM_TRAP_DIV_ZERO);
+        if (a.s64 == INT64_MIN && b.s64 == -1)
+            TRAP(WEFT_E_VM_TRAP_INT_OVERFLOW);
+        R64 = (uint64_t)(a.s64 / b.s64);
+    })
+    BINOP(I64_DIV_U, {
+        if (b.u64 == 0)
+            TRAP(WEFT_E_VM_TRAP_DIV_ZERO);
+        R64 = a.u64 / b.u64;
+    })
+    BINOP(I64_REM_S, {
+        if (b.u64 == 0)
+            TRAP(WEFT_E_VM_TRAP_DIV_ZERO);
+        R64 = b.s64 == -1 ? 0 : (uint64_t)(a.s64 % b.s64);
+    })
+    BINOP(I64_REM_U, {
+        if (b.u64 == 0)
+            TRAP(WEFT_E_VM_TRAP_DIV_ZERO);
+        R64 = a.u64 % b.u64;
+    })
+    BINOP(I64_AND, R64 = a.u64 & b.u64)
+    BINOP(I64_OR, R64 = a.u64 | b.u64)
+    BINOP(I64_XOR, R64 = a.u64 ^ b.u64)
+    BINOP(I64_SHL, R64 = a.u64 << (b.u64 & 63))
+    BINOP(I64_SHR_S, R64 = (uint64_t)(a.s64 >> (b.u64 & 63)))
+    BINOP(I64_SHR_U, R64 = a.u64 >> (b.u64 & 63))
+    BINOP(I64_ROTL, R64 = rotl64(a.u64, b.u64))
+    BINOP(I64_ROTR, R64 = rotr64(a.u64, b.u64))
+
+    UNOP(F32_ABS, U32 = a.u32 & 0x7fffffffu)
+    UNOP(F32_NEG, U32 = a.u32 ^ 0x80000000u)
+    UNOP(F32_CEIL, U32 = c32(ceilf(a.f32)))
+    UNOP(F32_FLOOR, U32 = c32(floorf(a.f32)))
+    UNOP(F32_TRUNC, U32 = c32(truncf(a.f32)))
+    UNOP(F32_NEAREST, U32 = c32(nearbyintf(a.f32)))
+    UNOP(F32_SQRT, U32 = c32(sqrtf(a.f32)))
+    BINOP(F32_ADD, R32 = c32(a.f32 + b.f32))
+    BINOP(F32_SUB, R32 = c32(a.f32 - b.f32))
+    BINOP(F32_MUL, R32 = c32(a.f32 * b.f32))
+    BINOP(F32_DIV, R32 = c32(a.f32 / b.f32))
+    BINOP(F32_MIN, R32 = c32(fmin32(a.f32, b.f32)))
+    BINOP(F32_MAX, R32 = c32(fmax32(a.f32, b.f32)))
+    BINOP(F32_COPYSIGN, R32 = (a.u32 & 0x7fffffffu) | (b.u32 & 0x80000000u))
+    UNOP(F64_ABS, U64 = a.u64 & 0x7fffffffffffffffull)
+    UNOP(F64_NEG, U64 = a.u64 ^ 0x8000000000000000ull)
+    UNOP(F64_CEIL, U64 = c64(ceil(a.f64)))
+    UNOP(F64_FLOOR, U64 = c64(floor(a.f64)))
+    UNOP(F64_TRUNC, U64 = c64(trunc(a.f64)))
+    UNOP(F64_NEAREST, U64 = c64(nearbyint(a.f64)))
+    UNOP(F64_SQRT, U64 = c64(sqrt(a.f64)))
+    BINOP(F64_ADD, R64 = c64(a.f64 + b.f64))
+    BINOP(F64_SUB, R64 = c64(a.f64 - b.f64))
+    BINOP(F64_MUL, R64 = c64(a.f64 * b.f64))
+    BINOP(F64_DIV, R64 = c64(a.f64 / b.f64))
+    BINOP(F64_MIN, R64 = c64(fmin64(a.f64, b.f64)))
+    BINOP(F64_MAX, R64 = c64(fmax64(a.f64, b.f64)))
+    BINOP(F64_COPYSIGN, R64 = (a.u64 & 0x7fffffffffffffffull) | (b.u64 & 0x8000000000000000ull))
+
+    /* trapping float-to-int: NaN is "invalid conversion", out of range "integer overflow" */
+#define TRUNC(name, in, lo_ok, hi, ctype, rtype)                                                   \
+    UNOP(name, {                                                                                   \
+        in v = a.in##_field;                                                                       \
+        if (v != v)                                                                                \
+            TRAP(WEFT_E_VM_TRAP_CONVERSION);                                                       \
+        if (!(lo_ok && v < hi))                                                                    \
+            TRAP(WEFT_E_VM_TRAP_INT_OVERFLOW);                                                     \
+        fp[O.s.b].u64 = (rtype)(ctype)v;                                                           \
+    })
+#define float_field f32
+#define double_field f64
+    TRUNC(I32_TRUNC_F32_S, float, v >= -2147483648.0f, 2147483648.0f, int32_t, uint32_t)
+    TRUNC(I32_TRUNC_F32_U, float, v > -1.0f, 4294967296.0f, uint32_t, uint32_t)
+    TRUNC(I32_TRUNC_F64_S, double, v > -2147483649.0, 2147483648.0, int32_t, uint32_t)
+    TRUNC(I32_TRUNC_F64_U, double, v > -1.0, 4294967296.0, uint32_t, uint32_t)
+    TRUNC(I64_TRUNC_F32_S, float, v >= -9223372036854775808.0f, 9223372036854775808.0f, int64_t,
+          uint64_t)
+    TRUNC(I64_TRUNC_F32_U, float, v > -1.0f, 18446744073709551616.0f, uint64_t, uint64_t)
+    TRUNC(I64_TRUNC_F64_S, double, v >= -9223372036854775808.0, 9223372036854775808.0, int64_t,
+          uint64_t)
+    TRUNC(I64_TRUNC_F64_U, double, v > -1.0, 18446744073709551616.0, uint64_t, uint64_t)
+#undef TRUNC
+
+    UNOP(I64_EXTEND_I32_S, U64 = (uint64_t)(int64_t)a.s32)
+    UNOP(I64_EXTEND_I32_U, U64 = a.u32)
+    UNOP(F32_CONVERT_I32_S, U32 = f32_bits((float)a.s32))
+    UNOP(F32_CONVERT_I32_U, U32 = f32_bits((float)a.u32))
+    UNOP(F32_CONVERT_I64_S, U32 = f32_bits((float)a.s64))
+    UNOP(F32_CONVERT_I64_U, U32 = f32_bits((float)a.u64))
+    UNOP(F32_DEMOTE_F64, U32 = c32((float)a.f64))
+    UNOP(F64_CONVERT_I32_S, U64 = f64_bits((double)a.s32))
+    UNOP(F64_CONVERT_I32_U, U64 = f64_bits((double)a.u32))
+    UNOP(F64_CONVERT_I64_S, U64 = f64_bits((double)a.s64))
+    UNOP(F64_CONVERT_I64_U, U64 = f64_bits((double)a.u64))
+    UNOP(F64_PROMOTE_F32, U64 = c64((double)a.f32))
+    UNOP(I32_EXTEND8_S, U32 = (uint32_t)(int32_t)(int8_t)a.u32)
+    UNOP(I32_EXTEND16_S, U32 = (uint32_t)(int32_t)(int16_t)a.u32)
+    UNOP(I64_EXTEND8_S, U64 = (uint64_t)(int64_t)(int8_t)a.u64)
+    UNOP(I64_EXTEND16_S, U64 = (uint64_t)(int64_t)(int16_t)a.u64)
+    UNOP(I64_EXTEND32_S, U64 = (uint64_t)(int64_t)(int32_t)a.u64)
+    UNOP(I32_TRUNC_SAT_F32_S, U32 = sat_i32(a.f32))
+    UNOP(I32_TRUNC_SAT_F32_U, U32 = sat_u32(a.f32))
+    UNOP(I32_TRUNC_SAT_F64_S, U32 = sat_i32(a.f64))
+    UNOP(I32_TRUNC_SAT_F64_U, U32 = sat_u32(a.f64))
+    UNOP(I64_TRUNC_SAT_F32_S, U64 = sat_i64(a.f32))
+    UNOP(I64_TRUNC_SAT_F32_U, U64 = sat_u64(a.f32))
+    UNOP(I64_TRUNC_SAT_F64_S, U64 = sat_i64(a.f64))
+    UNOP(I64_TRUNC_SAT_F64_U, U64 = sat_u64(a.f64))
+
+    /* ---- fused compare-and-branch ---- */
+#define BRCMP(name, field, op)                                                                     \
+    L_##name : if (A.field op B.field) JUMP(1, O.w.hi);                                            \
+    else ip += 2;                                                                                  \
+    NEXT();
+    BRCMP(BR_I32_EQ, u32, ==)
+    BRCMP(BR_I32_NE, u32, !=)
+    BRCMP(BR_I32_LT_S, s32, <)
+    BRCMP(BR_I32_LT_U, u32, <)
+    BRCMP(BR_I32_GT_S, s32, >)
+    BRCMP(BR_I32_GT_U, u32, >)
+    BRCMP(BR_I32_LE_S, s32, <=)
+    BRCMP(BR_I32_LE_U, u32, <=)
+    BRCMP(BR_I32_GE_S, s32, >=)
+    BRCMP(BR_I32_GE_U, u32, >=)
+    BRCMP(BR_I64_EQ, u64, ==)
+    BRCMP(BR_I64_NE, u64, !=)
+    BRCMP(BR_I64_LT_S, s64, <)
+    BRCMP(BR_I64_LT_U, u64, <)
+    BRCMP(BR_I64_GT_S, s64, >)
+    BRCMP(BR_I64_GT_U, u64, >)
+    BRCMP(BR_I64_LE_S, s64, <=)
+    BRCMP(BR_I64_LE_U, u64, <=)
+    BRCMP(BR_I64_GE_S, s64, >=)
+    BRCMP(BR_I64_GE_U, u64, >=)
+#undef BRCMP
+
+done:
+    s->depth = entry_depth;
+    s->gas = gas;
+    return WEFT_OK;
+
+trap:
+    s->depth = entry_depth;
+    s->gas = gas;
+    return err;
+
+#undef NEXT
+#undef TRAP
+#undef LOAD_MEM
+#undef CHARGE
+#undef O
+#undef A
+#undef B
+#undef C
+#undef D
+#undef JUMP
+}
+
+const void *const *vm_interp_handlers(void)
+{
+    const void *const *t = NULL;
+    (void)run(NULL, NULL, NULL, &t);
+    return t;
+}
+
+weft_err vm_exec(vm_store *s, vm_func *f, vm_slot *args)
+{
+    WEFT_ASSERT(f->code != NULL);
+    return run(s, f, args, NULL);
+}
