@@ -1,0 +1,515 @@
+/* Property test of src/graph over thousands of random block DAGs (seeded: the seed is printed and
+ * WEFT_TEST_SEED replays it; WEFT_GRAPH_PROP_DAGS sets how many DAGs, default 4000).
+ *
+ * Each DAG has T = 2..4 threads, forks (parents picked among the recent blocks of each thread, so
+ * blocks compete and lose), multistaking (two blocks in one slot), varied fitness and Δf0, a few
+ * malformed blocks and never-delivered parents, duplicates, out-of-order delivery, and in some
+ * DAGs a clock that holds blocks from the future.  After every input it checks:
+ *   - graph_check (every internal invariant);
+ *   - the clique set against a brute-force enumeration of the maximal independent sets of the
+ *     incompatibility graph (all of them: graph_clique_total; the kept ones: order, fitness, id-sum
+ *     tie-break computed independently with a 40-byte big-endian accumulator, members);
+ *   - every pending block is in a kept clique, no clique holds two incompatible blocks;
+ *   - final blocks are compatible with every pending block (direct thread/grandpa incompatibility
+ *     recomputed from the DAG itself for every pending/final pair);
+ *   - the final blocks of each thread form a chain from genesis;
+ *   - best parents agree with the blockclique and the latest final blocks;
+ *   - verdicts never change (final, stale, invalid are forever; pending only becomes final or
+ *     stale), and no pending block has a stale, invalid or waiting ancestor. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph/graph.h"
+#include "testutil.h"
+
+#define MAXB 128 /* blocks per DAG, genesis included */
+#define MAXT 4
+
+typedef struct pblock {
+    block_id_t id;
+    slot_t slot;
+    uint64_t fit;
+    uint32_t np;
+    int par[MAXT + 1];       /* indices; -1 = a parent that is never delivered */
+    uint64_t anc[MAXB / 64]; /* strict ancestors (by the parent links, whatever the verdicts) */
+    bool structural;         /* T parents, parent i in thread i, lower slots */
+    bool shunned;            /* malformed or inconsistent: later blocks do not build on it */
+} pblock;
+
+typedef struct dag {
+    uint32_t T;
+    uint64_t d0;
+    uint32_t n; /* blocks, genesis first */
+    pblock b[MAXB];
+    block_id_t ghost; /* the never-delivered parent */
+    bool clock;
+} dag;
+
+typedef struct stats {
+    uint64_t inputs, mis_checked, mis_skipped, cliques, max_cliques, pending_max;
+    uint64_t final, stale, invalid, multi_clique_steps;
+    uint64_t why[16];
+} stats;
+
+static bool anc_has(const pblock *d, int a) { return (d->anc[a / 64] >> (a % 64)) & 1; }
+
+/* ---- generation ----------------------------------------------------------------------------- */
+
+/* a is b or an ancestor of b (both generated, by links) */
+static bool anc_or_eq(const dag *g, int a, int b) { return a == b || anc_has(&g->b[b], a); }
+
+static void gen_dag(dag *g, test_rng *r)
+{
+    memset(g, 0, sizeof *g);
+    g->T = 2 + (uint32_t)test_rng_below(r, 3);
+    static const uint64_t d0s[] = {2, 3, 4, 6, 8, 12};
+    g->d0 = d0s[test_rng_below(r, WEFT_ARRAY_LEN(d0s))];
+    g->clock = test_rng_below(r, 4) == 0;
+    test_rng_bytes(r, g->ghost.h.b, 32);
+    for (uint32_t t = 0; t < g->T; t++) {
+        pblock *b = &g->b[g->n++];
+        test_rng_bytes(r, b->id.h.b, 32);
+        b->slot.thread = (uint8_t)t;
+        b->fit = 1;
+        b->structural = true;
+    }
+    uint64_t periods = 4 + test_rng_below(r, 9);
+    for (uint64_t p = 1; p <= periods; p++)
+        for (uint32_t t = 0; t < g->T; t++) {
+            uint64_t roll = test_rng_below(r, 100);
+            int k = roll < 10 ? 0 : roll < 30 ? 2 : 1; /* missed slot, multistaking, normal */
+            for (int m = 0; m < k && g->n < MAXB; m++) {
+                pblock *b = &g->b[g->n];
+                test_rng_bytes(r, b->id.h.b, 32);
+                b->slot.period = p;
+                b->slot.thread = (uint8_t)t;
+                b->fit = 1 + (test_rng_below(r, 5) == 0 ? test_rng_below(r, 3) : 0);
+                b->np = g->T;
+                /* own thread first, then the others, preferring consistent recent choices */
+                for (uint32_t kk = 0; kk < g->T; kk++) {
+                    uint32_t u = (t + kk) % g->T;
+                    int cand[MAXB], nc = 0;
+                    for (int i = (int)g->n - 1; i >= 0 && nc < 3; i--)
+                        if (g->b[i].slot.thread == u && slot_cmp(g->b[i].slot, b->slot) < 0)
+                            cand[nc++] = i;
+                    int pick = cand[0];
+                    if (test_rng_below(r, 8) == 0) {
+                        pick = cand[test_rng_below(r, (uint64_t)nc)];
+                    } else {
+                        for (int c = 0; c < nc; c++) {
+                            bool ok = !g->b[cand[c]].shunned;
+                            for (uint32_t jj = 0; jj < kk && ok; jj++) {
+                                uint32_t v = (t + jj) % g->T;
+                                const pblock *pv = &g->b[b->par[v]], *pc = &g->b[cand[c]];
+                                if (pv->np && pv->par[u] >= 0 && !anc_or_eq(g, pv->par[u], cand[c]))
+                                    ok = false;
+                                if (pc->np && pc->par[v] >= 0 &&
+                                    !anc_or_eq(g, pc->par[v], b->par[v]))
+                                    ok = false;
+                            }
+                            if (ok) {
+                                pick = cand[c];
+                                break;
+                            }
+                        }
+                    }
+                    b->par[u] = pick;
+                }
+                b->structural = true;
+                uint64_t bad = test_rng_below(r, 200);
+                if (bad == 0) { /* a parent in the wrong thread */
+                    uint32_t u = (uint32_t)test_rng_below(r, g->T);
+                    b->par[u] = b->par[(u + 1) % g->T];
+                    b->structural = false;
+                } else if (bad == 1) {
+                    b->par[test_rng_below(r, g->T)] = -1;
+                }
+                /* rule 5 by links: inconsistent blocks are invalid, do not build on them */
+                for (uint32_t v = 0; v < g->T && !b->shunned; v++)
+                    for (uint32_t u = 0; u < g->T; u++) {
+                        const pblock *pv = &g->b[b->par[v] < 0 ? 0 : b->par[v]];
+                        if (b->par[v] < 0 || b->par[u] < 0 || !b->structural) {
+                            b->shunned = true;
+                            break;
+                        }
+                        if (pv->np && u != v &&
+                            (pv->par[u] < 0 || !anc_or_eq(g, pv->par[u], b->par[u])))
+                            b->shunned = true;
+                    }
+                for (uint32_t u = 0; u < g->T; u++) {
+                    int pi = b->par[u];
+                    if (pi < 0)
+                        continue;
+                    b->anc[pi / 64] |= UINT64_C(1) << (pi % 64);
+                    for (int w = 0; w < MAXB / 64; w++)
+                        b->anc[w] |= g->b[pi].anc[w];
+                }
+                g->n++;
+            }
+        }
+}
+
+/* ---- the graph under test ------------------------------------------------------------------- */
+
+static int index_of(const dag *g, const block_id_t *id)
+{
+    for (uint32_t i = 0; i < g->n; i++)
+        if (block_id_eq(&g->b[i].id, id))
+            return (int)i;
+    return -1;
+}
+
+static graph_status status_of(graph *gr, const dag *g, int i)
+{
+    return graph_block_status(gr, &g->b[i].id, NULL);
+}
+
+/* 40-byte big-endian accumulator: acc += id */
+static void acc_add(uint8_t acc[40], const block_id_t *id)
+{
+    unsigned carry = 0;
+    for (int k = 39; k >= 0; k--) {
+        unsigned v = acc[k] + carry + (k >= 8 ? id->h.b[k - 8] : 0);
+        acc[k] = (uint8_t)v;
+        carry = v >> 8;
+    }
+    assert_int_equal(carry, 0);
+}
+
+typedef struct mis {
+    uint64_t set;
+    uint64_t fit;
+    uint8_t sum[40];
+} mis;
+
+typedef struct enumctx {
+    const uint64_t *adj;
+    int n;
+    mis *out;
+    size_t nout, cap;
+} enumctx;
+
+/* Plain enumeration of maximal independent sets: include or exclude each vertex in turn, pruning a
+ * branch as soon as an excluded vertex can no longer get an incompatible neighbour in the set. */
+static void mis_rec(enumctx *c, int i, uint64_t chosen, uint64_t excluded)
+{
+    uint64_t rest =
+        i >= 64 ? 0
+                : (~UINT64_C(0) << i) & (c->n == 64 ? ~UINT64_C(0) : ((UINT64_C(1) << c->n) - 1));
+    for (uint64_t m = excluded; m; m &= m - 1) {
+        int v = __builtin_ctzll(m);
+        if (!(c->adj[v] & (chosen | rest)))
+            return;
+    }
+    if (i == c->n) {
+        if (c->nout == c->cap) {
+            c->cap = c->cap ? 2 * c->cap : 64;
+            c->out = realloc(c->out, c->cap * sizeof *c->out);
+            assert_non_null(c->out);
+        }
+        c->out[c->nout++].set = chosen;
+        return;
+    }
+    if (!(c->adj[i] & chosen))
+        mis_rec(c, i + 1, chosen | (UINT64_C(1) << i), excluded);
+    mis_rec(c, i + 1, chosen, excluded | (UINT64_C(1) << i));
+}
+
+static int mis_cmp(const void *a, const void *b)
+{
+    const mis *x = a, *y = b;
+    if (x->fit != y->fit)
+        return x->fit > y->fit ? -1 : 1;
+    return memcmp(x->sum, y->sum, 40);
+}
+
+/* strict ancestry by links, for direct incompatibility from the DAG itself */
+static bool sa(const dag *g, int a, int d) { return a != d && anc_has(&g->b[d], a); }
+
+static bool direct_incompatible(const dag *g, int a, int c)
+{
+    const pblock *A = &g->b[a], *C = &g->b[c];
+    if (a == c || anc_has(A, c) || anc_has(C, a) || !A->np || !C->np)
+        return false;
+    uint32_t ta = A->slot.thread, tc = C->slot.thread;
+    if (ta == tc)
+        return A->par[ta] == C->par[ta];
+    return sa(g, A->par[tc], C->par[tc]) && sa(g, C->par[ta], A->par[ta]);
+}
+
+static void verify(graph *gr, const dag *g, graph_status *prev, stats *s)
+{
+    graph_check(gr);
+    s->inputs++;
+    graph_status cur[MAXB];
+    int pend[MAXB], np = 0;
+    for (uint32_t i = 0; i < g->n; i++) {
+        cur[i] = status_of(gr, g, (int)i);
+        /* verdicts are forever; pending only moves on to final or stale */
+        if (prev[i] == GRAPH_FINAL || prev[i] == GRAPH_STALE || prev[i] == GRAPH_INVALID)
+            assert_int_equal(cur[i], prev[i]);
+        if (prev[i] == GRAPH_PENDING)
+            assert_true(cur[i] == GRAPH_PENDING || cur[i] == GRAPH_FINAL || cur[i] == GRAPH_STALE);
+        if (cur[i] == GRAPH_PENDING)
+            pend[np++] = (int)i;
+        if (cur[i] == GRAPH_PENDING || cur[i] == GRAPH_FINAL) {
+            assert_true(g->b[i].structural);
+            for (uint32_t u = 0; i >= g->T && u < g->T; u++) {
+                graph_status ps = status_of(gr, g, g->b[i].par[u]);
+                assert_true(ps == GRAPH_PENDING || ps == GRAPH_FINAL);
+                if (cur[i] == GRAPH_FINAL)
+                    assert_int_equal(ps, GRAPH_FINAL);
+            }
+        }
+        prev[i] = cur[i];
+    }
+    if ((uint64_t)np > s->pending_max)
+        s->pending_max = (uint64_t)np;
+
+    /* final chains per thread, from genesis */
+    for (uint32_t t = 0; t < g->T; t++) {
+        int last = (int)t;
+        block_id_t lf;
+        graph_latest_final(gr, t, &lf, NULL);
+        for (;;) {
+            int next = -1;
+            for (uint32_t i = g->T; i < g->n; i++)
+                if (cur[i] == GRAPH_FINAL && g->b[i].slot.thread == t && g->b[i].par[t] == last)
+                    next = (int)i;
+            if (next < 0)
+                break;
+            last = next;
+        }
+        int nf = 0;
+        for (uint32_t i = 0; i < g->n; i++)
+            if (cur[i] == GRAPH_FINAL && g->b[i].slot.thread == t)
+                nf++;
+        int chain_len = 1;
+        for (int k = last; k >= (int)g->T; k = g->b[k].par[t])
+            chain_len++;
+        assert_int_equal(nf, chain_len); /* every final block of t is on one chain */
+        assert_true(block_id_eq(&lf, &g->b[last].id));
+    }
+
+    /* final blocks are compatible with every pending block */
+    for (int k = 0; k < np; k++)
+        for (uint32_t i = g->T; i < g->n; i++)
+            if (cur[i] == GRAPH_FINAL)
+                assert_false(direct_incompatible(g, pend[k], (int)i));
+
+    /* cliques against brute force */
+    if (np > 64) {
+        s->mis_skipped++;
+        return;
+    }
+    s->mis_checked++;
+    uint64_t adj[64] = {0};
+    for (int a = 0; a < np; a++)
+        for (int b = 0; b < np; b++)
+            if (graph_incompatible(gr, &g->b[pend[a]].id, &g->b[pend[b]].id))
+                adj[a] |= UINT64_C(1) << b;
+    for (int a = 0; a < np; a++) {
+        assert_false(adj[a] >> a & 1);
+        for (int b = 0; b < np; b++)
+            assert_int_equal(adj[a] >> b & 1, adj[b] >> a & 1);
+    }
+    enumctx c = {.adj = adj, .n = np};
+    mis_rec(&c, 0, 0, 0);
+    assert_true(c.nout >= 1);
+    assert_int_equal(graph_clique_total(gr), c.nout);
+    uint64_t best = 0;
+    for (size_t i = 0; i < c.nout; i++) {
+        c.out[i].fit = 0;
+        memset(c.out[i].sum, 0, 40);
+        for (int k = 0; k < np; k++)
+            if (c.out[i].set >> k & 1) {
+                c.out[i].fit += g->b[pend[k]].fit;
+                acc_add(c.out[i].sum, &g->b[pend[k]].id);
+            }
+        if (c.out[i].fit > best)
+            best = c.out[i].fit;
+    }
+    size_t nk = 0;
+    for (size_t i = 0; i < c.nout; i++)
+        if (c.out[i].fit + g->d0 >= best)
+            c.out[nk++] = c.out[i];
+    qsort(c.out, nk, sizeof *c.out, mis_cmp);
+    assert_int_equal(graph_clique_count(gr), nk);
+    s->cliques += nk;
+    if (nk > s->max_cliques)
+        s->max_cliques = nk;
+    if (nk > 1)
+        s->multi_clique_steps++;
+    uint64_t covered = 0;
+    for (size_t i = 0; i < nk; i++) {
+        block_id_t ids[64];
+        size_t n = graph_clique_blocks(gr, i, ids, 64);
+        uint64_t set = 0;
+        for (size_t k = 0; k < n; k++) {
+            int bi = index_of(g, &ids[k]);
+            int pk = -1;
+            for (int q = 0; q < np; q++)
+                if (pend[q] == bi)
+                    pk = q;
+            assert_true(pk >= 0);
+            set |= UINT64_C(1) << pk;
+        }
+        assert_int_equal(set, c.out[i].set);
+        assert_int_equal(graph_clique_fitness(gr, i), c.out[i].fit);
+        for (int k = 0; k < np; k++) /* no two incompatible blocks in a clique */
+            if (set >> k & 1)
+                assert_int_equal(adj[k] & set, 0);
+        covered |= set;
+    }
+    if (np)
+        assert_int_equal(covered, np == 64 ? ~UINT64_C(0) : (UINT64_C(1) << np) - 1);
+
+    /* best parents: latest final or newer blockclique block of each thread */
+    block_id_t bp[MAXT];
+    graph_best_parents(gr, bp);
+    for (uint32_t t = 0; t < g->T; t++) {
+        block_id_t lf;
+        graph_latest_final(gr, t, &lf, NULL);
+        int want = index_of(g, &lf);
+        for (int k = 0; k < np; k++)
+            if ((c.out[0].set >> k & 1) && g->b[pend[k]].slot.thread == t &&
+                g->b[pend[k]].slot.period > g->b[want].slot.period)
+                want = pend[k];
+        assert_true(block_id_eq(&bp[t], &g->b[want].id));
+    }
+    free(c.out);
+}
+
+static void run_dag(dag *g, test_rng *r, stats *s)
+{
+    graph_config cfg;
+    graph_config_init(&cfg, g->T, g->d0);
+    cfg.max_future = cfg.max_waiting = cfg.max_discarded = GRAPH_UNBOUNDED;
+    cfg.final_keep_periods = GRAPH_KEEP_ALL;
+    cfg.stale_old_on_arrival = false;
+    block_id_t gen[MAXT];
+    for (uint32_t t = 0; t < g->T; t++)
+        gen[t] = g->b[t].id;
+    graph *gr;
+    assert_int_equal(graph_new(&gr, &cfg, gen), WEFT_OK);
+    graph_status prev[MAXB];
+    for (uint32_t i = 0; i < g->n; i++)
+        prev[i] = status_of(gr, g, (int)i);
+
+    /* delivery order: creation order, locally shuffled, a few held back to the end, duplicates */
+    int order[2 * MAXB], no = 0;
+    for (uint32_t i = g->T; i < g->n; i++)
+        order[no++] = (int)i;
+    for (int i = 0; i < no; i++)
+        if (test_rng_below(r, 5) == 0) {
+            int j = i + 1 + (int)test_rng_below(r, 6);
+            if (j < no) {
+                int tmp = order[i];
+                order[i] = order[j];
+                order[j] = tmp;
+            }
+        }
+    for (int i = 0; i < no; i++)
+        if (test_rng_below(r, 25) == 0) {
+            int held = order[i];
+            memmove(&order[i], &order[i + 1], (size_t)(no - i - 1) * sizeof *order);
+            order[no - 1] = held;
+        }
+    int ndup = no;
+    for (int i = 0; i < ndup; i++)
+        if (test_rng_below(r, 50) == 0)
+            order[no++] = order[i];
+
+    slot_t now = {0, 0};
+    for (int k = 0; k < no; k++) {
+        pblock *b = &g->b[order[k]];
+        block_id_t par[MAXT];
+        for (uint32_t u = 0; u < b->np; u++)
+            par[u] = b->par[u] >= 0 ? g->b[b->par[u]].id : g->ghost;
+        graph_block gb = {
+            .id = b->id, .slot = b->slot, .fitness = b->fit, .parent_count = b->np, .parents = par};
+        if (g->clock) {
+            /* the clock trails the newest block given so far by up to two slots */
+            slot_t t = b->slot;
+            uint64_t back = test_rng_below(r, 3);
+            while (back--) {
+                if (t.thread > 0) {
+                    t.thread--;
+                } else if (t.period > 0) {
+                    t.period--;
+                    t.thread = (uint8_t)(g->T - 1);
+                }
+            }
+            if (slot_cmp(t, now) > 0) {
+                now = t;
+                assert_int_equal(graph_tick(gr, now), WEFT_OK);
+                verify(gr, g, prev, s);
+            }
+        }
+        weft_err e = graph_add(gr, &gb, g->clock ? &now : NULL, GRAPH_FORCE);
+        assert_true(e == WEFT_OK || (e == WEFT_E_GRAPH_DUPLICATE && k >= ndup));
+        graph_outputs_clear(gr);
+        verify(gr, g, prev, s);
+    }
+    if (g->clock) {
+        now.period = 1000;
+        assert_int_equal(graph_tick(gr, now), WEFT_OK);
+        verify(gr, g, prev, s);
+        assert_int_equal(graph_count(gr, GRAPH_WAITING_SLOT), 0);
+    }
+    for (uint32_t i = g->T; i < g->n; i++) {
+        weft_err why = WEFT_OK;
+        graph_block_status(gr, &g->b[i].id, &why);
+        if (why)
+            s->why[-why - 300]++;
+        graph_status st = prev[i];
+        s->final += st == GRAPH_FINAL;
+        s->stale += st == GRAPH_STALE;
+        s->invalid += st == GRAPH_INVALID;
+    }
+    graph_free(gr);
+}
+
+static void test_random_dags(void **state)
+{
+    (void)state;
+    uint64_t seed = test_seed();
+    const char *env = getenv("WEFT_GRAPH_PROP_DAGS");
+    long ndags = env && *env ? strtol(env, NULL, 10) : 4000;
+    test_rng r;
+    test_rng_init(&r, seed);
+    stats s = {0};
+    dag *g = malloc(sizeof *g);
+    assert_non_null(g);
+    for (long i = 0; i < ndags; i++) {
+        gen_dag(g, &r);
+        run_dag(g, &r, &s);
+    }
+    free(g);
+    print_message("%ld DAGs, %llu inputs, %llu brute-force clique checks (%llu skipped), "
+                  "max %llu kept cliques, max %llu pending, %llu steps with several cliques; "
+                  "verdicts: %llu final, %llu stale, %llu invalid\n",
+                  ndags, (unsigned long long)s.inputs, (unsigned long long)s.mis_checked,
+                  (unsigned long long)s.mis_skipped, (unsigned long long)s.max_cliques,
+                  (unsigned long long)s.pending_max, (unsigned long long)s.multi_clique_steps,
+                  (unsigned long long)s.final, (unsigned long long)s.stale,
+                  (unsigned long long)s.invalid);
+    for (int k = 0; k < 16; k++)
+        if (s.why[k])
+            print_message("  %s: %llu\n", weft_err_name(-300 - k), (unsigned long long)s.why[k]);
+    /* the generator must exercise what it claims to */
+    if (ndags >= 200) {
+        assert_true(s.final > 0 && s.stale > 0 && s.invalid > 0);
+        assert_true(s.multi_clique_steps > 0 && s.max_cliques >= 3);
+        assert_true(s.mis_skipped * 100 <= s.mis_checked);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_random_dags),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
