@@ -12,6 +12,7 @@ static const struct cli_command commands[] = {
     {"key", cmd_key, "key new | key show SECRET_KEY — keypairs, addresses, threads"},
     {"op", cmd_op, "op inspect | op sign — decode, hash and sign operations"},
     {"graph", cmd_graph, "graph replay SCENARIO.json [--trace] — run a block graph scenario"},
+    {"vm", cmd_vm, "vm invoke MODULE.wasm EXPORT [TYPE:VALUE ...] — run a wasm export"},
 };
 
 static void usage(FILE *f)
