@@ -164,8 +164,8 @@ static void put_str(wr_t *w, const char *s) { wr_bytes(w, s, strlen(s)); }
 
 static void put_u4(wr_t *w, unsigned cp)
 {
-    char buf[8];
-    snprintf(buf, sizeof buf, "\\u%04x", cp);
+    char buf[16];
+    snprintf(buf, sizeof buf, "\\u%04x", cp & 0xffff);
     put_str(w, buf);
 }
 

@@ -89,10 +89,11 @@ static void gen_dag(dag *g, test_rng *r)
                 /* own thread first, then the others, preferring consistent recent choices */
                 for (uint32_t kk = 0; kk < g->T; kk++) {
                     uint32_t u = (t + kk) % g->T;
-                    int cand[MAXB], nc = 0;
+                    int cand[3] = {(int)u, (int)u, (int)u}, nc = 0; /* genesis u: always one */
                     for (int i = (int)g->n - 1; i >= 0 && nc < 3; i--)
                         if (g->b[i].slot.thread == u && slot_cmp(g->b[i].slot, b->slot) < 0)
                             cand[nc++] = i;
+                    assert_true(nc > 0);
                     int pick = cand[0];
                     if (test_rng_below(r, 8) == 0) {
                         pick = cand[test_rng_below(r, (uint64_t)nc)];
