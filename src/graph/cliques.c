@@ -92,7 +92,7 @@ weft_err pend_reserve(graph *g)
     uint64_t *desc = regrow_rows(g->desc, g->cap, ow, ncap, nw);
     uint64_t *inc = regrow_rows(g->inc, g->cap, ow, ncap, nw);
     uint64_t *clbits = regrow_rows(g->clbits, g->ncl, ow, g->cap_cl, nw);
-    gnode **pnode = calloc(ncap, sizeof *pnode);
+    gnode **pnode = calloc(ncap, sizeof(gnode *));
     uint64_t *pfit = calloc(ncap, sizeof *pfit);
     uint64_t *pdfit = calloc(ncap, sizeof *pdfit);
     uint64_t(*plimbs)[4] = calloc(ncap, sizeof *plimbs);
@@ -112,7 +112,7 @@ weft_err pend_reserve(graph *g)
         return WEFT_E_NOMEM;
     }
     if (g->cap) {
-        memcpy(pnode, g->pnode, g->cap * sizeof *pnode);
+        memcpy(pnode, g->pnode, g->cap * sizeof(gnode *));
         memcpy(pfit, g->pfit, g->cap * sizeof *pfit);
         memcpy(pdfit, g->pdfit, g->cap * sizeof *pdfit);
         memcpy(plimbs, g->plimbs, g->cap * sizeof *plimbs);
@@ -421,7 +421,7 @@ static weft_err prune_stale(graph *g, uint64_t bcfit, uint64_t *S)
         }
     if (bs_empty(S, w))
         return WEFT_OK;
-    bool *touched = calloc(g->ncl, sizeof *touched);
+    bool *touched = calloc(g->ncl + 1, sizeof *touched);
     if (!touched)
         return WEFT_E_NOMEM;
     for (uint32_t i = 0; i < g->ncl; i++) {
@@ -444,7 +444,7 @@ static weft_err prune_stale(graph *g, uint64_t bcfit, uint64_t *S)
     }
     /* a trimmed clique survives if still maximal (every pending block outside it conflicts with
      * one inside) and not a copy of another clique */
-    bool *dead = calloc(g->ncl, sizeof *dead);
+    bool *dead = calloc(g->ncl + 1, sizeof *dead);
     if (!dead) {
         err = WEFT_E_NOMEM;
         goto out;
@@ -541,19 +541,20 @@ static weft_err find_final(graph *g, uint64_t bcfit, uint64_t *C, uint64_t *F)
     }
     if (nf == 0)
         return WEFT_OK;
-    gnode **fin = malloc(nf * sizeof *fin);
+    gnode **fin = malloc(nf * sizeof(gnode *));
     if (!fin)
         return WEFT_E_NOMEM;
     uint32_t k = 0;
-    for (int32_t c = bs_next(F, w, 0); c >= 0; c = bs_next(F, w, c + 1))
+    for (int32_t c = bs_next(F, w, 0); c >= 0 && k < nf; c = bs_next(F, w, c + 1))
         fin[k++] = g->pnode[c];
+    WEFT_ASSERT(k == nf);
     /* final blocks are in every clique (each pending block shares a kept clique with them) */
     for (uint32_t i = 0; i < g->ncl; i++) {
         WEFT_VERIFY_CHECK(bs_subset(F, ROW(g->clbits, w, i), w));
         for (uint32_t j = 0; j < nf; j++)
             cl_drop_member(g, i, fin[j]->idx);
     }
-    qsort(fin, nf, sizeof *fin, node_slot_cmp); /* ancestors first: chains stay chains */
+    qsort(fin, nf, sizeof(gnode *), node_slot_cmp); /* ancestors first: chains stay chains */
     weft_err err = WEFT_OK;
     for (uint32_t j = 0; j < nf && !err; j++)
         err = finalize(g, fin[j]);
@@ -597,7 +598,7 @@ weft_err cliques_update(graph *g, gnode *b, bool inherit_only)
     err = prune_stale(g, bcfit, g->scratch);
     if (err)
         return err;
-    err = find_final(g, bcfit, g->scratch + w, g->scratch + 2 * w);
+    err = find_final(g, bcfit, g->scratch + w, g->scratch + (size_t)2 * w);
     if (err)
         return err;
     if (g->ncl == 0) { /* cannot happen: the blockclique is kept */
@@ -648,7 +649,7 @@ void cliques_check(const graph *g)
     }
     /* the clique set is exactly the maximal independent sets, recomputed from scratch */
     uint64_t *stack = calloc((size_t)4 * w * (g->npending + 2), sizeof *stack);
-    bool *seen = calloc(g->ncl, sizeof *seen);
+    bool *seen = calloc(g->ncl + 1, sizeof *seen);
     WEFT_ASSERT(stack && seen);
     bs_copy(stack + w, g->pmask, w);
     struct check_ctx ctx = {g, seen, 0};

@@ -59,7 +59,7 @@ static gnode *node_new(graph *g, const block_id_t *id)
     n->id = *id;
     if (g->n_tab_free == 0 && g->tab_top == g->tab_cap) {
         uint32_t ncap = g->tab_cap ? 2 * g->tab_cap : 256;
-        gnode **nt = realloc(g->tab, ncap * sizeof *nt);
+        gnode **nt = realloc(g->tab, ncap * sizeof(gnode *));
         if (nt)
             g->tab = nt;
         uint32_t *ng = nt ? realloc(g->tab_gen, ncap * sizeof *ng) : NULL;
@@ -146,7 +146,7 @@ static weft_err heap_push(graph *g, gnode *n)
 {
     if (g->n_heap == g->cap_heap) {
         size_t ncap = g->cap_heap ? 2 * g->cap_heap : 64;
-        gnode **nh = realloc(g->heap, ncap * sizeof *nh);
+        gnode **nh = realloc(g->heap, ncap * sizeof(gnode *));
         if (!nh)
             return WEFT_E_NOMEM;
         g->heap = nh;
@@ -287,7 +287,7 @@ static weft_err add_waiter(gnode *p, gnode *w)
 {
     if (p->nwaiters == p->capwaiters) {
         uint32_t ncap = p->capwaiters ? 2 * p->capwaiters : 4;
-        gnode **nw = realloc(p->waiters, ncap * sizeof *nw);
+        gnode **nw = realloc(p->waiters, ncap * sizeof(gnode *));
         if (!nw)
             return WEFT_E_NOMEM;
         p->waiters = nw;
@@ -325,6 +325,7 @@ out:
 static weft_err drop_block(graph *g, gnode *v)
 {
     weft_err err = WEFT_OK;
+    WEFT_ASSERT(v);
     q_remove(v->state == GN_FUTURE ? &g->future : &g->waiting, v);
     if (!g_ev_push(&g->o_dropped, v, WEFT_OK))
         return WEFT_E_NOMEM;
@@ -411,7 +412,7 @@ static weft_err drain(graph *g)
         gnode *n = heap_pop(g);
         WEFT_ASSERT(n->state == GN_READY);
         if (n->npar > capP) {
-            gnode **np = realloc(P, n->npar * sizeof *np);
+            gnode **np = realloc(P, n->npar * sizeof(gnode *));
             if (!np) {
                 err = WEFT_E_NOMEM;
                 goto out;
@@ -624,7 +625,7 @@ weft_err graph_tick(graph *g, slot_t now)
         if (slot_cmp(f->slot, now) <= 0)
             n++;
     if (n) {
-        due = malloc(n * sizeof *due);
+        due = malloc(n * sizeof(gnode *));
         if (!due) {
             err = WEFT_E_NOMEM;
             goto out;
@@ -633,7 +634,7 @@ weft_err graph_tick(graph *g, slot_t now)
         for (gnode *f = g->future.head; f; f = f->qnext)
             if (slot_cmp(f->slot, now) <= 0)
                 due[k++] = f;
-        qsort(due, n, sizeof *due, future_cmp);
+        qsort(due, n, sizeof(gnode *), future_cmp);
         for (size_t i = 0; i < n; i++)
             q_remove(&g->future, due[i]);
         for (size_t i = 0; i < n && !err; i++)

@@ -58,7 +58,7 @@ weft_err map_put(graph *g, gnode *n)
     WEFT_ASSERT(!map_get(g, &n->id));
     if (2 * (g->map_count + 1) > g->map_cap) {
         size_t ncap = g->map_cap ? 2 * g->map_cap : 64;
-        gnode **nm = calloc(ncap, sizeof *nm);
+        gnode **nm = calloc(ncap, sizeof(gnode *));
         if (!nm)
             return WEFT_E_NOMEM;
         for (size_t i = 0; i < g->map_cap; i++)
