@@ -5,6 +5,8 @@
  * blocks compete and lose), multistaking (two blocks in one slot), varied fitness and Δf0, a few
  * malformed blocks and never-delivered parents, duplicates, out-of-order delivery, and in some
  * DAGs a clock that holds blocks from the future.  After every input it checks:
+ *   - agreement with a literal reference model of the spec written here (statuses of every block,
+ *     incompatibilities, kept cliques in order with their fitness);
  *   - graph_check (every internal invariant);
  *   - the clique set against a brute-force enumeration of the maximal independent sets of the
  *     incompatibility graph (all of them: graph_clique_total; the kept ones: order, fitness, id-sum
@@ -239,6 +241,264 @@ static bool direct_incompatible(const dag *g, int a, int c)
     return sa(g, A->par[tc], C->par[tc]) && sa(g, C->par[ta], A->par[ta]);
 }
 
+/* ---- a literal reference model of spec/blockclique.md -------------------------------------- */
+
+/* The rules as written, with no cleverness: ancestry from the parent links, incompatibilities
+ * recomputed from their definition, every maximal clique enumerated afresh after each pending
+ * block.  The graph under test must agree with it on every status and every kept clique. */
+typedef struct refm {
+    const dag *g;
+    graph_status st[MAXB];
+    bool inc[MAXB][MAXB]; /* between pending blocks */
+    uint64_t lfp[MAXT];
+    int ncl;
+    uint64_t cl[64][MAXB / 64]; /* kept cliques in order, as sets of block indices */
+    uint64_t clfit[64];
+} refm;
+
+static bool ref_known(const refm *m, int p)
+{
+    return p >= 0 && m->st[p] != GRAPH_UNKNOWN && m->st[p] != GRAPH_WAITING_PARENTS &&
+           m->st[p] != GRAPH_WAITING_SLOT;
+}
+
+static void ref_update(refm *m)
+{
+    const dag *g = m->g;
+    int pend[MAXB], np = 0;
+    for (uint32_t i = 0; i < g->n; i++)
+        if (m->st[i] == GRAPH_PENDING)
+            pend[np++] = (int)i;
+    assert_true(np <= 64);
+    uint64_t adj[64] = {0};
+    for (int a = 0; a < np; a++)
+        for (int b = 0; b < np; b++)
+            if (m->inc[pend[a]][pend[b]])
+                adj[a] |= UINT64_C(1) << b;
+    enumctx c = {.adj = adj, .n = np};
+    mis_rec(&c, 0, 0, 0);
+    uint64_t best = 0;
+    for (size_t i = 0; i < c.nout; i++) {
+        c.out[i].fit = 0;
+        memset(c.out[i].sum, 0, 40);
+        for (int k = 0; k < np; k++)
+            if (c.out[i].set >> k & 1) {
+                c.out[i].fit += g->b[pend[k]].fit;
+                acc_add(c.out[i].sum, &g->b[pend[k]].id);
+            }
+        if (c.out[i].fit > best)
+            best = c.out[i].fit;
+    }
+    size_t nk = 0;
+    for (size_t i = 0; i < c.nout; i++)
+        if (c.out[i].fit + g->d0 >= best)
+            c.out[nk++] = c.out[i];
+    qsort(c.out, nk, sizeof *c.out, mis_cmp);
+    /* stale: in no kept clique */
+    uint64_t inkept = 0, all = 0;
+    for (size_t i = 0; i < nk; i++)
+        inkept |= c.out[i].set;
+    for (int k = 0; k < np; k++)
+        if (!(inkept >> k & 1))
+            m->st[pend[k]] = GRAPH_STALE;
+    /* final: in every kept clique, descendants in some kept clique of fitness > Δf0 weigh more */
+    all = nk ? ~UINT64_C(0) : 0;
+    for (size_t i = 0; i < nk; i++)
+        all &= c.out[i].set;
+    uint64_t fin = 0;
+    for (int k = 0; k < np; k++) {
+        if (!(all >> k & 1))
+            continue;
+        for (size_t i = 0; i < nk; i++) {
+            if (c.out[i].fit <= g->d0)
+                continue;
+            uint64_t sum = 0;
+            for (int q = 0; q < np; q++)
+                if ((c.out[i].set >> q & 1) && anc_has(&g->b[pend[q]], pend[k]))
+                    sum += g->b[pend[q]].fit;
+            if (sum > g->d0) {
+                fin |= UINT64_C(1) << k;
+                break;
+            }
+        }
+    }
+    for (int k = 0; k < np; k++)
+        if (fin >> k & 1) {
+            const pblock *b = &g->b[pend[k]];
+            m->st[pend[k]] = GRAPH_FINAL;
+            if (b->slot.period > m->lfp[b->slot.thread])
+                m->lfp[b->slot.thread] = b->slot.period;
+        }
+    m->ncl = 0;
+    for (size_t i = 0; i < nk; i++) {
+        assert_true(m->ncl < 64);
+        memset(m->cl[m->ncl], 0, sizeof m->cl[m->ncl]);
+        m->clfit[m->ncl] = 0;
+        for (int k = 0; k < np; k++)
+            if ((c.out[i].set >> k & 1) && !(fin >> k & 1)) {
+                m->cl[m->ncl][pend[k] / 64] |= UINT64_C(1) << (pend[k] % 64);
+                m->clfit[m->ncl] += g->b[pend[k]].fit;
+            }
+        m->ncl++;
+    }
+    free(c.out);
+}
+
+static graph_status ref_process(refm *m, int bi)
+{
+    const dag *g = m->g;
+    const pblock *b = &g->b[bi];
+    uint32_t T = g->T, tb = b->slot.thread;
+    /* 1 */
+    if (b->np != T || tb >= T)
+        return GRAPH_INVALID;
+    for (uint32_t i = 0; i < T; i++)
+        if (g->b[b->par[i]].slot.thread != i || slot_cmp(g->b[b->par[i]].slot, b->slot) >= 0)
+            return GRAPH_INVALID;
+    /* 2, 3 */
+    for (uint32_t i = 0; i < T; i++)
+        if (m->st[b->par[i]] == GRAPH_INVALID)
+            return GRAPH_INVALID;
+    for (uint32_t i = 0; i < T; i++)
+        if (m->st[b->par[i]] == GRAPH_STALE)
+            return GRAPH_STALE;
+    if (b->slot.period <= m->lfp[tb])
+        return GRAPH_STALE;
+    /* 4 */
+    for (uint32_t i = 0; i < T; i++)
+        for (uint32_t j = 0; j < T; j++)
+            if (m->st[b->par[i]] == GRAPH_PENDING && m->st[b->par[j]] == GRAPH_PENDING &&
+                m->inc[b->par[i]][b->par[j]])
+                return GRAPH_INVALID;
+    /* 5 */
+    for (uint32_t s = 0; s < T; s++) {
+        const pblock *ps = &g->b[b->par[s]];
+        if (!ps->np)
+            continue;
+        for (uint32_t t = 0; t < T; t++)
+            if (!anc_or_eq(g, ps->par[t], b->par[t]))
+                return GRAPH_INVALID;
+    }
+    /* 6 */
+    bool I[MAXB] = {false}, with_final = false;
+    for (uint32_t x = T; x < g->n; x++)
+        if ((m->st[x] == GRAPH_PENDING || m->st[x] == GRAPH_FINAL) &&
+            direct_incompatible(g, bi, (int)x)) {
+            if (m->st[x] == GRAPH_FINAL)
+                with_final = true;
+            I[x] = true;
+        }
+    if (with_final)
+        return GRAPH_STALE;
+    /* 7 */
+    for (uint32_t i = 0; i < T; i++)
+        if (m->st[b->par[i]] == GRAPH_PENDING)
+            for (uint32_t x = 0; x < g->n; x++)
+                if (m->inc[b->par[i]][x])
+                    I[x] = true;
+    bool J[MAXB];
+    memcpy(J, I, sizeof J);
+    for (uint32_t x = 0; x < g->n; x++)
+        if (I[x])
+            for (uint32_t y = 0; y < g->n; y++)
+                if (m->st[y] == GRAPH_PENDING && anc_has(&g->b[y], (int)x))
+                    J[y] = true;
+    for (uint32_t x = 0; x < g->n; x++)
+        if (J[x] && anc_has(b, (int)x))
+            return GRAPH_INVALID;
+    /* 8 */
+    for (uint32_t x = 0; x < g->n; x++)
+        if (J[x] && m->st[x] == GRAPH_PENDING)
+            m->inc[bi][x] = m->inc[x][bi] = true;
+    m->st[bi] = GRAPH_PENDING;
+    ref_update(m);
+    return m->st[bi];
+}
+
+static void ref_settle(refm *m)
+{
+    const dag *g = m->g;
+    for (;;) {
+        int best = -1;
+        for (uint32_t i = 0; i < g->n; i++) {
+            if (m->st[i] != GRAPH_WAITING_PARENTS)
+                continue;
+            bool ready = true;
+            for (uint32_t u = 0; u < g->b[i].np; u++)
+                if (!ref_known(m, g->b[i].par[u]))
+                    ready = false;
+            if (!ready)
+                continue;
+            if (best < 0) {
+                best = (int)i;
+                continue;
+            }
+            int c = slot_cmp(g->b[i].slot, g->b[best].slot);
+            if (c < 0 || (c == 0 && memcmp(g->b[i].id.h.b, g->b[best].id.h.b, 32) < 0))
+                best = (int)i;
+        }
+        if (best < 0)
+            return;
+        m->st[best] = GRAPH_UNKNOWN;
+        m->st[best] = ref_process(m, best);
+    }
+}
+
+static void ref_deliver(refm *m, int bi, const slot_t *now)
+{
+    if (m->st[bi] != GRAPH_UNKNOWN)
+        return; /* duplicate */
+    if (now && slot_cmp(m->g->b[bi].slot, *now) > 0) {
+        m->st[bi] = GRAPH_WAITING_SLOT;
+        return;
+    }
+    m->st[bi] = GRAPH_WAITING_PARENTS;
+    ref_settle(m);
+}
+
+static void ref_tick(refm *m, slot_t now)
+{
+    for (uint32_t i = 0; i < m->g->n; i++)
+        if (m->st[i] == GRAPH_WAITING_SLOT && slot_cmp(m->g->b[i].slot, now) <= 0)
+            m->st[i] = GRAPH_WAITING_PARENTS;
+    ref_settle(m);
+}
+
+/* The graph under test agrees with the model on every status, incompatibility and kept clique. */
+static void ref_compare(graph *gr, const refm *m)
+{
+    const dag *g = m->g;
+    for (uint32_t i = 0; i < g->n; i++) {
+        graph_status st = graph_block_status(gr, &g->b[i].id, NULL);
+        if (st != m->st[i])
+            fail_msg("block %u (slot %llu,%u): graph says %s, the rules say %s", i,
+                     (unsigned long long)g->b[i].slot.period, g->b[i].slot.thread,
+                     graph_status_name(st), graph_status_name(m->st[i]));
+        if (st == GRAPH_PENDING)
+            for (uint32_t j = 0; j < g->n; j++)
+                if (m->st[j] == GRAPH_PENDING)
+                    assert_int_equal(graph_incompatible(gr, &g->b[i].id, &g->b[j].id),
+                                     m->inc[i][j]);
+    }
+    if (m->ncl == 0) { /* no update yet: the empty clique */
+        assert_int_equal(graph_clique_count(gr), 1);
+        assert_int_equal(graph_clique_fitness(gr, 0), 0);
+        return;
+    }
+    assert_int_equal(graph_clique_count(gr), (size_t)m->ncl);
+    for (int i = 0; i < m->ncl; i++) {
+        block_id_t ids[MAXB];
+        size_t n = graph_clique_blocks(gr, (size_t)i, ids, MAXB);
+        uint64_t set[MAXB / 64] = {0};
+        for (size_t k = 0; k < n; k++) {
+            int bi = index_of(g, &ids[k]);
+            set[bi / 64] |= UINT64_C(1) << (bi % 64);
+        }
+        assert_memory_equal(set, m->cl[i], sizeof set);
+        assert_int_equal(graph_clique_fitness(gr, (size_t)i), m->clfit[i]);
+    }
+}
+
 static void verify(graph *gr, const dag *g, graph_status *prev, stats *s)
 {
     graph_check(gr);
@@ -397,6 +657,11 @@ static void run_dag(dag *g, test_rng *r, stats *s)
     graph_status prev[MAXB];
     for (uint32_t i = 0; i < g->n; i++)
         prev[i] = status_of(gr, g, (int)i);
+    refm *m = calloc(1, sizeof *m);
+    assert_non_null(m);
+    m->g = g;
+    for (uint32_t t = 0; t < g->T; t++)
+        m->st[t] = GRAPH_FINAL;
 
     /* delivery order: creation order, locally shuffled, a few held back to the end, duplicates */
     int order[2 * MAXB], no = 0;
@@ -445,18 +710,24 @@ static void run_dag(dag *g, test_rng *r, stats *s)
             if (slot_cmp(t, now) > 0) {
                 now = t;
                 assert_int_equal(graph_tick(gr, now), WEFT_OK);
+                ref_tick(m, now);
                 verify(gr, g, prev, s);
+                ref_compare(gr, m);
             }
         }
         weft_err e = graph_add(gr, &gb, g->clock ? &now : NULL, GRAPH_FORCE);
         assert_true(e == WEFT_OK || (e == WEFT_E_GRAPH_DUPLICATE && k >= ndup));
         graph_outputs_clear(gr);
+        ref_deliver(m, order[k], g->clock ? &now : NULL);
         verify(gr, g, prev, s);
+        ref_compare(gr, m);
     }
     if (g->clock) {
         now.period = 1000;
         assert_int_equal(graph_tick(gr, now), WEFT_OK);
+        ref_tick(m, now);
         verify(gr, g, prev, s);
+        ref_compare(gr, m);
         assert_int_equal(graph_count(gr, GRAPH_WAITING_SLOT), 0);
     }
     for (uint32_t i = g->T; i < g->n; i++) {
@@ -469,6 +740,7 @@ static void run_dag(dag *g, test_rng *r, stats *s)
         s->stale += st == GRAPH_STALE;
         s->invalid += st == GRAPH_INVALID;
     }
+    free(m);
     graph_free(gr);
 }
 
