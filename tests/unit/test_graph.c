@@ -644,7 +644,21 @@ static void test_bound_discarded(void **state)
     ASSERT_ST(&w, "i2", GRAPH_INVALID);
     ASSERT_ST(&w, "i3", GRAPH_INVALID);
     assert_int_equal(graph_count(w.g, GRAPH_INVALID), 2);
-    /* the verdict was still reported when it happened */
+    w_close(&w);
+
+    /* a waiting block whose decided parent is forgotten waits for it again */
+    c.max_discarded = 1;
+    w_open(&w, &c);
+    add(&w, "d", 1, 1, "g0");        /* invalid */
+    add(&w, "w", 2, 0, "m d");       /* waits for m only: d is decided */
+    add(&w, "other", 1, 1, "g1 g0"); /* invalid: d is forgotten */
+    ASSERT_ST(&w, "d", GRAPH_UNKNOWN);
+    add(&w, "m", 1, 0, "g0 g1");
+    ASSERT_ST(&w, "w", GRAPH_WAITING_PARENTS);
+    const graph_outputs *o = graph_get_outputs(w.g);
+    assert_true(id_in(o->missing, o->n_missing, "d"));
+    add(&w, "d", 1, 1, "g0");
+    ASSERT_VERDICT(&w, "w", GRAPH_INVALID, WEFT_E_GRAPH_PARENT_INVALID);
     w_close(&w);
 }
 
