@@ -9,6 +9,10 @@
 
 #include "exec/exec.h"
 
+/* Size of one entry of a layer array (a pointer to a diff). */
+#define LAYER_SIZE sizeof(void *)
+WEFT_STATIC_ASSERT(sizeof(const state_diff_t *) == sizeof(void *), "layer pointer size");
+
 void exec_config_default(exec_config *c) { c->max_block_gas = EXEC_DEFAULT_MAX_BLOCK_GAS; }
 
 void exec_output_free(exec_output *o)
@@ -562,13 +566,13 @@ weft_err exec_slot(exec_output *out, const exec_config *cfg, const exec_vm_t *vm
         out->block = in->block->id;
     if ((err = state_diff_new(&out->diff)) || (err = state_diff_new(&c.op_diff)))
         goto out;
-    ol = malloc((n + 1) * sizeof *ol);
+    ol = malloc((n + 1) * LAYER_SIZE);
     if (!ol) {
         err = WEFT_E_NOMEM;
         goto out;
     }
     if (n)
-        memcpy(ol, layers, n * sizeof *ol);
+        memcpy(ol, layers, n * LAYER_SIZE);
     ol[n] = out->diff;
     state_view_init(&c.sv, final, layers, n, out->diff);
     state_view_init(&c.ov, final, ol, n + 1, c.op_diff);

@@ -8,6 +8,10 @@
 
 #include "exec/exec.h"
 
+/* Size of one entry of a layer array (a pointer to a diff). */
+#define LAYER_SIZE sizeof(void *)
+WEFT_STATIC_ASSERT(sizeof(const state_diff_t *) == sizeof(void *), "layer pointer size");
+
 struct exec {
     state_final_t *final;
     exec_config cfg;
@@ -81,7 +85,7 @@ weft_err exec_push(exec_t *e, const exec_slot_in *in)
         if (!h)
             return WEFT_E_NOMEM;
         e->hist = h;
-        const state_diff_t **l = realloc(e->layers, cap * sizeof *l);
+        const state_diff_t **l = realloc(e->layers, cap * LAYER_SIZE);
         if (!l)
             return WEFT_E_NOMEM;
         e->layers = l;
@@ -171,7 +175,7 @@ weft_err exec_finalize(exec_t *e, const exec_slot_in *in, bool *cache_hit, exec_
     if (hit) {
         e->n--;
         memmove(e->hist, e->hist + 1, e->n * sizeof *e->hist);
-        memmove(e->layers, e->layers + 1, e->n * sizeof *e->layers);
+        memmove(e->layers, e->layers + 1, e->n * LAYER_SIZE);
     }
     if (finalized)
         *finalized = o;
