@@ -119,17 +119,28 @@ static void check_nodes(const graph *g)
             WEFT_ASSERT(n->nwaiters > 0 && !n->counted);
             break;
         case GN_WAITING: {
+            /* one waiter entry per reference to a parent it waits for; a parent decided and
+             * forgotten since, then given again, may be undecided without an entry: the block
+             * looks at its parents again when it becomes ready */
             WEFT_ASSERT(n->unready > 0 && n->pid);
-            /* each waiter entry stands for one reference to a still undecided parent */
-            uint32_t refs = 0;
+            uint32_t entries = 0;
             for (uint32_t k = 0; k < n->npar; k++) {
-                /* a decided parent may have been forgotten since (evicted, pruned): the block
-                 * will wait for it again when its other parents are decided */
                 const gnode *p = map_get(g, &n->pid[k]);
-                if (p && p->state <= GN_READY)
-                    refs++;
+                bool first = true;
+                uint32_t refs = 0, waits = 0;
+                for (uint32_t j = 0; j < n->npar; j++)
+                    if (block_id_eq(&n->pid[j], &n->pid[k])) {
+                        first = first && j >= k;
+                        refs++;
+                    }
+                if (!p || !first)
+                    continue;
+                for (uint32_t j = 0; j < p->nwaiters; j++)
+                    waits += p->waiters[j] == n;
+                WEFT_ASSERT(waits <= refs && (waits == 0 || p->state <= GN_READY));
+                entries += waits;
             }
-            WEFT_ASSERT(refs == n->unready);
+            WEFT_ASSERT(entries == n->unready);
             break;
         }
         case GN_READY:

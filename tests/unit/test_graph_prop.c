@@ -17,7 +17,9 @@
  *   - the final blocks of each thread form a chain from genesis;
  *   - best parents agree with the blockclique and the latest final blocks;
  *   - verdicts never change (final, stale, invalid are forever; pending only becomes final or
- *     stale), and no pending block has a stale, invalid or waiting ancestor. */
+ *     stale), and no pending block has a stale, invalid or waiting ancestor.
+ * Every other DAG is also run in node mode with tiny bounds (drops, evictions, pruning, the
+ * per-slot limit, stale on arrival), checking graph_check, the cliques and best parents. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -499,7 +501,7 @@ static void ref_compare(graph *gr, const refm *m)
     }
 }
 
-static void verify(graph *gr, const dag *g, graph_status *prev, stats *s)
+static void verify(graph *gr, const dag *g, graph_status *prev, stats *s, bool node)
 {
     graph_check(gr);
     s->inputs++;
@@ -507,13 +509,15 @@ static void verify(graph *gr, const dag *g, graph_status *prev, stats *s)
     int pend[MAXB], np = 0;
     for (uint32_t i = 0; i < g->n; i++) {
         cur[i] = status_of(gr, g, (int)i);
+        if (cur[i] == GRAPH_PENDING)
+            pend[np++] = (int)i;
+        if (node) /* bounds forget blocks: only the structural properties below hold */
+            continue;
         /* verdicts are forever; pending only moves on to final or stale */
         if (prev[i] == GRAPH_FINAL || prev[i] == GRAPH_STALE || prev[i] == GRAPH_INVALID)
             assert_int_equal(cur[i], prev[i]);
         if (prev[i] == GRAPH_PENDING)
             assert_true(cur[i] == GRAPH_PENDING || cur[i] == GRAPH_FINAL || cur[i] == GRAPH_STALE);
-        if (cur[i] == GRAPH_PENDING)
-            pend[np++] = (int)i;
         if (cur[i] == GRAPH_PENDING || cur[i] == GRAPH_FINAL) {
             assert_true(g->b[i].structural);
             for (uint32_t u = 0; i >= g->T && u < g->T; u++) {
@@ -529,7 +533,7 @@ static void verify(graph *gr, const dag *g, graph_status *prev, stats *s)
         s->pending_max = (uint64_t)np;
 
     /* final chains per thread, from genesis */
-    for (uint32_t t = 0; t < g->T; t++) {
+    for (uint32_t t = 0; !node && t < g->T; t++) {
         int last = (int)t;
         block_id_t lf;
         graph_latest_final(gr, t, &lf, NULL);
@@ -642,29 +646,11 @@ static void verify(graph *gr, const dag *g, graph_status *prev, stats *s)
     free(c.out);
 }
 
-static void run_dag(dag *g, test_rng *r, stats *s)
+/* Delivery order: creation order, locally shuffled, a few held back to the end, then a few
+ * duplicates (from index *ndup on).  Returns the number of deliveries. */
+static int make_order(const dag *g, test_rng *r, int *order, int *ndup_out)
 {
-    graph_config cfg;
-    graph_config_init(&cfg, g->T, g->d0);
-    cfg.max_future = cfg.max_waiting = cfg.max_discarded = GRAPH_UNBOUNDED;
-    cfg.final_keep_periods = GRAPH_KEEP_ALL;
-    cfg.stale_old_on_arrival = false;
-    block_id_t gen[MAXT];
-    for (uint32_t t = 0; t < g->T; t++)
-        gen[t] = g->b[t].id;
-    graph *gr;
-    assert_int_equal(graph_new(&gr, &cfg, gen), WEFT_OK);
-    graph_status prev[MAXB];
-    for (uint32_t i = 0; i < g->n; i++)
-        prev[i] = status_of(gr, g, (int)i);
-    refm *m = calloc(1, sizeof *m);
-    assert_non_null(m);
-    m->g = g;
-    for (uint32_t t = 0; t < g->T; t++)
-        m->st[t] = GRAPH_FINAL;
-
-    /* delivery order: creation order, locally shuffled, a few held back to the end, duplicates */
-    int order[2 * MAXB], no = 0;
+    int no = 0;
     for (uint32_t i = g->T; i < g->n; i++)
         order[no++] = (int)i;
     for (int i = 0; i < no; i++)
@@ -686,6 +672,33 @@ static void run_dag(dag *g, test_rng *r, stats *s)
     for (int i = 0; i < ndup; i++)
         if (test_rng_below(r, 50) == 0)
             order[no++] = order[i];
+
+    *ndup_out = ndup;
+    return no;
+}
+
+static void run_dag(dag *g, test_rng *r, stats *s)
+{
+    graph_config cfg;
+    graph_config_init(&cfg, g->T, g->d0);
+    cfg.max_future = cfg.max_waiting = cfg.max_discarded = GRAPH_UNBOUNDED;
+    cfg.final_keep_periods = GRAPH_KEEP_ALL;
+    cfg.stale_old_on_arrival = false;
+    block_id_t gen[MAXT];
+    for (uint32_t t = 0; t < g->T; t++)
+        gen[t] = g->b[t].id;
+    graph *gr;
+    assert_int_equal(graph_new(&gr, &cfg, gen), WEFT_OK);
+    graph_status prev[MAXB];
+    for (uint32_t i = 0; i < g->n; i++)
+        prev[i] = status_of(gr, g, (int)i);
+    refm *m = calloc(1, sizeof *m);
+    assert_non_null(m);
+    m->g = g;
+    for (uint32_t t = 0; t < g->T; t++)
+        m->st[t] = GRAPH_FINAL;
+
+    int order[2 * MAXB], ndup, no = make_order(g, r, order, &ndup);
 
     slot_t now = {0, 0};
     for (int k = 0; k < no; k++) {
@@ -711,7 +724,7 @@ static void run_dag(dag *g, test_rng *r, stats *s)
                 now = t;
                 assert_int_equal(graph_tick(gr, now), WEFT_OK);
                 ref_tick(m, now);
-                verify(gr, g, prev, s);
+                verify(gr, g, prev, s, false);
                 ref_compare(gr, m);
             }
         }
@@ -719,14 +732,14 @@ static void run_dag(dag *g, test_rng *r, stats *s)
         assert_true(e == WEFT_OK || (e == WEFT_E_GRAPH_DUPLICATE && k >= ndup));
         graph_outputs_clear(gr);
         ref_deliver(m, order[k], g->clock ? &now : NULL);
-        verify(gr, g, prev, s);
+        verify(gr, g, prev, s, false);
         ref_compare(gr, m);
     }
     if (g->clock) {
         now.period = 1000;
         assert_int_equal(graph_tick(gr, now), WEFT_OK);
         ref_tick(m, now);
-        verify(gr, g, prev, s);
+        verify(gr, g, prev, s, false);
         ref_compare(gr, m);
         assert_int_equal(graph_count(gr, GRAPH_WAITING_SLOT), 0);
     }
@@ -744,6 +757,47 @@ static void run_dag(dag *g, test_rng *r, stats *s)
     graph_free(gr);
 }
 
+/* The same DAG in node mode with tiny bounds (queues of 2-3 blocks, 4 remembered verdicts, no
+ * final margin, stale on arrival, per-slot limit without force): blocks get dropped, evicted,
+ * pruned and asked for again.  Checks graph_check, the cliques against brute force, final blocks
+ * compatible with pending ones and best parents after every input. */
+static void run_dag_node(dag *g, test_rng *r, stats *s)
+{
+    graph_config cfg;
+    graph_config_init(&cfg, g->T, g->d0);
+    cfg.max_future = 2;
+    cfg.max_waiting = 3;
+    cfg.max_discarded = 4;
+    cfg.final_keep_periods = 0;
+    cfg.hash_seed = test_rng_next(r);
+    block_id_t gen[MAXT];
+    for (uint32_t t = 0; t < g->T; t++)
+        gen[t] = g->b[t].id;
+    graph *gr;
+    assert_int_equal(graph_new(&gr, &cfg, gen), WEFT_OK);
+    graph_status prev[MAXB];
+    int order[2 * MAXB], ndup, no = make_order(g, r, order, &ndup);
+    slot_t now = {0, 0};
+    for (int k = 0; k < no; k++) {
+        pblock *b = &g->b[order[k]];
+        block_id_t par[MAXT];
+        for (uint32_t u = 0; u < b->np; u++)
+            par[u] = b->par[u] >= 0 ? g->b[b->par[u]].id : g->ghost;
+        graph_block gb = {
+            .id = b->id, .slot = b->slot, .fitness = b->fit, .parent_count = b->np, .parents = par};
+        if (g->clock && slot_cmp(b->slot, now) > 0 && test_rng_below(r, 2)) {
+            now = b->slot;
+            assert_int_equal(graph_tick(gr, now), WEFT_OK);
+            verify(gr, g, prev, s, true);
+        }
+        weft_err e = graph_add(gr, &gb, g->clock ? &now : NULL, 0);
+        assert_true(e == WEFT_OK || e == WEFT_E_GRAPH_DUPLICATE || e == WEFT_E_GRAPH_SLOT_FULL);
+        graph_outputs_clear(gr);
+        verify(gr, g, prev, s, true);
+    }
+    graph_free(gr);
+}
+
 static void test_random_dags(void **state)
 {
     (void)state;
@@ -758,6 +812,8 @@ static void test_random_dags(void **state)
     for (long i = 0; i < ndags; i++) {
         gen_dag(g, &r);
         run_dag(g, &r, &s);
+        if (i % 2 == 0) /* node mode on every other DAG keeps the run within seconds */
+            run_dag_node(g, &r, &s);
     }
     free(g);
     print_message("%ld DAGs, %llu inputs, %llu brute-force clique checks (%llu skipped), "
