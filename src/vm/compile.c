@@ -14,12 +14,17 @@
  * operator whose result is immediately stored by local.set writes the local directly, and an
  * integer comparison (or i32.eqz) consumed by br_if / if becomes one compare-and-branch.
  *
- * Gas: the body is cut into segments — maximal runs of operators that control enters only at the
- * first and leaves only after the last.  Each segment starts with a GAS instruction holding the sum
- * of its operators' costs from the cost table (plus, for the first segment, the per-local cost of
- * the frame), charged before any of them runs.  Cuts: after loop (its header is a branch target),
- * if, else, br_if, br, br_table, return, unreachable, and after end when that end is a branch
- * target (an if, or a block some branch leaves).  Unreachable code is neither emitted nor charged.
+ * Gas (docs/vm.md): the body is cut into runs at every branch — br, br_if, br_table, if, the jump
+ * over an else arm, return, unreachable.  A run is entered at the function's entry, after a
+ * conditional branch (falling through) or at a branch target (a loop header, an else arm, the end
+ * of a block or if that a branch leaves to); its cost is the sum of the cost-table costs of its
+ * operators from there to the branch that ends it.  Falling through into a branch target does not
+ * start a new run.  The cost is charged on entry, before any of its operators runs — by the
+ * instruction that enters it: the call (the entry run), or the branch, which carries the gas of
+ * the run it jumps to and, if conditional, of the run it falls into.  So a completed execution
+ * pays exactly the costs of the operators it executed, with no instruction spent on metering.
+ * Unreachable code is neither emitted nor charged.  Costs are patched into the branches when the
+ * run they enter is closed (forward branches, fall-throughs) or at once (loops, already closed).
  */
 #include <stdlib.h>
 
@@ -45,11 +50,31 @@ typedef struct ctl {
     uint32_t height;
     uint32_t np, nr;
     const uint8_t *params, *results;
-    uint32_t label;     /* loop: word index of the header */
-    uint32_t patches;   /* head of the patch list (1-based, 0 = empty) */
-    uint32_t else_site; /* if: word holding the offset of the jump to the else arm */
-    bool else_hi;       /* ... in its hi half */
+    uint32_t label;       /* loop: word index of the header */
+    uint32_t run_id;      /* loop: the run holding the header */
+    uint64_t cost_before; /* loop: cost of that run before the header */
+    uint32_t patches;     /* head of the patch list (1-based, 0 = empty) */
+    uint32_t else_site;   /* if: word holding the offset of the jump to the else arm */
+    bool else_hi;         /* ... in its hi half */
+    uint32_t else_gsite;  /* if: gas field of that jump */
 } ctl;
+
+/* A forward branch waiting for its target (patch lists, one per control entry). */
+typedef struct patch_t {
+    uint32_t site;  /* bit 31: patch the hi half */
+    uint32_t gsite; /* gas field of the branch (GS_NONE when unmetered) */
+    uint32_t next;  /* 1-based, 0 = end of list */
+} patch_t;
+
+/* A gas field waiting for the final cost of the current run. */
+typedef struct gpend_t {
+    uint32_t gsite;
+    uint64_t before; /* cost of the run before the entry point */
+} gpend_t;
+
+typedef struct pad_t {
+    uint32_t gen, pos;
+} pad_t;
 
 typedef struct cx {
     vm_module *m;
@@ -77,32 +102,35 @@ typedef struct cx {
     uint32_t nfix, fixcap;
     uint32_t *tfix; /* temporaries: move up past the constants */
     uint32_t ntfix, tfixcap;
-    struct patch {
-        uint32_t site; /* bit 31: patch the hi half */
-        uint32_t next; /* 1-based, 0 = end of list */
-    } * pl;
+    patch_t *pl;
     uint32_t npl, plcap;
     /* constants */
     vm_slot *cv;
     uint32_t ncv, cvcap;
     uint32_t *chash; /* open addressing: const index + 1 */
     uint32_t chcap;
-    /* gas */
-    bool seg_open;
-    uint32_t seg_site;
-    uint64_t seg_cost;
+    /* gas runs; a gas site is word * 2 + (1 for the hi half), GS_ENTRY for the function entry */
+    bool metered;
+    bool run_open;
+    uint32_t run_id;
+    uint64_t run_cost;
+    uint64_t *run_final; /* final cost of each closed run, by id */
+    uint32_t nruns, runcap;
+    gpend_t *gp; /* sites waiting for the current run's final cost */
+    uint32_t ngp, gpcap;
+    uint64_t entry_gas;
     /* peepholes: the last emitted instruction, when its result is the top of the stack */
     uint32_t last_word; /* handler word, UINT32_MAX = none */
     uint32_t last_dst;  /* its destination slot */
     int last_field;     /* operand field of the destination in word last_word + 1 */
     /* br_table landing pads, per control entry */
-    struct pad {
-        uint32_t gen, pos;
-    } * pads;
+    pad_t *pads;
     uint32_t pad_cap, gen;
 } cx;
 
 #define NONE UINT32_MAX
+#define GS_NONE UINT32_MAX         /* no gas field (unmetered) */
+#define GS_ENTRY (UINT32_MAX - 1u) /* the function's entry gas */
 
 /* ---- failure -------------------------------------------------------------------------------- */
 
@@ -223,6 +251,14 @@ static void set_last(cx *x, uint32_t at, int field, uint32_t dst)
     x->last_dst = dst;
 }
 
+/* Appends one zeroed word to the last instruction. */
+static void emit_word(cx *x)
+{
+    if (!reserve(x, (void **)&x->ops, &x->cap, x->n + 1, sizeof *x->ops))
+        return;
+    x->ops[x->n++].u64 = 0;
+}
+
 static void emit_copy(cx *x, ent src, uint32_t dst)
 {
     uint32_t at = emit(x, VMOP_COPY, 1);
@@ -230,30 +266,74 @@ static void emit_copy(cx *x, ent src, uint32_t dst)
     put_slot(x, at + 1, 1, dst);
 }
 
-/* ---- gas segments --------------------------------------------------------------------------- */
+/* ---- gas runs ------------------------------------------------------------------------------ */
 
-static void seg_begin(cx *x)
+static void write_gas(cx *x, uint32_t gsite, uint64_t v)
 {
-    if (!x->cfg->metering || !live(x) || bad(x))
+    if (bad(x) || gsite == GS_NONE)
         return;
-    x->seg_site = emit(x, VMOP_GAS, 1);
-    x->seg_open = true;
-    x->seg_cost = 0;
+    if (v > UINT32_MAX) {
+        fail(x, WEFT_E_VM_LIMIT, "a straight-line run costs more than 2^32-1 gas");
+        return;
+    }
+    if (gsite == GS_ENTRY)
+        x->entry_gas = v;
+    else if (gsite & 1)
+        x->ops[gsite / 2].w.hi = (uint32_t)v;
+    else
+        x->ops[gsite / 2].w.lo = (uint32_t)v;
 }
 
-static void seg_end(cx *x)
+/* Starts a run at the current position (metered functions only). */
+static void run_begin(cx *x)
 {
-    if (!x->seg_open)
+    if (!x->metered || bad(x))
         return;
-    if (!bad(x))
-        x->ops[x->seg_site + 1].u64 = x->seg_cost;
-    x->seg_open = false;
+    if (!reserve(x, (void **)&x->run_final, &x->runcap, x->nruns + 1, sizeof *x->run_final))
+        return;
+    x->run_open = true;
+    x->run_cost = 0;
+    x->run_id = x->nruns++;
+    x->run_final[x->run_id] = 0;
 }
 
-static void seg_charge(cx *x, uint64_t cost)
+/* Closes the current run: its cost is now known; patch every site waiting for it. */
+static void run_end(cx *x)
 {
-    if (x->seg_open && live(x))
-        x->seg_cost += cost;
+    if (!x->run_open)
+        return;
+    for (uint32_t i = 0; i < x->ngp; i++)
+        write_gas(x, x->gp[i].gsite, x->run_cost - x->gp[i].before);
+    x->ngp = 0;
+    x->run_final[x->run_id] = x->run_cost;
+    x->run_open = false;
+}
+
+static void charge(cx *x, uint64_t cost)
+{
+    if (x->run_open && live(x))
+        x->run_cost += cost;
+}
+
+/* Gas site `gsite` enters the current run, `before` into its cost. */
+static void gas_wait(cx *x, uint32_t gsite, uint64_t before)
+{
+    if (gsite == GS_NONE || !x->run_open)
+        return;
+    if (reserve(x, (void **)&x->gp, &x->gpcap, x->ngp + 1, sizeof *x->gp))
+        x->gp[x->ngp++] = (gpend_t){.gsite = gsite, .before = before};
+}
+
+/* Gas site `gsite` enters the current run at its present position. */
+static void gas_here(cx *x, uint32_t gsite) { gas_wait(x, gsite, x->run_cost); }
+
+/* Ends the current run at a conditional branch and starts the fall-through run, which the
+ * branch's `fall` gas site enters. */
+static void fall_through(cx *x, uint32_t fall)
+{
+    run_end(x);
+    run_begin(x);
+    gas_here(x, fall);
 }
 
 /* ---- branch patching ------------------------------------------------------------------------ */
@@ -269,28 +349,43 @@ static void set_offset(cx *x, uint32_t site, bool hi, uint32_t target)
         x->ops[site].w.lo = (uint32_t)off;
 }
 
-/* Makes the offset at `site` jump to the label of `c`: now for a loop, at its end otherwise. */
-static void link(cx *x, ctl *c, uint32_t site, bool hi)
+/* Makes the branch whose offset is at `site` (hi half if `hi`) and whose gas field is `gsite`
+ * jump to the label of `c`: now for a loop (whose header run is either closed, so its cost is
+ * known, or still open), at the construct's end otherwise. */
+static void link(cx *x, ctl *c, uint32_t site, bool hi, uint32_t gsite)
 {
     if (c->kind == C_LOOP) {
         set_offset(x, site, hi, c->label);
+        if (x->run_open && c->run_id == x->run_id)
+            gas_wait(x, gsite, c->cost_before);
+        else if (gsite != GS_NONE)
+            write_gas(x, gsite, x->run_final[c->run_id] - c->cost_before);
         return;
     }
     c->branched = true;
     if (!reserve(x, (void **)&x->pl, &x->plcap, x->npl + 1, sizeof *x->pl))
         return;
     x->pl[x->npl].site = site | (hi ? 0x80000000u : 0);
+    x->pl[x->npl].gsite = gsite;
     x->pl[x->npl].next = c->patches;
     c->patches = ++x->npl;
 }
 
+/* Places the label of `c` at `target`, inside the current run. */
 static void resolve(cx *x, ctl *c, uint32_t target)
 {
     for (uint32_t p = c->patches; p && !bad(x); p = x->pl[p - 1].next) {
         uint32_t s = x->pl[p - 1].site;
         set_offset(x, s & 0x7fffffffu, s >> 31, target);
+        gas_here(x, x->pl[p - 1].gsite);
     }
     c->patches = 0;
+}
+
+/* The gas site of word `word`'s lo (hi) half, or GS_NONE when unmetered. */
+static uint32_t gsite_of(const cx *x, uint32_t word, bool hi)
+{
+    return x->metered ? word * 2 + (hi ? 1u : 0u) : GS_NONE;
 }
 
 /* ---- the operand stack ---------------------------------------------------------------------- */
@@ -479,7 +574,7 @@ static void set_unreachable(cx *x)
     ctl *c = top(x);
     truncate_to(x, c->height);
     c->unreachable = true;
-    seg_end(x);
+    run_end(x);
 }
 
 /* Copies the top n values into the home slots starting at height `base`. */
@@ -530,8 +625,8 @@ static void emit_branch(cx *x, ctl *c)
     uint32_t n;
     label_types(c, &types, &n);
     copy_values(x, c->height, n);
-    uint32_t at = emit(x, VMOP_BR, 1);
-    link(x, c, at + 1, false);
+    uint32_t at = emit(x, x->metered ? VMOP_BR_G : VMOP_BR, 1);
+    link(x, c, at + 1, false, gsite_of(x, at + 1, true));
 }
 
 static ctl *read_label(cx *x)
@@ -588,10 +683,12 @@ static void read_blocktype(cx *x, const uint8_t **p, uint32_t *np, const uint8_t
 }
 
 /* Compare-and-branch fusion: if the last instruction computed `cond` (just popped) by an integer
- * comparison or i32.eqz, rewrite it into a branch taken when the comparison is `when`.  Returns
- * the word holding the branch offset (its hi half when *hi), or NONE when not applicable. */
-static uint32_t fuse_branch(cx *x, ent cond, bool when, bool *hi)
+ * comparison or i32.eqz, rewrite it into a branch taken when the comparison is `when` (metered:
+ * the variant with a gas word, appended).  Returns the word holding the branch offset (its hi half
+ * when *hi), or NONE when not applicable; *gword receives the gas word (NONE if unmetered). */
+static uint32_t fuse_branch(cx *x, ent cond, bool when, bool *hi, uint32_t *gword)
 {
+    *gword = NONE;
     if (x->last_word == NONE || cond.kind != K_HOME || cond.slot != x->last_dst || bad(x))
         return NONE;
     uint32_t at = x->last_word;
@@ -601,13 +698,19 @@ static uint32_t fuse_branch(cx *x, ent cond, bool when, bool *hi)
         /* eqz(v) != 0  <=>  v == 0: a BR_IFZ (or BR_IF) on v, whose slot moves from field a to c */
         vm_op w = x->ops[at + 1];
         drop_temp_fix(x, (at + 1) * 8 + 1);
-        x->ops[at].h = x->H[when ? VMOP_BR_IFZ : VMOP_BR_IF];
+        x->ops[at].h = x->H[when ? (x->metered ? VMOP_BR_IFZ_G : VMOP_BR_IFZ)
+                                 : (x->metered ? VMOP_BR_IF_G : VMOP_BR_IF)];
         x->ops[at + 1].u64 = 0;
         x->ops[at + 1].s.c = w.s.a;
         if (x->nfix > 0 && x->fix[x->nfix - 1] == (at + 1) * 8 + 0)
             x->fix[x->nfix - 1] = (at + 1) * 8 + 2;
         if (x->ntfix > 0 && x->tfix[x->ntfix - 1] == (at + 1) * 8 + 0)
             x->tfix[x->ntfix - 1] = (at + 1) * 8 + 2;
+        if (x->metered) {
+            WEFT_ASSERT(x->n == at + 2);
+            emit_word(x);
+            *gword = at + 2;
+        }
         *hi = false;
         return at + 1;
     }
@@ -626,8 +729,15 @@ static uint32_t fuse_branch(cx *x, ent cond, bool when, bool *hi)
     if (!when)
         rel = negate[rel];
     drop_temp_fix(x, (at + 1) * 8 + 2);
-    x->ops[at].h = x->H[(is64 ? VMOP_BR_I64_EQ : VMOP_BR_I32_EQ) + rel];
+    int base = x->metered ? (is64 ? VMOP_BRG_I64_EQ : VMOP_BRG_I32_EQ)
+                          : (is64 ? VMOP_BR_I64_EQ : VMOP_BR_I32_EQ);
+    x->ops[at].h = x->H[base + rel];
     x->ops[at + 1].w.hi = 0;
+    if (x->metered) {
+        WEFT_ASSERT(x->n == at + 2);
+        emit_word(x);
+        *gword = at + 2;
+    }
     *hi = true;
     return at + 1;
 }
@@ -957,25 +1067,27 @@ static void op_if(cx *x)
         return;
     x->r.p = save;
     bool hi = false;
-    uint32_t site = NONE;
+    uint32_t site = NONE, gword = NONE;
     if (was_live && np == 0 && x->nlazy == 0)
-        site = fuse_branch(x, cond, false, &hi);
+        site = fuse_branch(x, cond, false, &hi, &gword);
     block_start(x, C_IF);
     if (bad(x))
         return;
     ctl *c = top(x);
-    if (was_live) {
-        if (site == NONE) {
-            uint32_t at = emit(x, VMOP_BR_IFZ, 1);
-            put(x, at + 1, 2, cond);
-            site = at + 1;
-            hi = false;
-        }
-        c->else_site = site;
-        c->else_hi = hi;
+    if (!was_live)
+        return;
+    if (site == NONE) {
+        uint32_t at = emit(x, x->metered ? VMOP_BR_IFZ_G : VMOP_BR_IFZ, x->metered ? 2 : 1);
+        put(x, at + 1, 2, cond);
+        site = at + 1;
+        hi = false;
+        gword = x->metered ? at + 2 : NONE;
     }
-    seg_end(x);
-    seg_begin(x);
+    c->else_site = site;
+    c->else_hi = hi;
+    c->else_gsite = gword == NONE ? GS_NONE : gword * 2;
+    /* the then arm is the fall-through */
+    fall_through(x, gword == NONE ? GS_NONE : gword * 2 + 1);
 }
 
 static void op_else(cx *x)
@@ -992,19 +1104,22 @@ static void op_else(cx *x)
         return;
     if (live(x)) {
         copy_values(x, c->height, c->nr);
-        uint32_t at = emit(x, VMOP_BR, 1);
-        link(x, c, at + 1, false);
+        uint32_t at = emit(x, x->metered ? VMOP_BR_G : VMOP_BR, 1);
+        link(x, c, at + 1, false, gsite_of(x, at + 1, true));
     }
-    seg_end(x);
-    if (!c->dead)
-        set_offset(x, c->else_site, c->else_hi, x->n);
+    run_end(x);
     truncate_to(x, c->height);
     for (uint32_t i = 0; i < c->np; i++)
         push(x, c->params[i]);
     c->unreachable = false;
     c->has_else = true;
     x->last_word = NONE;
-    seg_begin(x);
+    if (!c->dead) {
+        /* the else arm: a branch target, entered by the if's jump */
+        set_offset(x, c->else_site, c->else_hi, x->n);
+        run_begin(x);
+        gas_here(x, c->else_gsite);
+    }
 }
 
 static void op_end(cx *x)
@@ -1021,30 +1136,31 @@ static void op_end(cx *x)
     if (c->kind == C_FUNC) {
         if (live(x))
             emit_return(x);
-        seg_end(x);
+        run_end(x);
         truncate_to(x, c->height);
         x->nctl--;
         return;
     }
     if (live(x))
         copy_values(x, c->height, c->nr);
-    bool merge = c->branched || c->kind == C_IF;
-    if (merge || !x->seg_open)
-        seg_end(x);
-    uint32_t here = x->n;
-    if (c->kind == C_IF && !c->has_else && !c->dead)
-        set_offset(x, c->else_site, c->else_hi, here);
-    resolve(x, c, here);
+    if (!c->dead) {
+        /* the code after `end` is reached by falling through or by branches to the label: it
+         * continues the current run, or starts one when nothing falls through */
+        if (!x->run_open)
+            run_begin(x);
+        uint32_t here = x->n;
+        if (c->kind == C_IF && !c->has_else) {
+            set_offset(x, c->else_site, c->else_hi, here);
+            gas_here(x, c->else_gsite);
+        }
+        resolve(x, c, here);
+        if (c->branched || c->kind == C_IF)
+            x->last_word = NONE; /* a merge point: no peephole across it */
+    }
     truncate_to(x, c->height);
     x->nctl--;
     for (uint32_t i = 0; i < c->nr; i++)
         push(x, c->results[i]);
-    if (merge) {
-        x->last_word = NONE;
-        seg_begin(x);
-    } else if (!x->seg_open) {
-        seg_begin(x);
-    }
 }
 
 static void op_br_if(cx *x)
@@ -1058,29 +1174,35 @@ static void op_br_if(cx *x)
     bool was_live = live(x);
     ent cond = pop(x, VM_I32);
     bool hi = false;
-    uint32_t site = NONE;
+    uint32_t site = NONE, gword = NONE;
     if (was_live && t != &x->ctls[0] && n == 0)
-        site = fuse_branch(x, cond, true, &hi);
+        site = fuse_branch(x, cond, true, &hi, &gword);
     check_top(x, types, n);
     if (bad(x))
         return;
+    uint32_t fall = GS_NONE;
     if (was_live) {
         if (site != NONE) {
-            link(x, t, site, hi);
+            link(x, t, site, hi, gword == NONE ? GS_NONE : gword * 2);
+            fall = gword == NONE ? GS_NONE : gword * 2 + 1;
         } else if (t != &x->ctls[0] && values_in_place(x, t->height, n)) {
-            uint32_t at = emit(x, VMOP_BR_IF, 1);
+            uint32_t at = emit(x, x->metered ? VMOP_BR_IF_G : VMOP_BR_IF, x->metered ? 2 : 1);
             put(x, at + 1, 2, cond);
-            link(x, t, at + 1, false);
+            link(x, t, at + 1, false, gsite_of(x, at + 2, false));
+            fall = gsite_of(x, at + 2, true);
         } else {
-            uint32_t at = emit(x, VMOP_BR_IFZ, 1);
+            /* values to copy: skip the copies and the branch when not taken; the skip lands on
+             * the fall-through run, whose gas it carries */
+            uint32_t at = emit(x, x->metered ? VMOP_BR_IFZ_G : VMOP_BR_IFZ, x->metered ? 2 : 1);
             put(x, at + 1, 2, cond);
             emit_branch(x, t);
             set_offset(x, at + 1, false, x->n);
+            fall = gsite_of(x, at + 2, false);
         }
     }
-    seg_end(x);
+    if (was_live)
+        fall_through(x, fall);
     x->last_word = NONE;
-    seg_begin(x);
 }
 
 static void op_br_table(cx *x)
@@ -1122,7 +1244,7 @@ static void op_br_table(cx *x)
         goto out;
     for (uint32_t i = x->h - arity; i < x->h; i++)
         materialize(x, i);
-    uint32_t at = emit(x, VMOP_BR_TABLE, 1 + cnt + 1);
+    uint32_t at = emit(x, x->metered ? VMOP_BR_TABLE_G : VMOP_BR_TABLE, 1 + cnt + 1);
     if (bad(x))
         goto out;
     x->ops[at + 1].w.lo = cnt;
@@ -1138,7 +1260,7 @@ static void op_br_table(cx *x)
         ctl *t = &x->ctls[ci];
         uint32_t site = at + 2 + i;
         if (ci != 0 && values_in_place(x, t->height, arity)) {
-            link(x, t, site, false);
+            link(x, t, site, false, gsite_of(x, site, true));
             continue;
         }
         if (x->pads[ci].gen != x->gen) {
@@ -1256,7 +1378,7 @@ static void op_fc(cx *x)
     uint32_t sub = vm_rd_u32(&x->r);
     if (bad(x))
         return;
-    seg_charge(x, op_cost(x, 256 + (sub < 256 ? sub : 255)));
+    charge(x, op_cost(x, 256 + (sub < 256 ? sub : 255)));
     vm_module *m = x->m;
     if (sub < 8) {
         numeric(x, &satops[sub]);
@@ -1441,7 +1563,7 @@ static void operator(cx *x)
     if (bad(x))
         return;
     if (op != 0xfc)
-        seg_charge(x, op_cost(x, op));
+        charge(x, op_cost(x, op));
     if (op >= 0x45 && op <= 0xc4) {
         numeric(x, &numops[op - 0x45]);
         return;
@@ -1457,14 +1579,15 @@ static void operator(cx *x)
     case 0x02: /* block */
         block_start(x, C_BLOCK);
         return;
-    case 0x03: { /* loop */
+    case 0x03: { /* loop: its header is a branch target inside the current run */
         block_start(x, C_LOOP);
         if (bad(x))
             return;
-        seg_end(x);
+        ctl *c = top(x);
         x->last_word = NONE;
-        top(x)->label = x->n;
-        seg_begin(x);
+        c->label = x->n;
+        c->run_id = x->run_id;
+        c->cost_before = x->run_cost;
         return;
     }
     case 0x04:
@@ -2000,6 +2123,8 @@ static void cx_free(cx *x)
     free(x->cv);
     free(x->chash);
     free(x->pads);
+    free(x->run_final);
+    free(x->gp);
 }
 
 weft_err vm_compile(vm_module *m, uint32_t i, const uint8_t *base, vm_diag *diag)
@@ -2026,9 +2151,11 @@ weft_err vm_compile(vm_module *m, uint32_t i, const uint8_t *base, vm_diag *diag
         fail(&x, WEFT_E_NOMEM, "out of memory");
         goto out;
     }
+    x.metered = m->cfg.metering;
     push_ctl(&x, C_FUNC, NULL, 0, ft->results, ft->nresults);
-    seg_begin(&x);
-    seg_charge(&x, (uint64_t)m->cfg.gas->per_local * c->nlocals);
+    run_begin(&x);
+    gas_here(&x, GS_ENTRY);
+    charge(&x, (uint64_t)m->cfg.gas->per_local * c->nlocals);
     while (x.nctl > 0 && !bad(&x))
         operator(&x);
     if (bad(&x))
@@ -2079,6 +2206,7 @@ weft_err vm_compile(vm_module *m, uint32_t i, const uint8_t *base, vm_diag *diag
     c->const_base = x.T;
     c->nzero = x.pad + c->nlocals;
     c->nconsts = x.ncv;
+    c->entry_gas = x.entry_gas;
     c->frame_slots = (uint32_t)slots;
 out:
     if (x.r.err != WEFT_OK) {

@@ -230,6 +230,7 @@ enter : {
     const vm_code *c = callee->code;
     if (__builtin_expect((size_t)(stack_end - nfp) < c->frame_slots, 0))
         TRAP(WEFT_E_VM_TRAP_STACK);
+    CHARGE(c->entry_gas);
     if (c->nzero)
         memset(nfp + c->nparams, 0, sizeof(vm_slot) * c->nzero);
     if (c->nconsts)
@@ -282,11 +283,6 @@ L_CALL_INDIRECT : {
 L_UNREACHABLE:
     TRAP(WEFT_E_VM_TRAP_UNREACHABLE);
 
-L_GAS:
-    CHARGE(O.u64);
-    ip += 2;
-    NEXT();
-
 L_BR:
     JUMP(1, O.w.lo);
     NEXT();
@@ -310,6 +306,42 @@ L_BR_TABLE : {
     uint32_t i = C.u32;
     if (i > n)
         i = n;
+    JUMP(2 + i, ip[2 + i].w.lo);
+    NEXT();
+}
+
+    /* metered branches: charge the run entered, then go */
+L_BR_G:
+    CHARGE(O.w.hi);
+    JUMP(1, O.w.lo);
+    NEXT();
+
+L_BR_IF_G:
+    if (C.u32) {
+        CHARGE(ip[2].w.lo);
+        JUMP(1, O.w.lo);
+    } else {
+        CHARGE(ip[2].w.hi);
+        ip += 3;
+    }
+    NEXT();
+
+L_BR_IFZ_G:
+    if (!C.u32) {
+        CHARGE(ip[2].w.lo);
+        JUMP(1, O.w.lo);
+    } else {
+        CHARGE(ip[2].w.hi);
+        ip += 3;
+    }
+    NEXT();
+
+L_BR_TABLE_G : {
+    uint32_t n = O.w.lo;
+    uint32_t i = C.u32;
+    if (i > n)
+        i = n;
+    CHARGE(ip[2 + i].w.hi);
     JUMP(2 + i, ip[2 + i].w.lo);
     NEXT();
 }
@@ -765,6 +797,39 @@ L_REF_IS_NULL:
     BRCMP(BR_I64_GE_S, s64, >=)
     BRCMP(BR_I64_GE_U, u64, >=)
 #undef BRCMP
+#define BRCMPG(name, field, op)                                                                    \
+    L_##name : if (A.field op B.field)                                                             \
+    {                                                                                              \
+        CHARGE(ip[2].w.lo);                                                                        \
+        JUMP(1, O.w.hi);                                                                           \
+    }                                                                                              \
+    else                                                                                           \
+    {                                                                                              \
+        CHARGE(ip[2].w.hi);                                                                        \
+        ip += 3;                                                                                   \
+    }                                                                                              \
+    NEXT();
+    BRCMPG(BRG_I32_EQ, u32, ==)
+    BRCMPG(BRG_I32_NE, u32, !=)
+    BRCMPG(BRG_I32_LT_S, s32, <)
+    BRCMPG(BRG_I32_LT_U, u32, <)
+    BRCMPG(BRG_I32_GT_S, s32, >)
+    BRCMPG(BRG_I32_GT_U, u32, >)
+    BRCMPG(BRG_I32_LE_S, s32, <=)
+    BRCMPG(BRG_I32_LE_U, u32, <=)
+    BRCMPG(BRG_I32_GE_S, s32, >=)
+    BRCMPG(BRG_I32_GE_U, u32, >=)
+    BRCMPG(BRG_I64_EQ, u64, ==)
+    BRCMPG(BRG_I64_NE, u64, !=)
+    BRCMPG(BRG_I64_LT_S, s64, <)
+    BRCMPG(BRG_I64_LT_U, u64, <)
+    BRCMPG(BRG_I64_GT_S, s64, >)
+    BRCMPG(BRG_I64_GT_U, u64, >)
+    BRCMPG(BRG_I64_LE_S, s64, <=)
+    BRCMPG(BRG_I64_LE_U, u64, <=)
+    BRCMPG(BRG_I64_GE_S, s64, >=)
+    BRCMPG(BRG_I64_GE_U, u64, >=)
+#undef BRCMPG
 
 done:
     s->depth = entry_depth;

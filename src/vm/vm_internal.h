@@ -55,12 +55,16 @@ WEFT_STATIC_ASSERT(sizeof(vm_op) == 8, "code words are 8 bytes");
  * "un" = s.a src, s.b dst; "bin" = s.a, s.b srcs, s.c dst. */
 #define VM_OPS(X)                                                                                  \
     X(UNREACHABLE, 0)                                                                              \
-    X(GAS, 1)      /* u64 cost */                                                                  \
     X(BR, 1)       /* w.lo offset */                                                               \
     X(BR_IF, 1)    /* w.lo offset, s.c cond: jump if cond != 0 */                                  \
     X(BR_IFZ, 1)   /* w.lo offset, s.c cond: jump if cond == 0 */                                  \
     X(BR_TABLE, 1) /* w.lo count n, s.c index; then n+1 words w.lo offset (last = default) */      \
     X(RETURN, 0)                                                                                   \
+    /* metered branches charge the gas of the run they enter (docs/vm.md): */                      \
+    X(BR_G, 1)          /* w.lo offset, w.hi gas */                                                \
+    X(BR_IF_G, 2)       /* as BR_IF; then w.lo gas if taken, w.hi gas if not */                    \
+    X(BR_IFZ_G, 2)      /* as BR_IFZ; then w.lo gas if taken, w.hi gas if not */                   \
+    X(BR_TABLE_G, 1)    /* as BR_TABLE; each entry's w.hi holds its gas */                         \
     X(CALL, 1)          /* w.lo function index, w.hi frame offset of the arguments */              \
     X(CALL_INDIRECT, 2) /* w.lo type index, s.c args offset, s.d elem index; w.lo table */         \
     X(COPY, 1)          /* un */                                                                   \
@@ -245,7 +249,28 @@ WEFT_STATIC_ASSERT(sizeof(vm_op) == 8, "code words are 8 bytes");
     X(BR_I64_LE_S, 1)                                                                              \
     X(BR_I64_LE_U, 1)                                                                              \
     X(BR_I64_GE_S, 1)                                                                              \
-    X(BR_I64_GE_U, 1)
+    X(BR_I64_GE_U, 1)                                                                              \
+    /* metered fused compare-and-branch: as above; then w.lo gas if taken, w.hi gas if not */      \
+    X(BRG_I32_EQ, 2)                                                                               \
+    X(BRG_I32_NE, 2)                                                                               \
+    X(BRG_I32_LT_S, 2)                                                                             \
+    X(BRG_I32_LT_U, 2)                                                                             \
+    X(BRG_I32_GT_S, 2)                                                                             \
+    X(BRG_I32_GT_U, 2)                                                                             \
+    X(BRG_I32_LE_S, 2)                                                                             \
+    X(BRG_I32_LE_U, 2)                                                                             \
+    X(BRG_I32_GE_S, 2)                                                                             \
+    X(BRG_I32_GE_U, 2)                                                                             \
+    X(BRG_I64_EQ, 2)                                                                               \
+    X(BRG_I64_NE, 2)                                                                               \
+    X(BRG_I64_LT_S, 2)                                                                             \
+    X(BRG_I64_LT_U, 2)                                                                             \
+    X(BRG_I64_GT_S, 2)                                                                             \
+    X(BRG_I64_GT_U, 2)                                                                             \
+    X(BRG_I64_LE_S, 2)                                                                             \
+    X(BRG_I64_LE_U, 2)                                                                             \
+    X(BRG_I64_GE_S, 2)                                                                             \
+    X(BRG_I64_GE_U, 2)
 
 enum vm_opcode {
 #define X(name, words) VMOP_##name,
@@ -460,6 +485,7 @@ typedef struct vm_code {
     uint32_t const_base;  /* first constant slot */
     uint32_t nconsts;
     vm_slot *consts;
+    uint64_t entry_gas; /* gas of the run that starts at the function's entry (0 if unmetered) */
 } vm_code;
 
 /* Simple bump allocator for the module's long-lived pieces; freed as a whole. */

@@ -439,10 +439,12 @@ static weft_err put_hello(vm_call_ctx *ctx, void *user, const vm_val *args, vm_v
     (void)args;
     vm_instance *inst = vm_ctx_instance(ctx);
     vm_func *alloc = vm_instance_func(inst, "__new");
-    if (!alloc)
-        return WEFT_E_VM_TRAP_HOST;
+    if (!alloc || vm_func_type(alloc)->nparams != 2 || vm_func_type(alloc)->nresults != 1)
+        return WEFT_E_VM_TRAP_HOST; /* (mutated modules) */
     vm_value a[2] = {I32(5), I32(1)}, p;
     weft_err err = vm_invoke(vm_ctx_store(ctx), alloc, a, 2, &p, 1);
+    if (err == WEFT_E_INVAL)
+        return WEFT_E_VM_TRAP_HOST;
     if (err != WEFT_OK)
         return err;
     err = vm_memory_write(vm_instance_memory(inst), p.v.i32, "hello", 5);
@@ -469,9 +471,13 @@ static weft_err reenter(vm_call_ctx *ctx, void *user, const vm_val *args, vm_val
         results[0].i32 = 0;
         return WEFT_OK;
     }
+    vm_func *down = vm_instance_func(vm_ctx_instance(ctx), "down");
+    if (!down || vm_func_type(down)->nparams != 1 || vm_func_type(down)->nresults != 1)
+        return WEFT_E_VM_TRAP_HOST; /* (mutated modules) */
     vm_value a = I32(args[0].i32 - 1), r;
-    weft_err err =
-        vm_invoke(vm_ctx_store(ctx), vm_instance_func(vm_ctx_instance(ctx), "down"), &a, 1, &r, 1);
+    weft_err err = vm_invoke(vm_ctx_store(ctx), down, &a, 1, &r, 1);
+    if (err == WEFT_E_INVAL)
+        return WEFT_E_VM_TRAP_HOST;
     if (err != WEFT_OK)
         return err;
     results[0].i32 = r.v.i32 + 1;
