@@ -308,9 +308,9 @@ int main(int argc, char **argv)
     const char *kernels = NULL, *coremark = getenv("WEFT_BENCH_COREMARK");
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
-            runs = atoi(argv[++i]);
+            runs = (int)strtol(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--interp-runs") == 0 && i + 1 < argc)
-            interp_runs = atoi(argv[++i]);
+            interp_runs = (int)strtol(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--no-interp") == 0)
             interp = false;
         else if (strcmp(argv[i], "--kernels") == 0 && i + 1 < argc)

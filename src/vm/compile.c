@@ -170,8 +170,16 @@ static ctl *top(cx *x) { return &x->ctls[x->nctl - 1]; }
 static bool live(cx *x) { return !top(x)->unreachable && !top(x)->dead; }
 
 /* Appends an instruction with `words` zeroed operand words; returns the handler word's index. */
+/* At most 16 code words per byte of the binary (plus a small allowance), over all functions. */
+static uint64_t code_limit(const vm_module *m) { return (uint64_t)16 * m->size + 65536; }
+
 static uint32_t emit(cx *x, enum vm_opcode op, uint32_t words)
 {
+    /* translated code is bounded by the module's size: no unbounded allocation from input */
+    if ((uint64_t)x->m->code_words + x->n + 1 + words > code_limit(x->m)) {
+        fail(x, WEFT_E_VM_LIMIT, "translated code too large");
+        return 0;
+    }
     if (!reserve(x, (void **)&x->ops, &x->cap, x->n + 1 + words, sizeof *x->ops))
         return 0;
     uint32_t at = x->n;
@@ -254,6 +262,10 @@ static void set_last(cx *x, uint32_t at, int field, uint32_t dst)
 /* Appends one zeroed word to the last instruction. */
 static void emit_word(cx *x)
 {
+    if ((uint64_t)x->m->code_words + x->n + 1 > code_limit(x->m)) {
+        fail(x, WEFT_E_VM_LIMIT, "translated code too large");
+        return;
+    }
     if (!reserve(x, (void **)&x->ops, &x->cap, x->n + 1, sizeof *x->ops))
         return;
     x->ops[x->n++].u64 = 0;
@@ -2170,10 +2182,6 @@ weft_err vm_compile(vm_module *m, uint32_t i, const uint8_t *base, vm_diag *diag
         goto out;
     }
     m->code_words += x.n;
-    if (m->code_words > (uint64_t)16 * m->size + 65536) {
-        fail(&x, WEFT_E_VM_LIMIT, "translated code too large");
-        goto out;
-    }
     /* frame: [params | padding | locals | constants | temporaries] */
     for (uint32_t k = 0; k < x.nfix; k++) {
         vm_op *w = &x.ops[x.fix[k] / 8];

@@ -25,7 +25,7 @@ void *vm_arena_alloc(vm_arena *a, size_t n)
     if (n == 0)
         n = 16;
     if (!a->head || a->cap - a->used < n) {
-        size_t sz = n > 64 * 1024 ? n : 64 * 1024;
+        size_t sz = n > (size_t)64 * 1024 ? n : (size_t)64 * 1024;
         vm_arena_chunk *c = calloc(1, sizeof *c + sz);
         if (!c)
             return NULL;
@@ -660,14 +660,14 @@ static void sec_export(dec *d)
     }
     if (failed(d) || n < 2)
         return;
-    const vm_export **sorted = malloc(sizeof *sorted * n);
+    const vm_export **sorted = malloc(sizeof(const vm_export *) * n);
     if (!sorted) {
         fail(d, WEFT_E_NOMEM, "out of memory");
         return;
     }
     for (uint32_t i = 0; i < n; i++)
         sorted[i] = &m->exports[i];
-    qsort(sorted, n, sizeof *sorted, name_cmp);
+    qsort(sorted, n, sizeof(const vm_export *), name_cmp);
     for (uint32_t i = 1; i < n; i++)
         if (name_cmp(&sorted[i - 1], &sorted[i]) == 0) {
             fail(d, WEFT_E_VM_INVALID, "duplicate export name");
@@ -924,7 +924,7 @@ weft_err vm_decode(vm_module *m, const uint8_t *bytes, size_t len, vm_diag *diag
 
     static const uint8_t magic[4] = {0x00, 0x61, 0x73, 0x6d};
     static const uint8_t version[4] = {0x01, 0x00, 0x00, 0x00};
-    if (len < 4 || memcmp(bytes, magic, 4) != 0) {
+    if (!bytes || len < 4 || memcmp(bytes, magic, 4) != 0) {
         vm_rd_fail(&d.r, WEFT_E_VM_MALFORMED, "magic header not detected");
         goto out;
     }

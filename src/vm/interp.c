@@ -174,7 +174,7 @@ static weft_err run(vm_store *s, vm_func *f, vm_slot *args, const void *const **
     vm_slot *nfp;
     const vm_op *next;
 
-#define NEXT() goto * ip->h
+#define NEXT() goto *(ip->h) /* NOLINT(bugprone-macro-parentheses): a computed goto */
 #define TRAP(e)                                                                                    \
     do {                                                                                           \
         err = (e);                                                                                 \
@@ -183,7 +183,7 @@ static weft_err run(vm_store *s, vm_func *f, vm_slot *args, const void *const **
 #define LOAD_MEM()                                                                                 \
     do {                                                                                           \
         vm_memory *mm_ = inst->mem0;                                                               \
-        mem = mm_ ? mm_->data : NULL;                                                              \
+        mem = mm_ ? mm_->data : s->no_memory;                                                      \
         msize = mm_ ? mm_->size : 0;                                                               \
     } while (0)
 #define CHARGE(amount)                                                                             \
@@ -208,6 +208,9 @@ static weft_err run(vm_store *s, vm_func *f, vm_slot *args, const void *const **
     callee = f;
     nfp = args;
     next = NULL;
+    inst = f->inst;
+    WEFT_ASSERT(inst != NULL);
+    LOAD_MEM();
     goto enter;
 
 call:
@@ -623,7 +626,7 @@ L_REF_IS_NULL:
     UNOP(I32_POPCNT, U32 = (uint32_t)__builtin_popcount(a.u32))
     BINOP(I32_ADD, R32 = a.u32 + b.u32)
     BINOP(I32_SUB, R32 = a.u32 - b.u32)
-    BINOP(I32_MUL, R32 = a.u32 * b.u32)
+    BINOP(I32_MUL, R32 = (uint32_t)(a.u32 * b.u32))
     BINOP(I32_DIV_S, {
         if (b.u32 == 0)
             TRAP(WEFT_E_VM_TRAP_DIV_ZERO);
@@ -727,7 +730,7 @@ L_REF_IS_NULL:
         in v = a.in##_field;                                                                       \
         if (v != v)                                                                                \
             TRAP(WEFT_E_VM_TRAP_CONVERSION);                                                       \
-        if (!(lo_ok && v < hi))                                                                    \
+        if (!((lo_ok) && v < (hi)))                                                                \
             TRAP(WEFT_E_VM_TRAP_INT_OVERFLOW);                                                     \
         fp[O.s.b].u64 = (rtype)(ctype)v;                                                           \
     })

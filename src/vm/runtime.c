@@ -877,10 +877,10 @@ weft_err vm_instance_new(vm_instance **out, vm_store *s, const vm_module *m, con
     inst->m = m;
     inst->store = s;
     uint32_t ndef = m->nfuncs - m->nfunc_imports;
-    inst->funcs = calloc(m->nfuncs + 1u, sizeof *inst->funcs);
-    inst->own = calloc(ndef + 1u, sizeof *inst->own);
-    inst->tables = calloc(m->ntables + 1u, sizeof *inst->tables);
-    inst->globals = calloc(m->nglobals + 1u, sizeof *inst->globals);
+    inst->funcs = calloc(m->nfuncs + 1u, sizeof(vm_func *));
+    inst->own = calloc(ndef + 1u, sizeof(vm_func));
+    inst->tables = calloc(m->ntables + 1u, sizeof(vm_table *));
+    inst->globals = calloc(m->nglobals + 1u, sizeof(vm_global *));
     inst->elems = calloc(m->nelems + 1u, sizeof *inst->elems);
     inst->data_len = calloc(m->ndatas + 1u, sizeof *inst->data_len);
     if (!inst->funcs || !inst->own || !inst->tables || !inst->globals || !inst->elems ||
@@ -958,6 +958,7 @@ weft_err vm_instance_new(vm_instance **out, vm_store *s, const vm_module *m, con
         if (d->mode != VM_SEG_ACTIVE)
             continue;
         vm_memory *mem = inst->mem0;
+        WEFT_ASSERT(mem != NULL); /* validation: active segments need a memory */
         uint64_t off = eval_const(inst, &d->offset).u32;
         if (off + d->len > mem->size) {
             vm_diag_set(diag, 0, "data segment %u out of bounds", i);

@@ -647,6 +647,7 @@ struct vm_store {
     vm_table *tables;
     vm_global *globals;
     vm_func *host_funcs;
+    uint8_t no_memory[8]; /* the interpreter's memory base for instances without memory */
 };
 
 /* interp.c: runs defined function f with its arguments at args (inside the store's stack);
