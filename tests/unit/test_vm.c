@@ -212,6 +212,55 @@ static const uint8_t bigmem_wasm[] = {
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x05, 0x03, 0x01, 0x00, 0x41,
 };
 
+/* gas2.wat:
+ * (module
+ *   (func (export "ifnoelse") (param i32) (result i32)
+ *     local.get 0
+ *     if
+ *       i32.const 5
+ *       local.set 0
+ *     end
+ *     local.get 0)
+ *   (func (export "table") (param i32) (result i32)
+ *     block
+ *       block
+ *         block
+ *           local.get 0
+ *           br_table 0 1 2
+ *         end
+ *         i32.const 10
+ *         return
+ *       end
+ *       i32.const 20
+ *       i32.const 1
+ *       i32.add
+ *       return
+ *     end
+ *     i32.const 30
+ *     nop
+ *     nop
+ *     nop)
+ *   (func (export "nested") (param $n i32) (result i32) (local $i i32) (local $j i32) (local $c
+ * i32) loop $outer i32.const 0 local.set $j loop $inner local.get $c i32.const 1 i32.add local.set
+ * $c local.get $j i32.const 1 i32.add local.tee $j i32.const 3 i32.lt_u br_if $inner end local.get
+ * $i i32.const 1 i32.add local.tee $i local.get $n i32.lt_u br_if $outer end local.get $c) (func
+ * (export "early") (param i32) (result i32) block local.get 0 br_if 0 i32.const 7 nop return end
+ *     i32.const 9))
+ */
+static const uint8_t gas2_wasm[] = {
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x06, 0x01, 0x60, 0x01, 0x7f, 0x01, 0x7f,
+    0x03, 0x05, 0x04, 0x00, 0x00, 0x00, 0x00, 0x07, 0x25, 0x04, 0x08, 0x69, 0x66, 0x6e, 0x6f, 0x65,
+    0x6c, 0x73, 0x65, 0x00, 0x00, 0x05, 0x74, 0x61, 0x62, 0x6c, 0x65, 0x00, 0x01, 0x06, 0x6e, 0x65,
+    0x73, 0x74, 0x65, 0x64, 0x00, 0x02, 0x05, 0x65, 0x61, 0x72, 0x6c, 0x79, 0x00, 0x03, 0x0a, 0x70,
+    0x04, 0x0d, 0x00, 0x20, 0x00, 0x04, 0x40, 0x41, 0x05, 0x21, 0x00, 0x0b, 0x20, 0x00, 0x0b, 0x20,
+    0x00, 0x02, 0x40, 0x02, 0x40, 0x02, 0x40, 0x20, 0x00, 0x0e, 0x02, 0x00, 0x01, 0x02, 0x0b, 0x41,
+    0x0a, 0x0f, 0x0b, 0x41, 0x14, 0x41, 0x01, 0x6a, 0x0f, 0x0b, 0x41, 0x1e, 0x01, 0x01, 0x01, 0x0b,
+    0x2f, 0x01, 0x03, 0x7f, 0x03, 0x40, 0x41, 0x00, 0x21, 0x02, 0x03, 0x40, 0x20, 0x03, 0x41, 0x01,
+    0x6a, 0x21, 0x03, 0x20, 0x02, 0x41, 0x01, 0x6a, 0x22, 0x02, 0x41, 0x03, 0x49, 0x0d, 0x00, 0x0b,
+    0x20, 0x01, 0x41, 0x01, 0x6a, 0x22, 0x01, 0x20, 0x00, 0x49, 0x0d, 0x00, 0x0b, 0x20, 0x03, 0x0b,
+    0x0f, 0x00, 0x02, 0x40, 0x20, 0x00, 0x0d, 0x00, 0x41, 0x07, 0x01, 0x0f, 0x0b, 0x41, 0x09, 0x0b,
+};
+
 /* ---- helpers -------------------------------------------------------------------------------- */
 
 typedef struct fixture {
@@ -393,6 +442,53 @@ static void test_gas_segments(void **state)
     /* a trap inside a segment: the whole segment was charged when it started */
     assert_int_equal(call(&f, "divzero", NULL, 0, 100000, &used, NULL), WEFT_E_VM_TRAP_DIV_ZERO);
     assert_int_equal(used, 5 * OP);
+    teardown_fx(&f);
+}
+
+/* Control forms, counted by hand from the rule (every executed operator costs 23; the `end` of an
+ * if or block belongs to the path that falls through it; the run after a label is charged by the
+ * branch that jumps there). */
+static void test_gas_control(void **state)
+{
+    (void)state;
+    vm_config cfg;
+    vm_config_default(&cfg);
+    fixture f;
+    assert_int_equal(setup(&f, &cfg, gas2_wasm, sizeof gas2_wasm, NULL, 0), WEFT_OK);
+    static const struct {
+        const char *fn;
+        uint32_t arg;
+        uint32_t result;
+        uint64_t gas;
+    } cases[] = {
+        /* get, if, const, set, end, get, end | get, if, (label) get, end */
+        {"ifnoelse", 1, 5, 7 * OP},
+        {"ifnoelse", 0, 0, 4 * OP},
+        /* block x3, get, br_table, then the arm: const, return | const, const, add, return |
+         * const, nop x3, end */
+        {"table", 0, 10, 7 * OP},
+        {"table", 1, 21, 9 * OP},
+        {"table", 2, 30, 10 * OP},
+        {"table", 7, 30, 10 * OP},
+        /* 3 locals; outer loop op; per outer round: const, set, loop, 3 inner rounds of 11,
+         * end, 7 in the tail; then end, get, end */
+        {"nested", 4, 12, 3 * 2 + (1 + 4 * (3 + 3 * 11 + 8) + 3) * OP},
+        {"nested", 0, 3, 3 * 2 + (1 + 1 * (3 + 3 * 11 + 8) + 3) * OP},
+        /* block, get, br_if, (label) const, end | block, get, br_if, const, nop, return */
+        {"early", 1, 9, 5 * OP},
+        {"early", 0, 7, 6 * OP},
+    };
+    for (size_t i = 0; i < WEFT_ARRAY_LEN(cases); i++) {
+        vm_value a = I32(cases[i].arg), r;
+        uint64_t used;
+        assert_int_equal(call(&f, cases[i].fn, &a, 1, 1000000, &used, &r), WEFT_OK);
+        assert_int_equal(r.v.i32, cases[i].result);
+        assert_int_equal(used, cases[i].gas);
+        /* the same gas, not one unit less, is needed to complete */
+        assert_int_equal(call(&f, cases[i].fn, &a, 1, cases[i].gas, &used, &r), WEFT_OK);
+        assert_int_equal(call(&f, cases[i].fn, &a, 1, cases[i].gas - 1, &used, &r),
+                         WEFT_E_VM_OUT_OF_GAS);
+    }
     teardown_fx(&f);
 }
 
@@ -770,15 +866,11 @@ static void test_mutations(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_leb128),
-        cmocka_unit_test(test_gas_segments),
-        cmocka_unit_test(test_gas_limit),
-        cmocka_unit_test(test_host_functions),
-        cmocka_unit_test(test_link_errors),
-        cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_isolation),
-        cmocka_unit_test(test_nan_canonical),
-        cmocka_unit_test(test_features_and_types),
+        cmocka_unit_test(test_leb128),         cmocka_unit_test(test_gas_segments),
+        cmocka_unit_test(test_gas_control),    cmocka_unit_test(test_gas_limit),
+        cmocka_unit_test(test_host_functions), cmocka_unit_test(test_link_errors),
+        cmocka_unit_test(test_limits),         cmocka_unit_test(test_isolation),
+        cmocka_unit_test(test_nan_canonical),  cmocka_unit_test(test_features_and_types),
         cmocka_unit_test(test_mutations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
