@@ -509,6 +509,8 @@ static void check_top(cx *x, const uint8_t *types, uint32_t n) { check_top_k(x, 
 
 /* ---- constants ------------------------------------------------------------------------------ */
 
+/* The constant-area index of `bits`, added if new; NONE when the area is full and `bits` is not
+ * in it. */
 static uint32_t const_index(cx *x, uint64_t bits)
 {
     if (x->ncv * 2 >= x->chcap) {
@@ -536,6 +538,8 @@ static uint32_t const_index(cx *x, uint64_t bits)
             return x->chash[k] - 1;
         k = (k + 1) & (x->chcap - 1);
     }
+    if (x->ncv >= VM_MAX_CONSTS)
+        return NONE;
     if (!reserve(x, (void **)&x->cv, &x->cvcap, x->ncv + 1, sizeof *x->cv))
         return 0;
     x->cv[x->ncv].u64 = bits;
@@ -546,7 +550,17 @@ static uint32_t const_index(cx *x, uint64_t bits)
 static void push_const(cx *x, uint8_t type, uint64_t bits)
 {
     uint32_t k = live(x) ? const_index(x, bits) : 0;
-    push_ent(x, (ent){.type = type, .kind = K_CONST, .slot = k});
+    if (k != NONE) {
+        push_ent(x, (ent){.type = type, .kind = K_CONST, .slot = k});
+        return;
+    }
+    /* the constant area is full: materialize this one with an instruction */
+    uint32_t dst = push(x, type);
+    uint32_t at = emit(x, VMOP_CONST, 2);
+    put_slot(x, at + 1, 2, dst);
+    if (!bad(x))
+        x->ops[at + 2].u64 = bits;
+    set_last(x, at, 2, dst);
 }
 
 /* ---- control -------------------------------------------------------------------------------- */
@@ -2216,6 +2230,7 @@ weft_err vm_compile(vm_module *m, uint32_t i, const uint8_t *base, vm_diag *diag
     c->nconsts = x.ncv;
     c->entry_gas = x.entry_gas;
     c->frame_slots = (uint32_t)slots;
+    c->stack_slots = x.T + x.maxh;
 out:
     if (x.r.err != WEFT_OK) {
         err = x.r.err;

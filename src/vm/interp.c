@@ -170,8 +170,11 @@ static weft_err run(vm_store *s, vm_func *f, vm_slot *args, const void *const **
     vm_instance *inst = NULL;
     uint8_t *mem = NULL;
     uint64_t msize = 0;
+    uint64_t acc = 0; /* counted stack position of fp */
+    const uint64_t acc_limit = s->acc_limit;
     vm_func *callee;
     vm_slot *nfp;
+    uint64_t nacc;
     const vm_op *next;
 
 #define NEXT() goto *(ip->h) /* NOLINT(bugprone-macro-parentheses): a computed goto */
@@ -207,6 +210,7 @@ static weft_err run(vm_store *s, vm_func *f, vm_slot *args, const void *const **
     frames[depth++] = (vm_frame){0}; /* the sentinel: returning to it leaves run() */
     callee = f;
     nfp = args;
+    nacc = s->acc_sp;
     next = NULL;
     inst = f->inst;
     WEFT_ASSERT(inst != NULL);
@@ -218,7 +222,7 @@ call:
     if (!callee->code) {
         s->gas = gas;
         s->depth = depth;
-        err = vm_call_host(s, inst, callee, nfp, fp + code->frame_slots);
+        err = vm_call_host(s, inst, callee, nfp, fp + code->frame_slots, acc + code->stack_slots);
         gas = s->gas;
         LOAD_MEM();
         if (err != WEFT_OK)
@@ -228,11 +232,17 @@ call:
     }
     if (__builtin_expect(depth >= max_depth, 0))
         TRAP(WEFT_E_VM_TRAP_STACK);
-    frames[depth++] = (vm_frame){.ip = next, .fp = fp, .inst = inst, .code = code};
+    frames[depth++] = (vm_frame){.ip = next, .fp = fp, .acc = acc, .inst = inst, .code = code};
+    /* arguments are temporaries: their counted position leaves out the caller's constants */
+    nacc = acc + (uint64_t)(nfp - fp) - code->nconsts;
 enter : {
     const vm_code *c = callee->code;
+    if (__builtin_expect(nacc + c->stack_slots > acc_limit, 0))
+        TRAP(WEFT_E_VM_TRAP_STACK);
+    /* the physical stack has room for every constant area (vm_store_new): cannot fail */
     if (__builtin_expect((size_t)(stack_end - nfp) < c->frame_slots, 0))
         TRAP(WEFT_E_VM_TRAP_STACK);
+    acc = nacc;
     CHARGE(c->entry_gas);
     if (c->nzero)
         memset(nfp + c->nparams, 0, sizeof(vm_slot) * c->nzero);
@@ -254,6 +264,7 @@ L_RETURN : {
         goto done;
     ip = fr->ip;
     fp = fr->fp;
+    acc = fr->acc;
     code = fr->code;
     inst = fr->inst;
     LOAD_MEM();
@@ -352,6 +363,11 @@ L_BR_TABLE_G : {
 L_COPY:
     B = A;
     ip += 2;
+    NEXT();
+
+L_CONST:
+    C.u64 = ip[2].u64;
+    ip += 3;
     NEXT();
 
 L_SELECT : {

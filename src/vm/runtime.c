@@ -82,7 +82,7 @@ void vm_config_spectest(vm_config *cfg)
         .block_depth = 10000,
         .memory_pages = 65536,
         .table_elems = 10000000,
-        .call_depth = 20000,
+        .call_depth = 10000,
         .value_stack = 1u << 20,
         .host_nesting = 64,
     };
@@ -202,7 +202,9 @@ weft_err vm_store_new(vm_store **out, const vm_config *cfg)
     if (!s)
         return WEFT_E_NOMEM;
     s->cfg = *cfg;
-    size_t slots = cfg->limits.value_stack ? cfg->limits.value_stack : 1;
+    /* counted use is bounded by limits.value_stack; each frame may add its constant area */
+    size_t slots = (size_t)cfg->limits.value_stack +
+                   (size_t)VM_MAX_CONSTS * ((size_t)cfg->limits.call_depth + 1) + 16;
     s->stack = malloc(sizeof(vm_slot) * slots);
     s->frames = malloc(sizeof(vm_frame) * (cfg->limits.call_depth + 1u));
     if (!s->stack || !s->frames) {
@@ -211,8 +213,10 @@ weft_err vm_store_new(vm_store **out, const vm_config *cfg)
         free(s);
         return WEFT_E_NOMEM;
     }
-    s->stack_end = s->stack + cfg->limits.value_stack;
+    s->stack_end = s->stack + slots;
     s->sp = s->stack;
+    s->acc_sp = 0;
+    s->acc_limit = cfg->limits.value_stack;
     *out = s;
     return WEFT_OK;
 }
@@ -517,21 +521,24 @@ weft_err vm_ctx_charge(vm_call_ctx *ctx, uint64_t gas)
     return WEFT_OK;
 }
 
-weft_err vm_call_host(vm_store *s, vm_instance *caller, vm_func *f, vm_slot *args, vm_slot *scratch)
+weft_err vm_call_host(vm_store *s, vm_instance *caller, vm_func *f, vm_slot *args, vm_slot *scratch,
+                      uint64_t acc_scratch)
 {
     uint32_t np = f->type->nparams;
-    if (s->host_nesting >= s->cfg.limits.host_nesting || scratch > s->stack_end ||
-        (size_t)(s->stack_end - scratch) < np)
+    if (s->host_nesting >= s->cfg.limits.host_nesting || acc_scratch + np > s->acc_limit ||
+        scratch > s->stack_end || (size_t)(s->stack_end - scratch) < np)
         return WEFT_E_VM_TRAP_STACK;
     memcpy(scratch, args, sizeof(vm_slot) * np);
     vm_slot *saved_sp = s->sp;
+    uint64_t saved_acc = s->acc_sp;
     s->sp = scratch + np;
+    s->acc_sp = acc_scratch + np;
     s->host_nesting++;
     vm_call_ctx ctx = {.store = s, .caller = caller};
     weft_err err = f->host(&ctx, f->user, (const vm_val *)scratch, (vm_val *)args);
     s->host_nesting--;
     s->sp = saved_sp;
-    /* i32/f32 results: keep the slot's unused high half defined */
+    s->acc_sp = saved_acc;
     return err;
 }
 
@@ -549,7 +556,7 @@ weft_err vm_invoke(vm_store *s, vm_func *f, const vm_value *args, size_t nargs, 
             return WEFT_E_INVAL;
     vm_slot *base = s->sp;
     size_t need = (size_t)ft->nparams + ft->nresults;
-    if ((size_t)(s->stack_end - base) < need + 1)
+    if (s->acc_sp + need > s->acc_limit || (size_t)(s->stack_end - base) < need + 1)
         return WEFT_E_VM_TRAP_STACK;
     for (size_t i = 0; i < nargs; i++) {
         memcpy(&base[i], &args[i].v, sizeof(vm_slot));
@@ -564,12 +571,15 @@ weft_err vm_invoke(vm_store *s, vm_func *f, const vm_value *args, size_t nargs, 
             return WEFT_E_VM_TRAP_STACK;
         vm_slot *res = base + ft->nparams;
         vm_slot *saved_sp = s->sp;
+        uint64_t saved_acc = s->acc_sp;
         s->sp = res + ft->nresults;
+        s->acc_sp += need;
         s->host_nesting++;
         vm_call_ctx ctx = {.store = s, .caller = NULL};
         err = f->host(&ctx, f->user, (const vm_val *)base, (vm_val *)res);
         s->host_nesting--;
         s->sp = saved_sp;
+        s->acc_sp = saved_acc;
         if (err == WEFT_OK)
             memmove(base, res, sizeof(vm_slot) * ft->nresults);
     }

@@ -20,12 +20,13 @@
  *   vm_linker    a name → extern table used to resolve imports; it borrows the externs it holds,
  *                which must outlive the linker's use.
  *
- * Determinism: the module's internal code charges gas per straight-line segment at the segment's
- * start, with costs computed at translation from a versioned cost table (vm_gas_table); host
- * functions charge their own costs with vm_ctx_charge.  Out of gas is the trap E_VM_OUT_OF_GAS at
- * a deterministic point and leaves 0 gas.  Float results of arithmetic are NaN-canonicalized.
- * Every limit (vm_limits) is enforced at validation or as a deterministic trap; the interpreter
- * never recurses on the C stack per wasm call, so exhaustion is always the trap
+ * Determinism: gas is charged per straight-line run of operators (cut at every branch), in full
+ * when control enters the run, with costs computed at translation from a versioned cost table
+ * (vm_gas_table, docs/vm.md §5); a completed call pays exactly the costs of the operators it
+ * executed.  Host functions charge their own costs with vm_ctx_charge.  Out of gas is the trap
+ * E_VM_OUT_OF_GAS at a deterministic point and leaves 0 gas.  Float results of arithmetic are
+ * NaN-canonicalized. Every limit (vm_limits) is enforced at validation or as a deterministic trap;
+ * the interpreter never recurses on the C stack per wasm call, so exhaustion is always the trap
  * E_VM_TRAP_STACK.  The module is pure: no I/O, no clock, no global state.
  *
  * Errors (weft_err, vm band): E_VM_MALFORMED (binary decoding), E_VM_INVALID (validation),

@@ -50,6 +50,8 @@ WEFT_STATIC_ASSERT(sizeof(vm_op) == 8, "code words are 8 bytes");
 
 /* Maximum slots of one frame (slot operands are 16-bit). */
 #define VM_MAX_FRAME_SLOTS 65535u
+/* Distinct constants kept in a function's constant area; further ones are CONST instructions. */
+#define VM_MAX_CONSTS 256u
 
 /* The internal instruction set; X(name, operand words).  Comment: layout of the operand words.
  * "un" = s.a src, s.b dst; "bin" = s.a, s.b srcs, s.c dst. */
@@ -68,6 +70,7 @@ WEFT_STATIC_ASSERT(sizeof(vm_op) == 8, "code words are 8 bytes");
     X(CALL, 1)          /* w.lo function index, w.hi frame offset of the arguments */              \
     X(CALL_INDIRECT, 2) /* w.lo type index, s.c args offset, s.d elem index; w.lo table */         \
     X(COPY, 1)          /* un */                                                                   \
+    X(CONST, 2)         /* s.c dst; then the u64 value */                                          \
     X(SELECT, 1)        /* s.a v1, s.b v2, s.c cond, s.d dst */                                    \
     X(GLOBAL_GET, 1)    /* w.lo global, s.c dst */                                                 \
     X(GLOBAL_SET, 1)    /* w.lo global, s.c src */                                                 \
@@ -481,7 +484,9 @@ typedef struct vm_code {
     uint32_t nops;
     uint32_t nparams;
     uint32_t nzero;       /* slots after the parameters zeroed at entry (padding + locals) */
-    uint32_t frame_slots; /* params + padding + locals + constants + temporaries */
+    uint32_t stack_slots; /* counted against limits.value_stack: params + padding + locals +
+                           * the validator's maximum operand height (wasm-level quantities) */
+    uint32_t frame_slots; /* physical: stack_slots + constants */
     uint32_t const_base;  /* first constant slot */
     uint32_t nconsts;
     vm_slot *consts;
@@ -624,6 +629,7 @@ struct vm_instance {
 typedef struct vm_frame {
     const vm_op *ip; /* return address; NULL marks the entry of a vm_exec */
     vm_slot *fp;
+    uint64_t acc; /* counted stack position of fp (see vm_store) */
     vm_instance *inst;
     const vm_code *code;
 } vm_frame;
@@ -635,9 +641,14 @@ struct vm_call_ctx {
 
 struct vm_store {
     vm_config cfg;
+    /* The value stack.  Its use is counted in wasm-level slots (vm_code.stack_slots: constants
+     * excluded, so the limit does not depend on how constants are translated) against
+     * limits.value_stack; the physical array has room for the constant areas on top. */
     vm_slot *stack;
-    vm_slot *stack_end;
-    vm_slot *sp; /* first free slot above the running frames (for host re-entry) */
+    vm_slot *stack_end; /* physical end */
+    vm_slot *sp;        /* first free slot above the running frames (for host re-entry) */
+    uint64_t acc_sp;    /* counted position of sp */
+    uint64_t acc_limit; /* limits.value_stack */
     vm_frame *frames;
     uint32_t depth;
     uint64_t gas;
@@ -654,8 +665,8 @@ struct vm_store {
  * results are written at args.  Returns WEFT_OK or a trap. */
 weft_err vm_exec(vm_store *s, vm_func *f, vm_slot *args);
 /* runtime.c: calls host function f (args in place); used by the interpreter. */
-weft_err vm_call_host(vm_store *s, vm_instance *caller, vm_func *f, vm_slot *args,
-                      vm_slot *scratch);
+weft_err vm_call_host(vm_store *s, vm_instance *caller, vm_func *f, vm_slot *args, vm_slot *scratch,
+                      uint64_t acc_scratch);
 /* runtime.c: memory.grow / table.grow; return the old size or -1 (0xffffffff). */
 uint32_t vm_memory_grow(vm_memory *mem, uint32_t delta);
 uint32_t vm_table_grow(vm_table *t, uint32_t delta, vm_slot init);

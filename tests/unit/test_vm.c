@@ -722,6 +722,119 @@ static void test_isolation(void **state)
     teardown_fx(&f);
 }
 
+/* A tiny module builder for the stack test below. */
+typedef struct wbuf {
+    uint8_t b[8192];
+    size_t n;
+} wbuf;
+static void wb_byte(wbuf *w, uint8_t v)
+{
+    assert_true(w->n < sizeof w->b);
+    w->b[w->n++] = v;
+}
+static void wb_u32(wbuf *w, uint32_t v)
+{
+    do {
+        uint8_t c = v & 0x7f;
+        v >>= 7;
+        wb_byte(w, (uint8_t)(c | (v ? 0x80 : 0)));
+    } while (v);
+}
+static void wb_s64(wbuf *w, int64_t v)
+{
+    for (;;) {
+        uint8_t c = v & 0x7f;
+        v >>= 7;
+        bool done = (v == 0 && !(c & 0x40)) || (v == -1 && (c & 0x40));
+        wb_byte(w, (uint8_t)(c | (done ? 0 : 0x80)));
+        if (done)
+            return;
+    }
+}
+static void wb_bytes(wbuf *w, const void *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        wb_byte(w, ((const uint8_t *)p)[i]);
+}
+static void wb_section(wbuf *w, uint8_t id, const wbuf *content)
+{
+    wb_byte(w, id);
+    wb_u32(w, (uint32_t)content->n);
+    wb_bytes(w, content->b, content->n);
+}
+
+/* The value-stack limit counts wasm-level slots (parameters, locals, operand height), not the
+ * translation's constants: "a" and "b" recurse alike ((param i32): count += 1; call self(p + 1)),
+ * but "b" also pushes and drops 300 distinct i64 constants — more than the constant area holds,
+ * which "many" (the sum of the constants 1..300) exercises. */
+static void test_stack_accounting(void **state)
+{
+    (void)state;
+    static wbuf w, sec, body;
+    w.n = 0;
+    wb_bytes(&w, "\0asm\1\0\0\0", 8);
+    sec.n = 0; /* types: (i32) -> (), () -> (i64) */
+    wb_bytes(&sec, "\x02\x60\x01\x7f\x00\x60\x00\x01\x7e", 9);
+    wb_section(&w, 1, &sec);
+    sec.n = 0;
+    wb_bytes(&sec, "\x03\x00\x00\x01", 4);
+    wb_section(&w, 3, &sec);
+    sec.n = 0; /* (global $n (mut i32) (i32.const 0)) */
+    wb_bytes(&sec, "\x01\x7f\x01\x41\x00\x0b", 6);
+    wb_section(&w, 6, &sec);
+    sec.n = 0;
+    static const uint8_t exports[] = {4,   1, 'n', 3, 0,   1,   'a', 0,   0, 1,
+                                      'b', 0, 1,   4, 'm', 'a', 'n', 'y', 0, 2};
+    wb_bytes(&sec, exports, sizeof exports);
+    wb_section(&w, 7, &sec);
+    sec.n = 0;
+    wb_u32(&sec, 3);
+    for (int f = 0; f < 3; f++) {
+        body.n = 0;
+        wb_byte(&body, 0); /* no locals */
+        if (f < 2) {
+            wb_bytes(&body, "\x23\x00\x41\x01\x6a\x24\x00", 7); /* n += 1 */
+            for (int k = 0; f == 1 && k < 300; k++) {
+                wb_byte(&body, 0x42);
+                wb_s64(&body, 1000 + k);
+                wb_byte(&body, 0x1a); /* drop */
+            }
+            wb_bytes(&body, "\x20\x00\x41\x01\x6a\x10", 6);
+            wb_u32(&body, (uint32_t)f); /* call self */
+        } else {
+            wb_bytes(&body, "\x42\x01", 2);
+            for (int k = 2; k <= 300; k++) {
+                wb_byte(&body, 0x42);
+                wb_s64(&body, k);
+                wb_byte(&body, 0x7c); /* i64.add */
+            }
+        }
+        wb_byte(&body, 0x0b);
+        wb_u32(&sec, (uint32_t)body.n);
+        wb_bytes(&sec, body.b, body.n);
+    }
+    wb_section(&w, 10, &sec);
+
+    vm_config cfg;
+    vm_config_default(&cfg);
+    cfg.limits.value_stack = 100;
+    for (int f = 0; f < 2; f++) {
+        fixture fx;
+        assert_int_equal(setup(&fx, &cfg, w.b, w.n, NULL, 0), WEFT_OK);
+        vm_value a = I32(0), r;
+        assert_int_equal(call(&fx, f ? "b" : "a", &a, 1, UINT64_MAX, NULL, NULL),
+                         WEFT_E_VM_TRAP_STACK);
+        /* frame k starts k slots up (its argument) and needs 1 local + 2 operands: the last one
+         * that fits is k = 100 - 3 */
+        vm_extern n;
+        assert_int_equal(vm_instance_export(fx.inst, "n", &n), WEFT_OK);
+        assert_int_equal(vm_global_get(n.u.global).i32, 98);
+        assert_int_equal(call(&fx, "many", NULL, 0, UINT64_MAX, NULL, &r), WEFT_OK);
+        assert_true(r.v.i64 == 300 * 301 / 2);
+        teardown_fx(&fx);
+    }
+}
+
 /* ---- numerics, features, typed calls -------------------------------------------------------- */
 
 static void test_nan_canonical(void **state)
@@ -866,11 +979,17 @@ static void test_mutations(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_leb128),         cmocka_unit_test(test_gas_segments),
-        cmocka_unit_test(test_gas_control),    cmocka_unit_test(test_gas_limit),
-        cmocka_unit_test(test_host_functions), cmocka_unit_test(test_link_errors),
-        cmocka_unit_test(test_limits),         cmocka_unit_test(test_isolation),
-        cmocka_unit_test(test_nan_canonical),  cmocka_unit_test(test_features_and_types),
+        cmocka_unit_test(test_leb128),
+        cmocka_unit_test(test_gas_segments),
+        cmocka_unit_test(test_gas_control),
+        cmocka_unit_test(test_gas_limit),
+        cmocka_unit_test(test_host_functions),
+        cmocka_unit_test(test_link_errors),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_isolation),
+        cmocka_unit_test(test_stack_accounting),
+        cmocka_unit_test(test_nan_canonical),
+        cmocka_unit_test(test_features_and_types),
         cmocka_unit_test(test_mutations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
