@@ -48,34 +48,6 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-static uint8_t *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    uint8_t *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 65536;
-            uint8_t *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = nb;
-        }
-        size_t k = fread(buf + n, 1, cap - n, f);
-        if (k == 0)
-            break;
-        n += k;
-    }
-    fclose(f);
-    *len = n;
-    return buf;
-}
-
 /* Runs argv, captures up to cap-1 bytes of stdout into out, and returns the child's exit status
  * (-1 if it could not run); *cpu receives the child's user + system CPU time. */
 static int run_child(char *const argv[], char *out, size_t cap, double *cpu)
@@ -209,7 +181,7 @@ static int load_both(const uint8_t *bytes, size_t len, vm_config *on, vm_config 
 static int bench_kernel(const char *name, const char *wasm, int runs, int interp_runs, bool interp)
 {
     size_t len;
-    uint8_t *bytes = read_all(wasm, &len);
+    uint8_t *bytes = base_read_file(wasm, &len);
     if (!bytes)
         return -1;
     vm_config on, off;
@@ -261,7 +233,7 @@ out:
 static int bench_coremark(const char *path, int runs)
 {
     size_t len;
-    uint8_t *bytes = read_all(path, &len);
+    uint8_t *bytes = base_read_file(path, &len);
     if (!bytes) {
         fprintf(stderr, "cannot read %s\n", path);
         return -1;

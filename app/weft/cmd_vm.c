@@ -31,39 +31,6 @@ static int usage(void)
                                    "[--gas N] [--features multi-value,reference-types|all|none]");
 }
 
-static uint8_t *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    uint8_t *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 65536;
-            uint8_t *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = nb;
-        }
-        size_t k = fread(buf + n, 1, cap - n, f);
-        if (k == 0)
-            break;
-        n += k;
-    }
-    bool failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        free(buf);
-        return NULL;
-    }
-    *len = n;
-    return buf;
-}
-
 static bool parse_u64(const char *s, uint64_t *out)
 {
     if (!*s)
@@ -198,7 +165,7 @@ static int vm_invoke_cmd(int argc, char **argv)
             return cli_error(WEFT_E_USAGE, "bad argument '%s' (expected TYPE:VALUE)", pos[2 + i]);
 
     size_t len;
-    uint8_t *bytes = read_all(pos[0], &len);
+    uint8_t *bytes = base_read_file(pos[0], &len);
     if (!bytes)
         return cli_error(WEFT_E_IO, "cannot read %s", pos[0]);
     vm_module *m = NULL;

@@ -9,7 +9,8 @@
  *   4. checked u64 arithmetic;
  *   5. a bounded byte reader with a sticky error (rd_*) and a byte writer (wr_*);
  *   6. unsigned LEB128 varints (u64), rejecting overlong and overflowing encodings;
- *   7. base58 and base58check (4-byte double-SHA-256 checksum), hex.
+ *   7. base58 and base58check (4-byte double-SHA-256 checksum), hex;
+ *   8. whole-file reading for tools and tests.
  *
  * Failure classes (DESIGN §8): bad outside input returns a weft_err and never asserts; caller
  * misuse aborts through WEFT_MISUSE; broken invariants panic.  Functions returning weft_err or bool
@@ -230,5 +231,12 @@ void hex_encode(char *out, size_t cap, const uint8_t *data, size_t len);
 int hex_decode(uint8_t *out, size_t cap, const char *text);
 /* Decodes hex into a newly malloc'd buffer (caller frees; non-NULL even when empty). */
 WEFT_MUST_USE weft_err hex_decode_alloc(uint8_t **out, size_t *len, const char *text);
+
+/* ---- 8. files (tools, tests, benchmarks: never protocol cores) --------------------------------
+ */
+
+/* Reads a whole file into a new malloc'd buffer (caller frees; non-NULL for an empty file) and
+ * sets *len.  Returns NULL with errno set (the open error, ENOMEM or EIO) on failure. */
+uint8_t *base_read_file(const char *path, size_t *len);
 
 #endif

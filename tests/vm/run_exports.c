@@ -15,34 +15,6 @@
 
 #include "vm/vm.h"
 
-static uint8_t *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    uint8_t *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 65536;
-            uint8_t *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = nb;
-        }
-        size_t k = fread(buf + n, 1, cap - n, f);
-        if (k == 0)
-            break;
-        n += k;
-    }
-    fclose(f);
-    *len = n;
-    return buf;
-}
-
 static void print_value(const vm_value *v)
 {
     float f;
@@ -81,7 +53,7 @@ int main(int argc, char **argv)
         return 2;
     }
     size_t len;
-    uint8_t *bytes = read_all(argv[1], &len);
+    uint8_t *bytes = base_read_file(argv[1], &len);
     if (!bytes) {
         fprintf(stderr, "cannot read %s\n", argv[1]);
         return 1;

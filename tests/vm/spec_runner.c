@@ -97,34 +97,6 @@ static void failf(runner *r, long line, const char *fmt, ...)
     }
 }
 
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    uint8_t *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 4096;
-            uint8_t *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = nb;
-        }
-        size_t k = fread(buf + n, 1, cap - n, f);
-        if (k == 0)
-            break;
-        n += k;
-    }
-    fclose(f);
-    *len = n;
-    return buf;
-}
-
 /* Loads (decodes, validates, translates) the module file of a command. */
 static weft_err load(runner *r, json_t *cmd, vm_module **out, vm_diag *diag)
 {
@@ -133,7 +105,7 @@ static weft_err load(runner *r, json_t *cmd, vm_module **out, vm_diag *diag)
     char path[8192];
     snprintf(path, sizeof path, "%s/%s", r->dir, fn ? fn : "");
     size_t len;
-    uint8_t *bytes = read_file(path, &len);
+    uint8_t *bytes = base_read_file(path, &len);
     if (!bytes) {
         snprintf(diag->msg, sizeof diag->msg, "cannot read %.120s", fn ? fn : "(none)");
         return WEFT_E_IO;
