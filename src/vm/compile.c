@@ -628,6 +628,17 @@ static bool values_in_place(cx *x, uint32_t base, uint32_t n)
 static void emit_return(cx *x)
 {
     uint32_t n = x->ctls[0].nr;
+    /* a single result computed by the instruction just emitted: make it write the result slot
+     * (everything in the frame is dead once the function returns) */
+    if (n == 1 && x->last_word != NONE && x->h > top(x)->height) {
+        ent e = x->stk[x->h - 1];
+        if (e.kind == K_HOME && e.slot == x->last_dst) {
+            drop_temp_fix(x, (x->last_word + 1) * 8 + (uint32_t)x->last_field);
+            set_field(&x->ops[x->last_word + 1], x->last_field, 0);
+            emit(x, VMOP_RETURN, 0);
+            return;
+        }
+    }
     if (n > 1)
         for (uint32_t i = x->h - n; i < x->h; i++)
             if (x->stk[i].kind == K_LOCAL)

@@ -244,10 +244,11 @@ enter : {
         TRAP(WEFT_E_VM_TRAP_STACK);
     acc = nacc;
     CHARGE(c->entry_gas);
-    if (c->nzero)
-        memset(nfp + c->nparams, 0, sizeof(vm_slot) * c->nzero);
-    if (c->nconsts)
-        memcpy(nfp + c->const_base, c->consts, sizeof(vm_slot) * c->nconsts);
+    /* frames are small: plain loops beat calls to memset/memcpy here */
+    for (uint32_t k = 0, n = c->nzero; k < n; k++)
+        nfp[c->nparams + k].u64 = 0;
+    for (uint32_t k = 0, n = c->nconsts; k < n; k++)
+        nfp[c->const_base + k] = c->consts[k];
     fp = nfp;
     code = c;
     ip = c->ops;
