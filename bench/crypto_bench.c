@@ -12,14 +12,9 @@
 #include "crypto/crypto.h"
 #include "model/model.h"
 
-static double g_seconds = 1.0;
+#include "bench_util.h"
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+static double g_seconds = 1.0;
 
 typedef struct fixture {
     keypair_t kp;

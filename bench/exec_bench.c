@@ -17,45 +17,7 @@
 #include "exec/exec.h"
 #include "store/store.h"
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void check(weft_err e, const char *what)
-{
-    if (e != WEFT_OK) {
-        fprintf(stderr, "exec_bench: %s: %s\n", what, weft_strerror(e));
-        exit(1);
-    }
-}
-
-static uint64_t next_rand(uint64_t *s)
-{
-    uint64_t x = (*s += 0x9E3779B97F4A7C15ull);
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
-
-static void rmtree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            char p[512];
-            if (e->d_name[0] == '.')
-                continue;
-            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-            unlink(p);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
+#include "bench_util.h"
 
 int main(int argc, char **argv)
 {
