@@ -84,7 +84,8 @@ typedef struct pool_limits {
 
 /* Selects operations for a block of `slot`: thread slot.thread, valid in slot.period, in priority
  * order, within the limits, each creator able to pay the sum of the selected operations' max
- * spending.  Writes up to `cap` borrowed pointers to `out` and returns their number. */
+ * spending.  Writes up to `cap` borrowed pointers to `out` and returns their number (0 also when
+ * its scratch table of creators cannot be allocated: an empty block is always safe to build). */
 size_t pool_select_ops(const pool_t *pool, slot_t slot, const pool_limits *limits,
                        pool_balance_fn balance, void *ctx, const signed_op_t **out, size_t cap);
 
