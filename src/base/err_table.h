@@ -109,11 +109,22 @@ X(E_POOL_FULL, -493, "pool full of higher-priority entries")
 
 /* node, actors, repository: -500 .. -599 */
 X(E_ALREADY_SIGNED, -500, "this node already signed for that slot")
+X(E_ACTOR_FAILED, -501, "actor failed while handling the message")
+X(E_ACTOR_STOPPED, -502, "actor stopped")
+X(E_REPO_LOCKED, -510, "repository is locked by another process")
+X(E_REPO_CONFIG, -511, "invalid repository configuration")
+X(E_REPO_GENESIS, -512, "invalid genesis file")
+X(E_REPO_KEY, -513, "invalid or unreadable key file")
+X(E_REPO_MISSING, -514, "not a weft repository (run weftd init)")
+X(E_NODE_OP_REJECTED, -520, "operation rejected by the node")
+X(E_NODE_BLOCK, -521, "block rejected by the node")
 
 /* network: -600 .. -699 */
 
 /* api / cli: -700 .. -799 */
 X(E_USAGE, -700, "bad command-line usage")
+X(E_RPC, -701, "JSON-RPC error returned by the node")
+X(E_RPC_TRANSPORT, -702, "cannot reach the node's JSON-RPC API")
 
 /* vm: -800 .. -899 (the trap messages are the WebAssembly spec's trap texts) */
 X(E_VM_MALFORMED, -800, "malformed WebAssembly binary")
