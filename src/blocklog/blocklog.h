@@ -1,0 +1,95 @@
+/* blocklog — the node's block log (DESIGN §5 "Repository", seed 002's chain store): every block the
+ * node has taken into its graph, kept in an LMDB environment of its own (REPO/blocks/), so that a
+ * restart rebuilds the pending graph without asking peers and no final block is ever lost.
+ *
+ * Contents:
+ *   - block records: block id → (slot, status, opaque record bytes).  The record bytes are the
+ *     node's business (the block with its operations and the periods of its parents; src/node
+ *     encodes and decodes them); the log only stores them.  Status is PENDING (taken into the
+ *     graph, not final yet) or FINAL.
+ *   - the final index: slot → block id of the final block of that slot (a slot with no final
+ *     block is a miss once a later block of its thread is final).
+ *   - the heads: the latest final block of every thread (id and slot) — the "head" pointer of
+ *     seed 002 — updated in the same transaction as the final index.
+ *
+ * Durability: every mutating call is one LMDB write transaction, committed (and synced unless
+ * no_sync) before it returns: after a crash the log holds exactly the calls that returned WEFT_OK.
+ * Retention: blocklog_prune_final removes final blocks (records and index) below a period; the
+ * heads are never removed.
+ *
+ * Errors: E_STORE_LMDB (logged), E_STORE_MAP_FULL (past map_size_max; the map grows by doubling
+ * before that), E_IO, E_NOMEM, E_NOT_FOUND (lookups), E_INVAL (thread ≥ thread_count, empty
+ * record), E_CORRUPT (a stored entry that does not decode: the log was damaged).
+ * Thread-safety: one thread (the consensus actor) uses a blocklog_t; reads from other threads go
+ * through that actor.
+ */
+#ifndef WEFT_BLOCKLOG_H
+#define WEFT_BLOCKLOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/base.h"
+#include "model/model.h"
+
+typedef struct blocklog blocklog_t;
+
+typedef struct blocklog_options {
+    const char *dir;       /* environment directory; created (0700) if missing */
+    uint32_t thread_count; /* T; fixed for the life of the log (E_INVAL if it differs on reopen) */
+    size_t map_size;       /* initial map size; 0: 64 MiB */
+    size_t map_size_max;   /* 0: 1 TiB */
+    bool no_sync;          /* MDB_NOSYNC (tests) */
+} blocklog_options;
+
+typedef enum blocklog_status {
+    BLOCKLOG_PENDING = 1,
+    BLOCKLOG_FINAL = 2,
+} blocklog_status;
+
+WEFT_MUST_USE weft_err blocklog_open(blocklog_t **out, const blocklog_options *o);
+void blocklog_close(blocklog_t *l);
+
+/* Stores a block as PENDING (replacing nothing: E_EXISTS if the id is present). */
+WEFT_MUST_USE weft_err blocklog_put(blocklog_t *l, const block_id_t *id, slot_t slot,
+                                    const uint8_t *rec, size_t len);
+/* Reads a block: its slot, status and a copy of its record (*rec malloc'd, caller frees). */
+WEFT_MUST_USE weft_err blocklog_get(blocklog_t *l, const block_id_t *id, slot_t *slot,
+                                    blocklog_status *status, uint8_t **rec, size_t *len);
+bool blocklog_has(blocklog_t *l, const block_id_t *id);
+/* Removes a pending block (stale or invalid); E_NOT_FOUND if absent, E_STATE if final. */
+WEFT_MUST_USE weft_err blocklog_remove(blocklog_t *l, const block_id_t *id);
+
+/* Marks blocks final, in one transaction: each must be present (E_NOT_FOUND otherwise, nothing
+ * written); sets its status, adds it to the final index, and advances the head of its thread if
+ * its slot is later than the head's. */
+WEFT_MUST_USE weft_err blocklog_mark_final(blocklog_t *l, const block_id_t *ids, size_t n);
+
+/* The head of every thread: ids[t], slots[t] for t < T; *have false (and nothing written) when no
+ * block was ever marked final (a fresh log: the heads are the genesis blocks, which the node
+ * stores and marks final at its first start). */
+WEFT_MUST_USE weft_err blocklog_heads(blocklog_t *l, block_id_t *ids, slot_t *slots, bool *have);
+/* The final block of a slot, or E_NOT_FOUND (a miss, pruned, or not final yet). */
+WEFT_MUST_USE weft_err blocklog_final_at(blocklog_t *l, slot_t slot, block_id_t *id);
+
+/* Visits every PENDING block in (slot, id) order with its record (borrowed for the call).
+ * The visitor returns false to stop. */
+typedef bool (*blocklog_visit)(void *ctx, const block_id_t *id, slot_t slot, const uint8_t *rec,
+                               size_t len);
+WEFT_MUST_USE weft_err blocklog_foreach_pending(blocklog_t *l, blocklog_visit visit, void *ctx);
+/* Visits the final index entries with from ≤ slot < to, in slot order (rec borrowed). */
+WEFT_MUST_USE weft_err blocklog_foreach_final(blocklog_t *l, slot_t from, slot_t to,
+                                              blocklog_visit visit, void *ctx);
+
+/* Removes final blocks of periods < below_period except the heads; *removed (may be NULL) gets
+ * the count.  Bounded work per call is not required. */
+WEFT_MUST_USE weft_err blocklog_prune_final(blocklog_t *l, uint64_t below_period, size_t *removed);
+
+typedef struct blocklog_stats {
+    size_t pending, final;
+    size_t map_size;
+} blocklog_stats;
+void blocklog_get_stats(blocklog_t *l, blocklog_stats *out);
+
+#endif
