@@ -1,0 +1,312 @@
+/* node — weftd's actors wired into a running node (DESIGN §5; docs/node.md).
+ *
+ * A node is built from a repository (src/repo): the supervisor (src/actor) starts, in dependency
+ * order, the selector, execution (final state in LMDB + speculative executor + contract VM), pool,
+ * consensus (block graph + block log + slot ticks) and factory (block and endorsement production,
+ * signing journal) actors; the API and network shells plug in on top through the functions below.
+ * It stops them in reverse order.
+ *
+ * The functions below are the node's whole outside interface (the JSON-RPC API uses only them).
+ * Each is thread-safe: it sends a request to the actor that owns the data and waits for the reply
+ * (at most NODE_CALL_TIMEOUT_MS, then E_TIMEOUT).  Results are copies owned by the caller, freed
+ * with the matching *_free function.  Bad outside input (an operation, an address) gives an
+ * error or a per-item status, never an abort.
+ *
+ * Errors: those of the repository, store, journal and actors at start; E_TIMEOUT, E_ACTOR_STOPPED
+ * (the node is stopping), E_NOMEM from queries; per-operation statuses from node_send_operations.
+ */
+#ifndef WEFT_NODE_H
+#define WEFT_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "actor/actor.h"
+#include "base/base.h"
+#include "exec/exec.h"
+#include "model/model.h"
+#include "repo/repo.h"
+
+#define NODE_CALL_TIMEOUT_MS 10000
+#define NODE_VERSION "weft/0.1.0"
+
+typedef struct node node_t;
+
+typedef struct node_options {
+    actor_clock_t *clock; /* NULL: the system clock */
+    /* Called (from any thread) when the node wants to stop: node_request_stop or a fatal actor
+     * failure.  weftd's main thread then calls node_stop. */
+    void (*on_stop_request)(void *ctx);
+    void *on_stop_ctx;
+} node_options;
+
+/* Builds the node over repo (borrowed: must outlive the node) and starts every actor.  On error
+ * nothing runs and *out is NULL; err (errcap bytes) says why. */
+WEFT_MUST_USE weft_err node_start(node_t **out, repo_t *repo, const node_options *o, char *err,
+                                  size_t errcap);
+/* Stops the actors in reverse order (every final write completed) and frees the node. */
+void node_stop(node_t *n);
+/* Asks for a stop (the stop_node RPC): calls on_stop_request; returns at once. */
+void node_request_stop(node_t *n);
+
+const model_params *node_params(const node_t *n);
+const repo_t *node_repo(const node_t *n);
+/* The node id (its node key's public key). */
+void node_id(const node_t *n, pubkey_t *out);
+/* The latest slot whose time has come (E_RANGE before genesis) at the node's clock. */
+WEFT_MUST_USE weft_err node_current_slot(const node_t *n, slot_t *out);
+uint64_t node_now_ms(const node_t *n);
+
+/* ---- status ---------------------------------------------------------------------------------- */
+
+typedef struct node_status {
+    uint64_t now_ms;
+    bool has_slot;          /* false before genesis */
+    slot_t last_slot;       /* current slot */
+    slot_t next_slot;
+    uint64_t current_cycle;
+    bool has_final_cursor;  /* execution's final cursor (false before the first final slot) */
+    slot_t final_cursor;
+    bool has_active_cursor; /* the last speculatively executed slot */
+    slot_t active_cursor;
+    uint64_t final_periods[MODEL_MAX_THREADS]; /* latest final period per thread */
+    size_t final_block_count; /* blocks finalized since start */
+    size_t stale_block_count; /* blocks found stale since start */
+    size_t pending_block_count;
+    size_t clique_count;
+    size_t pool_ops, pool_endorsements;
+    uint64_t ops_final_executed; /* operations executed in final slots since start */
+    uint64_t blocks_produced, endorsements_produced; /* by this node since start */
+    size_t staking_addresses;
+} node_status_t;
+WEFT_MUST_USE weft_err node_get_status(node_t *n, node_status_t *out);
+
+/* ---- operations ------------------------------------------------------------------------------ */
+
+/* Admits signed operations (decoded by the caller; consumed: ownership passes to the node, each a
+ * malloc'd signed_op_t): checks the signature, the expiry window and the fee, then the pool.
+ * results[i] receives each operation's status (WEFT_OK: in the pool or already known;
+ * E_SIGNATURE, E_POOL_*, E_NODE_OP_REJECTED …).  Returns an error only when the node cannot
+ * take requests. */
+WEFT_MUST_USE weft_err node_send_operations(node_t *n, signed_op_t **ops, size_t count,
+                                            weft_err *results);
+
+typedef struct node_op_info {
+    bool found;             /* known to the node (pool, a block, or executed) */
+    bool in_pool;
+    signed_op_t op;         /* valid when has_op (pool or block): a copy, free with node_op_info_free */
+    bool has_op;
+    block_id_t *in_blocks;  /* blocks (pending or final) that include it */
+    size_t in_block_count;
+    bool spec_executed;     /* executed in the speculative history or the final state */
+    bool spec_success;
+    bool final_executed;    /* executed in a final slot */
+    bool final_success;
+} node_op_info_t;
+WEFT_MUST_USE weft_err node_get_operation(node_t *n, const op_id_t *id, node_op_info_t *out);
+void node_op_info_free(node_op_info_t *i);
+
+/* ---- addresses and datastore ----------------------------------------------------------------- */
+
+typedef struct node_draw {
+    slot_t slot;
+    int32_t index; /* -1: block production, else endorsement index */
+} node_draw_t;
+
+typedef struct node_credit {
+    slot_t slot;
+    amount_t amount;
+} node_credit_t;
+
+typedef struct node_bytes {
+    uint8_t *b;
+    size_t len;
+} node_bytes_t;
+
+typedef struct node_address_info {
+    address_t addr;
+    bool final_exists, candidate_exists; /* ledger entry present */
+    amount_t final_balance, candidate_balance;
+    uint64_t final_rolls, candidate_rolls;
+    node_bytes_t *final_keys, *candidate_keys; /* datastore keys (at most NODE_MAX_KEYS each) */
+    size_t final_key_count, candidate_key_count;
+    node_credit_t *credits; /* deferred credits (candidate) */
+    size_t credit_count;
+    node_draw_t *draws; /* next draws within the drawn cycles */
+    size_t draw_count;
+    uint64_t cycle_produced, cycle_missed; /* current cycle, candidate */
+} node_address_info_t;
+#define NODE_MAX_KEYS 4096
+#define NODE_MAX_DRAWS 256
+WEFT_MUST_USE weft_err node_get_address(node_t *n, const address_t *a, node_address_info_t *out);
+void node_address_info_free(node_address_info_t *i);
+
+/* Datastore value of (address, key): final and candidate (each may be absent). */
+typedef struct node_ds_value {
+    bool has_final, has_candidate;
+    node_bytes_t final_value, candidate_value;
+} node_ds_value_t;
+WEFT_MUST_USE weft_err node_get_datastore(node_t *n, const address_t *a, const uint8_t *key,
+                                          size_t klen, node_ds_value_t *out);
+void node_ds_value_free(node_ds_value_t *v);
+
+/* Bytecode of an address (final or candidate); E_NOT_FOUND if none. */
+WEFT_MUST_USE weft_err node_get_bytecode(node_t *n, const address_t *a, bool final,
+                                         node_bytes_t *out);
+
+/* ---- blocks and graph ------------------------------------------------------------------------ */
+
+typedef enum node_block_status {
+    NODE_BLOCK_PENDING = 1, /* in the graph, not final */
+    NODE_BLOCK_FINAL = 2,
+    NODE_BLOCK_STALE = 3,
+    NODE_BLOCK_INVALID = 4,
+    NODE_BLOCK_WAITING = 5,
+} node_block_status;
+
+typedef struct node_block_info {
+    block_id_t id;
+    node_block_status status;
+    bool in_blockclique;
+    block_header_t header;
+    address_t creator;
+    op_id_t *op_ids; /* owned */
+    size_t op_count;
+    bool has_body; /* false for a stale/invalid block only remembered by id */
+} node_block_info_t;
+WEFT_MUST_USE weft_err node_get_block(node_t *n, const block_id_t *id, node_block_info_t *out);
+void node_block_info_free(node_block_info_t *b);
+/* The blockclique (or final) block of a slot; E_NOT_FOUND if none. */
+WEFT_MUST_USE weft_err node_blockclique_block_at(node_t *n, slot_t slot, block_id_t *out);
+
+typedef struct node_graph_item {
+    block_id_t id;
+    slot_t slot;
+    address_t creator;
+    node_block_status status;
+    bool in_blockclique;
+    block_id_t parents[MODEL_MAX_THREADS];
+    uint32_t parent_count;
+} node_graph_item_t;
+/* Blocks (pending and recent final) whose slot time lies in [start_ms, end_ms); at most
+ * NODE_MAX_GRAPH_ITEMS.  *items malloc'd (free()). */
+#define NODE_MAX_GRAPH_ITEMS 10000
+WEFT_MUST_USE weft_err node_graph_interval(node_t *n, uint64_t start_ms, uint64_t end_ms,
+                                           node_graph_item_t **items, size_t *count);
+
+typedef struct node_clique {
+    uint64_t fitness;
+    bool is_blockclique;
+    block_id_t *ids; /* owned */
+    size_t count;
+} node_clique_t;
+WEFT_MUST_USE weft_err node_get_cliques(node_t *n, node_clique_t **cliques, size_t *count);
+void node_cliques_free(node_clique_t *c, size_t count);
+
+/* ---- proof of stake -------------------------------------------------------------------------- */
+
+/* Stakers with their candidate roll counts, by address.  *out malloc'd. */
+WEFT_MUST_USE weft_err node_get_stakers(node_t *n, pos_stake_t **out, size_t *count);
+
+/* ---- endorsements ---------------------------------------------------------------------------- */
+
+typedef struct node_endorsement_info {
+    endorsement_t e;
+    bool in_pool;
+    block_id_t *in_blocks;
+    size_t in_block_count;
+    bool is_final;
+} node_endorsement_info_t;
+WEFT_MUST_USE weft_err node_get_endorsement(node_t *n, const endorsement_id_t *id,
+                                            node_endorsement_info_t *out);
+void node_endorsement_info_free(node_endorsement_info_t *e);
+
+/* ---- events ---------------------------------------------------------------------------------- */
+
+typedef struct node_event_filter {
+    bool has_start, has_end;
+    slot_t start, end; /* inclusive start, exclusive end */
+    bool has_emitter;  /* the last address of the call stack */
+    address_t emitter;
+    bool has_caller; /* the first address of the call stack */
+    address_t caller;
+    bool has_op;
+    op_id_t op;
+    int is_final; /* -1: any; 0: speculative (and, per massa-web3's needs, final too); 1: final */
+    int is_error; /* -1 any, 0, 1 */
+} node_event_filter;
+
+typedef struct node_event {
+    exec_event_t ev; /* owned fields (call_stack, data): free with node_events_free */
+    bool is_final;
+} node_event_t;
+/* Events matching the filter, in execution order (final ones first), at most NODE_MAX_EVENTS. */
+#define NODE_MAX_EVENTS 10000
+WEFT_MUST_USE weft_err node_get_events(node_t *n, const node_event_filter *f, node_event_t **out,
+                                       size_t *count);
+void node_events_free(node_event_t *e, size_t count);
+
+/* ---- read-only execution --------------------------------------------------------------------- */
+
+typedef struct node_read_only {
+    bool is_bytecode;    /* execute_read_only_bytecode; else execute_read_only_call */
+    uint64_t max_gas;
+    address_t caller;
+    bool has_caller;
+    /* call */
+    address_t target;
+    const char *function;
+    const uint8_t *param;
+    size_t param_len;
+    amount_t coins;
+    /* bytecode */
+    const uint8_t *bytecode;
+    size_t bytecode_len;
+    const uint8_t *op_datastore; /* serialized datastore or NULL */
+    size_t op_datastore_len;
+    amount_t fee;
+} node_read_only_t;
+
+typedef struct node_read_only_result {
+    slot_t executed_at;
+    bool ok;
+    node_bytes_t result; /* the returned bytes when ok */
+    char error[EXEC_MESSAGE_MAX];
+    uint64_t gas_cost;
+    node_event_t *events;
+    size_t event_count;
+} node_read_only_result_t;
+/* Runs on a discarded copy of the speculative state.  E_EXEC_NO_VM when no contract VM is bound
+ * (the API reports it as a JSON-RPC error). */
+WEFT_MUST_USE weft_err node_read_only(node_t *n, const node_read_only_t *in,
+                                      node_read_only_result_t *out);
+void node_read_only_result_free(node_read_only_result_t *r);
+
+/* ---- private: node control and staking ------------------------------------------------------- */
+
+/* Signs msg with the node key (Ed25519 over the raw bytes). */
+void node_sign_message(node_t *n, const uint8_t *msg, size_t len, pubkey_t *pk, signature_t *sig);
+/* Adds staking keys (persisted in the repository) / removes staking addresses. */
+WEFT_MUST_USE weft_err node_staking_add(node_t *n, const keypair_t *keys, size_t count);
+WEFT_MUST_USE weft_err node_staking_remove(node_t *n, const address_t *addrs, size_t count);
+/* The staking addresses; *out malloc'd. */
+WEFT_MUST_USE weft_err node_staking_list(node_t *n, address_t **out, size_t *count);
+
+/* ---- metrics --------------------------------------------------------------------------------- */
+
+typedef struct node_actor_stat {
+    const char *name;
+    size_t mailbox_depth;
+    uint64_t restarts;
+} node_actor_stat;
+/* Mailbox depths and restarts of every actor (at most cap entries); returns the count. */
+size_t node_actor_stats(node_t *n, node_actor_stat *out, size_t cap);
+
+/* ---- genesis --------------------------------------------------------------------------------- */
+
+/* The T genesis blocks of a network (deterministic: a header per thread at period 0, signed by
+ * the genesis key derived from the chain id and genesis timestamp).  out has T entries. */
+void node_genesis_headers(const model_params *p, block_header_t *out);
+
+#endif
