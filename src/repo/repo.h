@@ -6,7 +6,7 @@
  *   DIR/genesis.json     chain id, genesis timestamp, protocol parameters, initial balances
  *                        and rolls (docs/repo.md gives the shape)
  *   DIR/keys/node.key    the node key (secret key text "S…"), mode 0600
- *   DIR/keys/staking/*.key  staking keys, one per file (named by address), mode 0600
+ *   DIR/keys/staking/<AU…>.key  staking keys, one per file (named by address), mode 0600
  *   DIR/store/           the LMDB environment (final state, block log, metadata)
  *   DIR/journal          the signing journal (src/journal)
  *   DIR/api.json         written at start: the API addresses actually bound (public, private,
@@ -92,15 +92,40 @@ void repo_config_default(repo_config_t *c);
  * lines); E_REPO_CONFIG with a message in err (errcap bytes) otherwise. */
 WEFT_MUST_USE weft_err repo_config_set(repo_config_t *c, const char *key, const char *value,
                                        char *err, size_t errcap);
+/* Parses config.ini text (len bytes, need not be NUL-terminated) on top of *c (callers start from
+ * repo_config_default).  All or nothing: on error *c is unchanged and err says
+ * "config.ini:LINE: what" (E_REPO_CONFIG: unknown section or key, a key set twice, a line that is
+ * not "[section]" / "key = value" / comment / blank, a bad value; E_NOMEM).  The dialect: '#' or
+ * ';' whole-line comments, spaces around keys and values trimmed, LF or CRLF, optional UTF-8 BOM. */
+WEFT_MUST_USE weft_err repo_config_parse(repo_config_t *c, const char *text, size_t len, char *err,
+                                         size_t errcap);
 /* Writes c as INI text (every key, with comments) to path (mode 0644, atomically). */
 WEFT_MUST_USE weft_err repo_config_write(const repo_config_t *c, const char *path);
+/* The text repo_config_write writes: a new malloc'd NUL-terminated string (free it), length in
+ * *len.  Parsing it onto defaults gives back c (for values repo_config_set accepts). */
+WEFT_MUST_USE weft_err repo_config_format(const repo_config_t *c, char **out, size_t *len);
+bool repo_config_eq(const repo_config_t *a, const repo_config_t *b);
+/* Splits a config address "host:port" or "[v6]:port" (as accepted by repo_config_set) into host
+ * (without brackets, hcap bytes) and port: for binding and connecting.  E_REPO_CONFIG if
+ * malformed, E_LIMIT if host does not fit. */
+WEFT_MUST_USE weft_err repo_addr_split(const char *addr, char *host, size_t hcap, uint16_t *port);
+/* True for "localhost", 127.x.x.x and ::1 (host without brackets). */
+bool repo_host_is_loopback(const char *host);
 
-/* Parses genesis.json text (len bytes).  On error, err names the field.  *out owns its arrays
- * (repo_genesis_free). */
+/* Parses genesis.json text (len bytes).  On error (E_REPO_GENESIS) err names the field
+ * ("genesis.json: balances.AU…: malformed amount") and *out is zeroed.  Strict: duplicate JSON
+ * keys, unknown fields, wrong types, out-of-range integers, inconsistent parameters
+ * (model_params_check, roll_price > 0), invalid or non-user addresses, entries with 0 rolls and
+ * a missing or empty "rolls" are all rejected.  Balances and rolls are sorted by address (kind,
+ * hash).  *out owns its arrays (repo_genesis_free).  JSON integers are at most 2^63-1. */
 WEFT_MUST_USE weft_err repo_genesis_parse(repo_genesis_t *out, const char *json, size_t len,
                                           char *err, size_t errcap);
-/* Writes g as genesis.json text to path (atomically). */
+/* Writes g as genesis.json text to path (atomically, mode 0644): every parameter, keys in a fixed
+ * order, balances and rolls in array order.  E_RANGE for an integer above 2^63-1. */
 WEFT_MUST_USE weft_err repo_genesis_write(const repo_genesis_t *g, const char *path);
+/* The text repo_genesis_write writes (malloc'd, NUL-terminated, ends with a newline). */
+WEFT_MUST_USE weft_err repo_genesis_to_json(const repo_genesis_t *g, char **out, size_t *len);
+bool repo_genesis_eq(const repo_genesis_t *a, const repo_genesis_t *b);
 void repo_genesis_free(repo_genesis_t *g);
 
 typedef struct repo_init_options {
@@ -143,7 +168,9 @@ typedef struct repo_endpoints {
  * "node_id":"N…"}) and a fresh random api.token (0600, 64 hex chars, returned in token[65]). */
 WEFT_MUST_USE weft_err repo_write_endpoints(repo_t *r, const repo_endpoints_t *e, char token[65]);
 /* Reads api.json/api.token of a repository (for `weft` and tests; no lock needed).  token may be
- * NULL. */
+ * NULL.  E_NOT_FOUND if a file is absent (no node running), E_CORRUPT if malformed. */
 WEFT_MUST_USE weft_err repo_read_endpoints(const char *dir, repo_endpoints_t *e, char token[65]);
+/* Removes api.json and api.token (at clean shutdown); errors are ignored. */
+void repo_clear_endpoints(repo_t *r);
 
 #endif
