@@ -13,13 +13,18 @@
  *     seed 002 — updated in the same transaction as the final index.
  *
  * Durability: every mutating call is one LMDB write transaction, committed (and synced unless
- * no_sync) before it returns: after a crash the log holds exactly the calls that returned WEFT_OK.
+ * no_sync) before it returns: after a crash the log holds every call that returned WEFT_OK, and
+ * the call in progress either whole or not at all.  Layout (blocklog.c): databases "blocks",
+ * "pending" (the (slot, id) index of PENDING blocks), "final" and "meta" (format, T, heads).
  * Retention: blocklog_prune_final removes final blocks (records and index) below a period; the
  * heads are never removed.
  *
  * Errors: E_STORE_LMDB (logged), E_STORE_MAP_FULL (past map_size_max; the map grows by doubling
- * before that), E_IO, E_NOMEM, E_NOT_FOUND (lookups), E_INVAL (thread ≥ thread_count, empty
- * record), E_CORRUPT (a stored entry that does not decode: the log was damaged).
+ * before that, transparently: the call's transaction is replayed), E_IO, E_NOMEM, E_NOT_FOUND
+ * (lookups), E_INVAL (thread ≥ thread_count, empty record), E_CORRUPT (a stored entry that does
+ * not decode: the log was damaged; logged), E_VERSION (a log written by a later format).
+ * The log stores only the node's own records, so it is not fuzzed; a damaged entry is refused
+ * with E_CORRUPT, never trusted (tests write garbage through raw LMDB).
  * Thread-safety: one thread (the consensus actor) uses a blocklog_t; reads from other threads go
  * through that actor.
  */
@@ -63,18 +68,20 @@ WEFT_MUST_USE weft_err blocklog_remove(blocklog_t *l, const block_id_t *id);
 
 /* Marks blocks final, in one transaction: each must be present (E_NOT_FOUND otherwise, nothing
  * written); sets its status, adds it to the final index, and advances the head of its thread if
- * its slot is later than the head's. */
+ * its slot is later than the head's.  An id already final is skipped; a block whose slot already
+ * has another final block is refused (E_EXISTS, nothing written). */
 WEFT_MUST_USE weft_err blocklog_mark_final(blocklog_t *l, const block_id_t *ids, size_t n);
 
-/* The head of every thread: ids[t], slots[t] for t < T; *have false (and nothing written) when no
- * block was ever marked final (a fresh log: the heads are the genesis blocks, which the node
- * stores and marks final at its first start). */
+/* The head of every thread: ids[t], slots[t] for t < T; *have false (and nothing written) when
+ * some thread has no final block yet (a fresh log: the heads are the genesis blocks, which the
+ * node stores and marks final, all T in one call, at its first start). */
 WEFT_MUST_USE weft_err blocklog_heads(blocklog_t *l, block_id_t *ids, slot_t *slots, bool *have);
 /* The final block of a slot, or E_NOT_FOUND (a miss, pruned, or not final yet). */
 WEFT_MUST_USE weft_err blocklog_final_at(blocklog_t *l, slot_t slot, block_id_t *id);
 
 /* Visits every PENDING block in (slot, id) order with its record (borrowed for the call).
- * The visitor returns false to stop. */
+ * The visitor returns false to stop.  It may call the log's readers (the walk has a read
+ * transaction of its own and sees the log as it was when the walk began), not its writers. */
 typedef bool (*blocklog_visit)(void *ctx, const block_id_t *id, slot_t slot, const uint8_t *rec,
                                size_t len);
 WEFT_MUST_USE weft_err blocklog_foreach_pending(blocklog_t *l, blocklog_visit visit, void *ctx);
@@ -83,12 +90,12 @@ WEFT_MUST_USE weft_err blocklog_foreach_final(blocklog_t *l, slot_t from, slot_t
                                               blocklog_visit visit, void *ctx);
 
 /* Removes final blocks of periods < below_period except the heads; *removed (may be NULL) gets
- * the count.  Bounded work per call is not required. */
+ * the count.  One transaction; bounded work per call is not required. */
 WEFT_MUST_USE weft_err blocklog_prune_final(blocklog_t *l, uint64_t below_period, size_t *removed);
 
 typedef struct blocklog_stats {
-    size_t pending, final;
-    size_t map_size;
+    size_t pending, final; /* block counts by status (zero if the log cannot be read) */
+    size_t map_size;       /* current map size in bytes */
 } blocklog_stats;
 void blocklog_get_stats(blocklog_t *l, blocklog_stats *out);
 
