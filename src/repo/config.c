@@ -475,8 +475,7 @@ weft_err repo_config_parse_named(repo_config_t *c, const char *name, const char 
     return rc;
 }
 
-weft_err repo_config_parse(repo_config_t *c, const char *text, size_t len, char *err,
-                           size_t errcap)
+weft_err repo_config_parse(repo_config_t *c, const char *text, size_t len, char *err, size_t errcap)
 {
     return repo_config_parse_named(c, "config.ini", text, len, err, errcap);
 }

@@ -88,8 +88,7 @@ static weft_err parse_params(const gctx *c, const json_t *po, model_params *p)
                                         "block_reward"};
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)po, k, v)
-    {
+    json_object_foreach ((json_t *)po, k, v) {
         bool ok = false;
         for (size_t i = 0; i < WEFT_ARRAY_LEN(known); i++)
             ok |= strcmp(k, known[i]) == 0;
@@ -183,8 +182,7 @@ static weft_err parse_balances(const gctx *c, const json_t *o, repo_genesis_t *g
     const char *k;
     json_t *v;
     weft_err e;
-    json_object_foreach((json_t *)o, k, v)
-    {
+    json_object_foreach ((json_t *)o, k, v) {
         repo_balance_t *b = &g->balances[g->balance_count];
         if ((e = parse_address(c, "balances", k, &b->addr)) != WEFT_OK)
             return e;
@@ -218,8 +216,7 @@ static weft_err parse_rolls(const gctx *c, const json_t *o, repo_genesis_t *g)
     json_t *v;
     weft_err e;
     uint64_t total = 0;
-    json_object_foreach((json_t *)o, k, v)
-    {
+    json_object_foreach ((json_t *)o, k, v) {
         pos_stake_t *s = &g->rolls[g->roll_count];
         if ((e = parse_address(c, "rolls", k, &s->addr)) != WEFT_OK)
             return e;
@@ -251,8 +248,7 @@ static weft_err parse_root(const gctx *c, const json_t *root, repo_genesis_t *g)
                                         "rolls"};
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)root, k, v)
-    {
+    json_object_foreach ((json_t *)root, k, v) {
         bool ok = false;
         for (size_t i = 0; i < WEFT_ARRAY_LEN(known); i++)
             ok |= strcmp(k, known[i]) == 0;
@@ -307,7 +303,10 @@ weft_err repo_genesis_parse(repo_genesis_t *out, const char *json, size_t len, c
 
 /* ---- writing ------------------------------------------------------------------------------- */
 
-static int put(json_t *o, const char *k, json_t *v) { return v ? json_object_set_new(o, k, v) : -1; }
+static int put(json_t *o, const char *k, json_t *v)
+{
+    return v ? json_object_set_new(o, k, v) : -1;
+}
 
 static json_t *jint(uint64_t v, bool *range)
 {

@@ -286,8 +286,8 @@ static weft_err key_read(const char *path, const char *shown, keypair_t *kp, cha
     weft_err e = read_fd(fd, &text, &len, KEY_FILE_MAX);
     close(fd);
     if (e != WEFT_OK) {
-        repo_errf(err, errcap, "%s: %s", shown, e == WEFT_E_LIMIT ? "too large for a key file"
-                                                                  : weft_strerror(e));
+        repo_errf(err, errcap, "%s: %s", shown,
+                  e == WEFT_E_LIMIT ? "too large for a key file" : weft_strerror(e));
         return WEFT_E_REPO_KEY;
     }
     size_t n = len;
@@ -378,8 +378,7 @@ static weft_err staking_load(repo_t *r, char *err, size_t errcap)
 
 /* ---- init ---------------------------------------------------------------------------------- */
 
-static weft_err init_checked(const char *dir, const repo_init_options *o, char *err,
-                             size_t errcap)
+static weft_err init_checked(const char *dir, const repo_init_options *o, char *err, size_t errcap)
 {
     char path[PATH_MAX];
     weft_err e;
@@ -475,7 +474,8 @@ static weft_err init_checked(const char *dir, const repo_init_options *o, char *
         keypair_from_seed(&node, seed);
         crypto_wipe(seed, sizeof seed);
     }
-    if ((e = join(path, sizeof path, dir, "keys")) == WEFT_OK && (e = mkdir_p(path, 0700)) == WEFT_OK &&
+    if ((e = join(path, sizeof path, dir, "keys")) == WEFT_OK &&
+        (e = mkdir_p(path, 0700)) == WEFT_OK &&
         (e = join(path, sizeof path, dir, "keys/node.key")) == WEFT_OK)
         e = key_write(path, &node);
     keypair_wipe(&node);

@@ -96,7 +96,8 @@ WEFT_MUST_USE weft_err repo_config_set(repo_config_t *c, const char *key, const 
  * repo_config_default).  All or nothing: on error *c is unchanged and err says
  * "config.ini:LINE: what" (E_REPO_CONFIG: unknown section or key, a key set twice, a line that is
  * not "[section]" / "key = value" / comment / blank, a bad value; E_NOMEM).  The dialect: '#' or
- * ';' whole-line comments, spaces around keys and values trimmed, LF or CRLF, optional UTF-8 BOM. */
+ * ';' whole-line comments, spaces around keys and values trimmed, LF or CRLF, optional UTF-8 BOM.
+ */
 WEFT_MUST_USE weft_err repo_config_parse(repo_config_t *c, const char *text, size_t len, char *err,
                                          size_t errcap);
 /* Writes c as INI text (every key, with comments) to path (mode 0644, atomically). */
@@ -129,15 +130,16 @@ bool repo_genesis_eq(const repo_genesis_t *a, const repo_genesis_t *b);
 void repo_genesis_free(repo_genesis_t *g);
 
 typedef struct repo_init_options {
-    const char *genesis_path;   /* copied into the repository (parsed and checked first) */
-    const keypair_t *node_key;  /* NULL: a fresh random one */
-    const keypair_t *staking;   /* staking keys to install (may be NULL with count 0) */
+    const char *genesis_path;  /* copied into the repository (parsed and checked first) */
+    const keypair_t *node_key; /* NULL: a fresh random one */
+    const keypair_t *staking;  /* staking keys to install (may be NULL with count 0) */
     size_t staking_count;
     const repo_config_t *config; /* NULL: defaults */
 } repo_init_options;
 
 /* Creates a repository in dir (created if missing; E_EXISTS if it already holds a config or
- * genesis).  Writes config.ini, genesis.json, keys/ (0700) with node.key and staking keys (0600). */
+ * genesis).  Writes config.ini, genesis.json, keys/ (0700) with node.key and staking keys (0600).
+ */
 WEFT_MUST_USE weft_err repo_init(const char *dir, const repo_init_options *o, char *err,
                                  size_t errcap);
 

@@ -15,9 +15,8 @@ WEFT_MUST_USE weft_err repo_write_atomic(const char *path, const void *data, siz
                                          unsigned mode);
 
 /* Config parsing with the file name used in messages ("NAME:LINE: ..."). */
-WEFT_MUST_USE weft_err repo_config_parse_named(repo_config_t *c, const char *name,
-                                               const char *text, size_t len, char *err,
-                                               size_t errcap);
+WEFT_MUST_USE weft_err repo_config_parse_named(repo_config_t *c, const char *name, const char *text,
+                                               size_t len, char *err, size_t errcap);
 /* Genesis parsing with the file name used in messages ("NAME: field: ..."). */
 WEFT_MUST_USE weft_err repo_genesis_parse_named(repo_genesis_t *out, const char *name,
                                                 const char *json, size_t len, char *err,

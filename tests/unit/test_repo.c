@@ -1,7 +1,7 @@
-/* Unit tests of src/repo: config values and the INI parser (line numbers, unknown keys, bad values),
- * genesis.json (round trip, defaults, every rejection), init/open round trip, init refusing an
- * existing repository, key file permissions, the lock held by a forked child, overrides,
- * api.json/api.token, staking keys persisting across reopen. */
+/* Unit tests of src/repo: config values and the INI parser (line numbers, unknown keys, bad
+ * values), genesis.json (round trip, defaults, every rejection), init/open round trip, init
+ * refusing an existing repository, key file permissions, the lock held by a forked child,
+ * overrides, api.json/api.token, staking keys persisting across reopen. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -143,9 +143,9 @@ static void test_config_values(void **state)
     assert_int_equal(repo_config_set(&c, "api.private", "[::1]:65535", err, sizeof err), WEFT_OK);
     assert_int_equal(repo_config_set(&c, "api.private", "localhost:1", err, sizeof err), WEFT_OK);
     assert_int_equal(repo_config_set(&c, "api.private", "127.9.8.7:2", err, sizeof err), WEFT_OK);
-    assert_int_equal(repo_config_set(&c, "p2p.bootstrap", " a.example:1 , [2001:db8::1]:2,b:3",
-                                     err, sizeof err),
-                     WEFT_OK);
+    assert_int_equal(
+        repo_config_set(&c, "p2p.bootstrap", " a.example:1 , [2001:db8::1]:2,b:3", err, sizeof err),
+        WEFT_OK);
     assert_int_equal(c.bootstrap_count, 3);
     assert_string_equal(c.bootstrap[1], "[2001:db8::1]:2");
     assert_string_equal(c.bootstrap[2], "b:3");
@@ -269,8 +269,7 @@ static void test_config_ini(void **state)
 
     /* format → parse is the identity, with a comment on every key */
     repo_config_default(&c);
-    assert_int_equal(repo_config_set(&c, "p2p.bootstrap", "a:1,[::1]:2", err, sizeof err),
-                     WEFT_OK);
+    assert_int_equal(repo_config_set(&c, "p2p.bootstrap", "a:1,[::1]:2", err, sizeof err), WEFT_OK);
     assert_int_equal(repo_config_set(&c, "node.block_retention", "7", err, sizeof err), WEFT_OK);
     assert_int_equal(repo_config_set(&c, "node.pool_max_ops_per_thread", "9", err, sizeof err),
                      WEFT_OK);
@@ -574,8 +573,8 @@ static void test_init_refuses(void **state)
     keypair_t two[2];
     key_of(&two[0], 4);
     key_of(&two[1], 4);
-    repo_init_options dup = {.genesis_path = genesis_file(false), .staking = two,
-                             .staking_count = 2};
+    repo_init_options dup = {
+        .genesis_path = genesis_file(false), .staking = two, .staking_count = 2};
     assert_int_equal(repo_init(rdir, &dup, err, sizeof err), WEFT_E_DUPLICATE);
     assert_int_equal(stat(rdir, &st), -1);
 
@@ -718,10 +717,10 @@ static void test_overrides(void **state)
     repo_t *r;
     char err[256] = "";
     assert_int_equal(repo_open(&r, rdir, ov, 2, err, sizeof err), WEFT_OK);
-    assert_string_equal(r->config.log_level, "trace");      /* override wins */
-    assert_int_equal(r->config.store_map_mb, 128);          /* config.ini */
-    assert_int_equal(r->config.max_peers, 8);               /* config.ini */
-    assert_int_equal(r->config.bootstrap_count, 1);         /* override */
+    assert_string_equal(r->config.log_level, "trace");         /* override wins */
+    assert_int_equal(r->config.store_map_mb, 128);             /* config.ini */
+    assert_int_equal(r->config.max_peers, 8);                  /* config.ini */
+    assert_int_equal(r->config.bootstrap_count, 1);            /* override */
     assert_int_equal(r->config.pool_max_ops_per_thread, 2048); /* default */
     repo_close(r);
 }
