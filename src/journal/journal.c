@@ -61,18 +61,22 @@ static size_t find(const journal_t *j, const jrec *r, bool *found)
 }
 
 /* Makes room for one more record in the set. */
-static bool reserve_one(journal_t *j)
+static bool reserve(journal_t *j, size_t n)
 {
-    if (j->len < j->cap)
+    if (j->len + n <= j->cap)
         return true;
     size_t ncap = j->cap ? j->cap * 2 : 256;
-    jrec *n = realloc(j->recs, ncap * sizeof *n);
-    if (!n)
+    while (ncap < j->len + n)
+        ncap *= 2;
+    jrec *nr = realloc(j->recs, ncap * sizeof *nr);
+    if (!nr)
         return false;
-    j->recs = n;
+    j->recs = nr;
     j->cap = ncap;
     return true;
 }
+
+static bool reserve_one(journal_t *j) { return reserve(j, 1); }
 
 static bool set_add(journal_t *j, const jrec *r)
 {
@@ -291,6 +295,40 @@ weft_err journal_record(journal_t *j, journal_kind kind, slot_t slot, uint32_t i
         return io_error("append", j->path);
     }
     WEFT_ASSERT(set_add(j, &r)); /* capacity was reserved above */
+    return WEFT_OK;
+}
+
+weft_err journal_record_many(journal_t *j, journal_kind kind, slot_t slot, const uint32_t *indices,
+                             size_t n)
+{
+    if (j->failed)
+        return WEFT_E_IO;
+    if (n == 0)
+        return WEFT_OK;
+    if (n > JOURNAL_MAX_BATCH)
+        return WEFT_E_LIMIT;
+    uint8_t buf[JOURNAL_MAX_BATCH * REC_LEN];
+    jrec rs[JOURNAL_MAX_BATCH];
+    for (size_t i = 0; i < n; i++) {
+        rs[i] = make(kind, slot, indices[i]);
+        bool found;
+        find(j, &rs[i], &found);
+        for (size_t k = 0; k < i && !found; k++)
+            found = rs[k].index == rs[i].index;
+        if (found)
+            return WEFT_E_ALREADY_SIGNED;
+        encode(buf + i * REC_LEN, &rs[i]);
+    }
+    if (!reserve(j, n))
+        return WEFT_E_NOMEM;
+    /* one write and one sync: a crash leaves a prefix of whole records and at most one torn one,
+     * which opening truncates — every record that reached the disk is refused after restart */
+    if (!write_all(j->fd, buf, n * REC_LEN) || fdatasync(j->fd) != 0) {
+        j->failed = true;
+        return io_error("append", j->path);
+    }
+    for (size_t i = 0; i < n; i++)
+        WEFT_ASSERT(set_add(j, &rs[i])); /* capacity was reserved above */
     return WEFT_OK;
 }
 

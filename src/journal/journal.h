@@ -48,6 +48,14 @@ bool journal_has(const journal_t *j, journal_kind kind, slot_t slot, uint32_t in
 WEFT_MUST_USE weft_err journal_record(journal_t *j, journal_kind kind, slot_t slot, uint32_t index);
 /* Rewrites the journal keeping only records with period >= min_period (atomically: a new file,
  * synced, renamed over the old one, directory synced).  Errors: E_IO (the old journal stays). */
+/* Records several indices of one slot and kind (the endorsements a node signs for a slot) with
+ * one write and one sync.  All-or-nothing in memory; on disk a crash may keep a prefix of the
+ * records, each of which is then refused after restart — the signed objects are released only
+ * after WEFT_OK, so none of them left.  Errors: E_ALREADY_SIGNED (one of them is recorded or an
+ * index repeats; nothing written), E_LIMIT (n > JOURNAL_MAX_BATCH), E_IO as journal_record. */
+#define JOURNAL_MAX_BATCH 64
+WEFT_MUST_USE weft_err journal_record_many(journal_t *j, journal_kind kind, slot_t slot,
+                                           const uint32_t *indices, size_t n);
 WEFT_MUST_USE weft_err journal_compact(journal_t *j, uint64_t min_period);
 uint64_t journal_count(const journal_t *j);
 

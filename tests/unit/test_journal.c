@@ -156,6 +156,43 @@ static void test_corruption(void **state)
     assert_int_equal(journal_open(&j, "/nonexistent-dir/x/journal", NULL), WEFT_E_IO);
 }
 
+/* A batch of one slot's endorsements: one append, refused as a whole when any index is known or
+ * repeated, replayed after reopen; a torn batch keeps exactly its complete records. */
+static void test_record_many(void **state)
+{
+    (void)state;
+    journal_t *j;
+    assert_int_equal(journal_open(&j, path, NULL), WEFT_OK);
+    slot_t s = {7, 3};
+    uint32_t idx[3] = {0, 5, 9};
+    assert_int_equal(journal_record_many(j, JOURNAL_ENDORSEMENT, s, idx, 3), WEFT_OK);
+    for (int i = 0; i < 3; i++)
+        assert_true(journal_has(j, JOURNAL_ENDORSEMENT, s, idx[i]));
+    assert_false(journal_has(j, JOURNAL_ENDORSEMENT, s, 1));
+    uint32_t again[2] = {1, 9};
+    assert_int_equal(journal_record_many(j, JOURNAL_ENDORSEMENT, s, again, 2),
+                     WEFT_E_ALREADY_SIGNED);
+    assert_false(journal_has(j, JOURNAL_ENDORSEMENT, s, 1)); /* nothing of a refused batch */
+    uint32_t dup[2] = {2, 2};
+    assert_int_equal(journal_record_many(j, JOURNAL_ENDORSEMENT, s, dup, 2), WEFT_E_ALREADY_SIGNED);
+    assert_int_equal(journal_record_many(j, JOURNAL_ENDORSEMENT, s, NULL, 0), WEFT_OK);
+    uint32_t many[JOURNAL_MAX_BATCH + 1] = {0};
+    assert_int_equal(journal_record_many(j, JOURNAL_ENDORSEMENT, s, many, JOURNAL_MAX_BATCH + 1),
+                     WEFT_E_LIMIT);
+    assert_int_equal(journal_count(j), 3);
+    journal_close(j);
+    /* a crash in the middle of the batch's write: cut the file inside the third record */
+    long full = file_size();
+    assert_int_equal(truncate(path, full - 5), 0);
+    journal_open_report rep;
+    assert_int_equal(journal_open(&j, path, &rep), WEFT_OK);
+    assert_int_equal(rep.records, 2);
+    assert_true(journal_has(j, JOURNAL_ENDORSEMENT, s, 0));
+    assert_true(journal_has(j, JOURNAL_ENDORSEMENT, s, 5));
+    assert_false(journal_has(j, JOURNAL_ENDORSEMENT, s, 9));
+    journal_close(j);
+}
+
 static void test_compact(void **state)
 {
     (void)state;
@@ -191,6 +228,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_torn_tail_at_every_byte, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corruption, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_many, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
