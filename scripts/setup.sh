@@ -23,9 +23,10 @@ done
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 
-# npm packages: massa-web3 as the test oracle (tests/web3), installed from its lock file when
+# npm packages: massa-web3 as the test oracle (tests/web3) and the AssemblyScript toolchain for the
+# test contracts (tests/sc), installed from their lock files when
 # absent or older than the lock.
-npm_dirs=(tests/web3)
+npm_dirs=(tests/web3 tests/sc)
 install_npm() {
   local top d
   top=$(cd "$(dirname "$0")/.." && pwd)

@@ -567,8 +567,17 @@ weft_err repo_config_format(const repo_config_t *c, char **out, size_t *len)
         wr_free(&dv);
         wr_str(&w, "\n");
         wr_str(&w, keys[k].key);
-        wr_str(&w, " = ");
-        value_text(c, k, &w);
+        wr_str(&w, " =");
+        wr_t vv;
+        wr_init(&vv);
+        value_text(c, k, &vv);
+        if (vv.len > 0) { /* no trailing space after an empty value */
+            wr_str(&w, " ");
+            wr_bytes(&w, vv.buf, vv.len);
+        }
+        if (wr_err(&vv) != WEFT_OK)
+            w.err = WEFT_E_NOMEM;
+        wr_free(&vv);
         wr_str(&w, "\n");
     }
     if (wr_err(&w) != WEFT_OK) {
@@ -597,16 +606,20 @@ weft_err repo_config_write(const repo_config_t *c, const char *path)
     return e;
 }
 
+static bool field_eq(const char *a, const char *b, size_t cap) { return strncmp(a, b, cap) == 0; }
+
 bool repo_config_eq(const repo_config_t *a, const repo_config_t *b)
 {
-    if (strcmp(a->api_public, b->api_public) || strcmp(a->api_private, b->api_private) ||
-        strcmp(a->metrics, b->metrics) || strcmp(a->p2p_listen, b->p2p_listen) ||
-        strcmp(a->log_level, b->log_level))
+    if (!field_eq(a->api_public, b->api_public, REPO_ADDR_MAX) ||
+        !field_eq(a->api_private, b->api_private, REPO_ADDR_MAX) ||
+        !field_eq(a->metrics, b->metrics, REPO_ADDR_MAX) ||
+        !field_eq(a->p2p_listen, b->p2p_listen, REPO_ADDR_MAX) ||
+        !field_eq(a->log_level, b->log_level, sizeof a->log_level))
         return false;
-    if (a->bootstrap_count != b->bootstrap_count)
+    if (a->bootstrap_count != b->bootstrap_count || a->bootstrap_count > REPO_MAX_BOOTSTRAP)
         return false;
     for (size_t i = 0; i < a->bootstrap_count; i++)
-        if (strcmp(a->bootstrap[i], b->bootstrap[i]))
+        if (!field_eq(a->bootstrap[i], b->bootstrap[i], REPO_ADDR_MAX))
             return false;
     return a->max_peers == b->max_peers && a->block_retention == b->block_retention &&
            a->store_map_mb == b->store_map_mb && a->store_no_sync == b->store_no_sync &&

@@ -188,8 +188,9 @@ static void test_config_values(void **state)
 
     /* more than REPO_MAX_BOOTSTRAP entries */
     char big[REPO_MAX_BOOTSTRAP * 8 + 16] = "";
+    size_t used = 0;
     for (int i = 0; i <= REPO_MAX_BOOTSTRAP; i++)
-        strcat(big, i ? ",h:1" : "h:1");
+        used += (size_t)snprintf(big + used, sizeof big - used, i ? ",h:1" : "h:1");
     expect_set_fail("p2p.bootstrap", big, "more than");
 
     /* every level name log.c accepts is accepted here */
@@ -677,9 +678,9 @@ static void test_open_errors(void **state)
     /* a staking key file readable by others, and one under the wrong name */
     keypair_t node;
     key_of(&node, 9);
-    char text[MODEL_STR_MAX + 2];
-    secret_key_to_str(text, &node);
-    strcat(text, "\n");
+    char sks[MODEL_STR_MAX], text[MODEL_STR_MAX + 2];
+    secret_key_to_str(sks, &node);
+    snprintf(text, sizeof text, "%s\n", sks);
     write_text(p, text);
     assert_int_equal(chmod(p, 0600), 0);
     assert_int_equal(repo_open(&r, rdir, NULL, 0, err, sizeof err), WEFT_OK);
@@ -783,7 +784,7 @@ static void test_lock(void **state)
     char lp[256];
     path_in(lp, sizeof lp, rdir, "repo.lock");
     char *pidtext = slurp(lp);
-    assert_int_equal(atol(pidtext), (long)getpid());
+    assert_int_equal(strtol(pidtext, NULL, 10), (long)getpid());
     free(pidtext);
     repo_t *r2;
     assert_int_equal(repo_open(&r2, rdir, NULL, 0, err, sizeof err), WEFT_E_REPO_LOCKED);
