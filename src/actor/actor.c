@@ -52,29 +52,30 @@ static void reply_ref(actor_reply_t *r)
     pthread_mutex_unlock(&r->mu);
 }
 
+static void reply_free(actor_reply_t *r)
+{
+    pthread_cond_destroy(&r->cv);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}
+
 static void reply_unref(actor_reply_t *r)
 {
     pthread_mutex_lock(&r->mu);
     WEFT_ASSERT(r->refs > 0);
     int left = --r->refs;
     pthread_mutex_unlock(&r->mu);
-    if (left == 0) {
-        pthread_cond_destroy(&r->cv);
-        pthread_mutex_destroy(&r->mu);
-        free(r);
-    }
+    if (left == 0)
+        reply_free(r);
 }
 
-/* Gives the answer and consumes the answer right.  `only_if_pending`: do nothing if answered
- * already (the runtime's fallback answer); otherwise a second answer is misuse. */
-static void reply_answer(actor_reply_t *r, weft_err status, void *result, actor_free_fn rfree,
-                         bool only_if_pending)
+/* Gives the answer and consumes the answer right; a second answer is misuse. */
+static void reply_answer(actor_reply_t *r, weft_err status, void *result, actor_free_fn rfree)
 {
     pthread_mutex_lock(&r->mu);
     if (r->answered) {
         pthread_mutex_unlock(&r->mu);
-        WEFT_MISUSE(only_if_pending); /* actor_reply called twice for one request */
-        return;
+        WEFT_MISUSE(!"actor_reply called twice for one request");
     }
     r->answered = true;
     bool drop = r->abandoned;
@@ -89,17 +90,34 @@ static void reply_answer(actor_reply_t *r, weft_err status, void *result, actor_
     pthread_mutex_unlock(&r->mu);
     if (drop && result && rfree)
         rfree(result);
-    if (left == 0) {
-        pthread_cond_destroy(&r->cv);
-        pthread_mutex_destroy(&r->mu);
-        free(r);
+    if (left == 0)
+        reply_free(r);
+}
+
+/* After the handler ran: the runtime's fallback answer for a failed handler (if it did not answer),
+ * and the runtime's reference dropped, in one step. */
+static void reply_after_handle(actor_reply_t *r, bool failed)
+{
+    pthread_mutex_lock(&r->mu);
+    if (failed && !r->answered) {
+        r->answered = true;
+        if (!r->abandoned) {
+            r->status = WEFT_E_ACTOR_FAILED;
+            pthread_cond_broadcast(&r->cv);
+        }
+        r->refs--; /* the answer right */
     }
+    WEFT_ASSERT(r->refs > 0);
+    int left = --r->refs; /* the runtime's */
+    pthread_mutex_unlock(&r->mu);
+    if (left == 0)
+        reply_free(r);
 }
 
 void actor_reply(actor_reply_t *r, weft_err status, void *result, actor_free_fn result_free)
 {
     WEFT_MISUSE(r != NULL);
-    reply_answer(r, status, result, result_free, false);
+    reply_answer(r, status, result, result_free);
 }
 
 /* A message that will never reach a handler: free its payload, answer its request. */
@@ -108,7 +126,7 @@ static void msg_discard(actor_msg_t *m, weft_err status)
     if (m->payload && m->free_fn)
         m->free_fn(m->payload);
     if (m->reply)
-        reply_answer(m->reply, status, NULL, NULL, false);
+        reply_answer(m->reply, status, NULL, NULL);
 }
 
 /* ---- mailboxes ------------------------------------------------------------------------------- */
@@ -227,8 +245,7 @@ weft_err actor_call(actor_t *to, uint32_t kind, void *payload, actor_free_fn fre
     if (err != WEFT_OK) {
         if (payload && free_fn)
             free_fn(payload);
-        reply_unref(r);
-        reply_unref(r); /* the answer right: the request never left */
+        reply_free(r); /* both references are ours: the request never left */
         return err;
     }
 
@@ -399,11 +416,8 @@ static void *actor_main(void *arg)
             if (r)
                 reply_ref(r);
             herr = a->def.handle(a->def.ctx, a, &m);
-            if (r) {
-                if (herr != WEFT_OK)
-                    reply_answer(r, WEFT_E_ACTOR_FAILED, NULL, NULL, true);
-                reply_unref(r);
-            }
+            if (r)
+                reply_after_handle(r, herr != WEFT_OK);
         }
         if (herr != WEFT_OK && !actor_recover(a, &herr, &built)) {
             actor_fatal(a, herr);
@@ -493,7 +507,7 @@ weft_err actor_system_add(actor_system_t *s, const actor_def *def, actor_t **out
         return WEFT_E_INVAL;
     if (s->n == s->cap) {
         size_t ncap = s->cap ? s->cap * 2 : 8;
-        actor_t **na = realloc(s->actors, ncap * sizeof *na);
+        actor_t **na = realloc(s->actors, ncap * sizeof(actor_t *));
         if (!na)
             return WEFT_E_NOMEM;
         s->actors = na;

@@ -313,7 +313,7 @@ static actor_timer_id timer_set(actor_system_t *s, actor_t *to, bool wall, uint6
         goto fail_locked;
     if (s->hn == s->hcap) {
         size_t ncap = s->hcap ? s->hcap * 2 : 16;
-        actor_timer **nh = realloc(s->heap, ncap * sizeof *nh);
+        actor_timer **nh = realloc(s->heap, ncap * sizeof(actor_timer *));
         if (!nh)
             goto fail_locked;
         s->heap = nh;
