@@ -8,6 +8,7 @@ set -euo pipefail
 DEB_PACKAGES=(
   build-essential cmake clang libclang-rt-14-dev llvm pkg-config
   libsodium-dev librust-blake3-dev liblmdb-dev libuv1-dev libmicrohttpd-dev libjansson-dev
+  libcurl4-openssl-dev
   libcmocka-dev b3sum wabt binaryen python3
 )
 
