@@ -262,6 +262,11 @@ WEFT_MUST_USE weft_err op_decode(operation_t *out, const uint8_t *data, size_t l
  * for every decodable input). */
 void op_encode(wr_t *w, const operation_t *op);
 void op_free(operation_t *op);
+/* Decodes a serialized ExecuteSC datastore alone (entry count, then key and value with their
+ * lengths: the `operation_datastore` of execute_read_only_bytecode) into out->u.execute_sc
+ * (type OP_EXECUTE_SC, no bytecode), with the limits and checks of op_decode.  Free with
+ * op_free. */
+WEFT_MUST_USE weft_err op_datastore_decode(operation_t *out, const uint8_t *data, size_t len);
 
 /* digest = BLAKE3(chain_id u64 BE ‖ 00 ‖ pk ‖ content); the operation id is the same digest. */
 void op_digest(hash32_t *out, uint64_t chain_id, const pubkey_t *creator, const uint8_t *content,

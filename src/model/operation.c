@@ -220,6 +220,19 @@ void op_free(operation_t *op)
     memset(op, 0, sizeof *op);
 }
 
+weft_err op_datastore_decode(operation_t *out, const uint8_t *data, size_t len)
+{
+    memset(out, 0, sizeof *out);
+    out->type = OP_EXECUTE_SC;
+    rd_t r;
+    rd_init(&r, data, len);
+    read_datastore(&r, out);
+    weft_err e = rd_finish(&r);
+    if (e)
+        op_free(out);
+    return e;
+}
+
 void op_digest(hash32_t *out, uint64_t chain_id, const pubkey_t *creator, const uint8_t *content,
                size_t content_len)
 {

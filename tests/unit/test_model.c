@@ -783,6 +783,29 @@ static void m_endorsement_order(block_header_t *h)
     h->endorsements[1] = h->endorsements[0];
 }
 
+/* The datastore of execute_read_only_bytecode, decoded alone with op_decode's rules. */
+static void test_datastore_decode(void **state)
+{
+    (void)state;
+    operation_t op;
+    const uint8_t ok[] = {2, 1, 'a', 2, 'x', 'y', 1, 'b', 0};
+    assert_int_equal(op_datastore_decode(&op, ok, sizeof ok), WEFT_OK);
+    assert_int_equal(op.u.execute_sc.datastore_len, 2);
+    assert_memory_equal(op.u.execute_sc.datastore[0].value, "xy", 2);
+    assert_int_equal(op.u.execute_sc.datastore[1].value_len, 0);
+    op_free(&op);
+    const uint8_t empty[] = {0};
+    assert_int_equal(op_datastore_decode(&op, empty, sizeof empty), WEFT_OK);
+    assert_int_equal(op.u.execute_sc.datastore_len, 0);
+    op_free(&op);
+    const uint8_t dup[] = {2, 1, 'a', 0, 1, 'a', 0};
+    assert_int_equal(op_datastore_decode(&op, dup, sizeof dup), WEFT_E_DS_DUPLICATE_KEY);
+    const uint8_t trailing[] = {1, 1, 'a', 0, 9};
+    assert_int_equal(op_datastore_decode(&op, trailing, sizeof trailing), WEFT_E_TRAILING);
+    for (size_t n = 0; n < sizeof ok; n++)
+        assert_int_not_equal(op_datastore_decode(&op, ok, n), WEFT_OK);
+}
+
 static void test_header_rules(void **state)
 {
     (void)state;
@@ -872,6 +895,7 @@ int main(void)
         cmocka_unit_test(test_slots_and_time),
         cmocka_unit_test(test_random_operations),
         cmocka_unit_test(test_random_blocks),
+        cmocka_unit_test(test_datastore_decode),
         cmocka_unit_test(test_header_rules),
         cmocka_unit_test(test_block_rules),
     };
