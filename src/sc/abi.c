@@ -89,7 +89,7 @@ static weft_err balance_of(sc_run *r, const address_t *a, uint64_t *out)
 static weft_err transfer(sc_run *r, const address_t *from, const address_t *to, uint64_t amount)
 {
     char sf[MODEL_STR_MAX], st[MODEL_STR_MAX];
-    uint64_t fb;
+    uint64_t fb = 0;
     weft_err err = balance_of(r, from, &fb);
     if (err)
         return err;
@@ -107,7 +107,7 @@ static weft_err transfer(sc_run *r, const address_t *from, const address_t *to, 
     }
     if ((err = state_balance_set(r->view, from, amount_from_nano(fb - amount))))
         return sc_fault(r, err);
-    uint64_t tb;
+    uint64_t tb = 0;
     if ((err = balance_of(r, to, &tb)))
         return err;
     if (tb + amount < tb) {
@@ -645,7 +645,7 @@ static weft_err env_seed(sc_run *r, vm_call_ctx *ctx, const vm_val *a, vm_val *r
 
 static weft_err env_date_now(sc_run *r, vm_call_ctx *ctx, const vm_val *a, vm_val *res)
 {
-    vm_val t;
+    vm_val t = {0};
     weft_err err = abi_get_time(r, ctx, a, &t);
     if (err)
         return err;

@@ -216,8 +216,8 @@ static weft_err guest_span(sc_run *r, vm_instance *inst, uint32_t ptr, vm_memory
 
 weft_err sc_read_bytes(sc_run *r, vm_instance *inst, uint32_t ptr, uint8_t **out, size_t *len)
 {
-    vm_memory *m;
-    uint32_t n;
+    vm_memory *m = NULL;
+    uint32_t n = 0;
     weft_err err = guest_span(r, inst, ptr, &m, &n);
     if (!err)
         err = sc_charge_bytes(r, n);
