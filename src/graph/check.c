@@ -4,7 +4,8 @@
  * equal to the closure of the parent links), incompatibilities (symmetric, never between ancestor
  * and descendant, closed under descendants), descendant fitness sums, the final chains, the
  * queues, the waiter links, the per-slot counts, the clique set (against a from-scratch
- * enumeration) and the best parents. */
+ * enumeration) and the best parents.  Nothing assumes the final chains start at genesis: a graph
+ * restarted from its final frontier (graph_new_from) satisfies the same invariants. */
 #include <stdlib.h>
 
 #include "graph/graph_internal.h"
@@ -71,6 +72,20 @@ static void check_final(const graph *g)
         for (;;) {
             WEFT_ASSERT(f && f->state == GN_FINAL && f->slot.thread == t);
             WEFT_ASSERT(f == map_get(g, &f->id));
+            /* a genesis block is at period 0 without parents; any other final block (also the
+             * oldest one a restarted graph knows) has T final parents at or below the heads,
+             * known ones resolved, forgotten ones by period */
+            if (f->genesis) {
+                WEFT_ASSERT(f->slot.period == 0 && !f->par);
+            } else {
+                WEFT_ASSERT(f->par && f->npar == g->T);
+                for (uint32_t s = 0; s < g->T; s++) {
+                    const gnode *p = g_deref(g, f->par[s].ref);
+                    WEFT_ASSERT(f->par[s].period <= g->lfp[s]);
+                    WEFT_ASSERT(!p || (p->state == GN_FINAL && p->slot.thread == s &&
+                                       p->slot.period == f->par[s].period));
+                }
+            }
             if (prev) {
                 WEFT_ASSERT(f->slot.period > prev->slot.period);
                 WEFT_ASSERT(g_deref(g, f->par[t].ref) == prev);

@@ -562,6 +562,26 @@ static weft_err find_final(graph *g, uint64_t bcfit, uint64_t *C, uint64_t *F)
     return err;
 }
 
+/* The decisions of the graph update: stale pruning, finality, kept order and best parents. */
+static weft_err decide(graph *g)
+{
+    uint32_t w = g->words;
+    weft_err err = scratch_reserve(g, (size_t)3 * w);
+    if (err)
+        return err;
+    uint64_t bcfit = g->cl[blockclique_index(g)].fit;
+    err = prune_stale(g, bcfit, g->scratch);
+    if (err)
+        return err;
+    err = find_final(g, bcfit, g->scratch + w, g->scratch + (size_t)2 * w);
+    if (err)
+        return err;
+    if (g->ncl == 0) { /* cannot happen: the blockclique is kept */
+        WEFT_PANIC("no clique left");
+    }
+    return cliques_order(g);
+}
+
 weft_err cliques_update(graph *g, gnode *b, bool inherit_only)
 {
     uint32_t w = g->words, bi = b->idx;
@@ -591,20 +611,15 @@ weft_err cliques_update(graph *g, gnode *b, bool inherit_only)
         if (err)
             return err;
     }
-    err = scratch_reserve(g, (size_t)3 * w);
-    if (err)
-        return err;
-    uint64_t bcfit = g->cl[blockclique_index(g)].fit;
-    err = prune_stale(g, bcfit, g->scratch);
-    if (err)
-        return err;
-    err = find_final(g, bcfit, g->scratch + w, g->scratch + (size_t)2 * w);
-    if (err)
-        return err;
-    if (g->ncl == 0) { /* cannot happen: the blockclique is kept */
-        WEFT_PANIC("no clique left");
-    }
-    return cliques_order(g);
+    if (g->restoring) /* stale and final wait for cliques_settle */
+        return cliques_order(g);
+    return decide(g);
+}
+
+weft_err cliques_settle(graph *g)
+{
+    g->restoring = false;
+    return decide(g);
 }
 
 /* ---- full check ----------------------------------------------------------------------------- */
@@ -668,7 +683,7 @@ void cliques_check(const graph *g)
             bs_or(u, ROW(g->clbits, w, i), w);
         }
     WEFT_ASSERT(nk == g->nkept);
-    WEFT_ASSERT(bs_eq(u, g->pmask, w));
+    WEFT_ASSERT(g->restoring || bs_eq(u, g->pmask, w)); /* stale pruning may be deferred */
     free(u);
     for (uint32_t k = 1; k < g->nkept; k++)
         WEFT_ASSERT(!ranks_before(&g->cl[g->kept[k]], &g->cl[g->kept[k - 1]]));

@@ -543,6 +543,25 @@ static weft_err end_input(graph *g)
 
 /* ---- inputs --------------------------------------------------------------------------------- */
 
+/* A new block n: stale on arrival (node mode), from the future, or entering the graph. */
+static weft_err arrive(graph *g, gnode *n, const slot_t *now, unsigned flags)
+{
+    if (g->cfg.stale_old_on_arrival && !(flags & GRAPH_RESTORE) && n->slot.thread < g->T &&
+        n->slot.period <= g->lfp[n->slot.thread]) {
+        weft_err err = g_discard(g, n, GN_STALE, WEFT_E_GRAPH_OLD_PERIOD);
+        return err ? err : wake_waiters(g, n);
+    }
+    if (now && slot_cmp(n->slot, *now) > 0) {
+        n->state = GN_FUTURE;
+        q_push(&g->future, n);
+        weft_err err = WEFT_OK;
+        while (!err && g->future.count > g->cfg.max_future)
+            err = drop_block(g, g->future.head);
+        return err;
+    }
+    return enter(g, n);
+}
+
 weft_err graph_add(graph *g, const graph_block *b, const slot_t *now, unsigned flags)
 {
     WEFT_MISUSE(g && b && (b->parents || b->parent_count == 0));
@@ -584,21 +603,13 @@ weft_err graph_add(graph *g, const graph_block *b, const slot_t *now, unsigned f
     n->pid = pid;
     n->seq = ++g->seq;
 
-    weft_err err;
-    if (g->cfg.stale_old_on_arrival && b->slot.thread < g->T &&
-        b->slot.period <= g->lfp[b->slot.thread]) {
-        err = g_discard(g, n, GN_STALE, WEFT_E_GRAPH_OLD_PERIOD);
-        if (!err)
-            err = wake_waiters(g, n);
-    } else if (now && slot_cmp(b->slot, *now) > 0) {
-        n->state = GN_FUTURE;
-        q_push(&g->future, n);
-        err = WEFT_OK;
-        while (!err && g->future.count > g->cfg.max_future)
-            err = drop_block(g, g->future.head);
-    } else {
-        err = enter(g, n);
-    }
+    weft_err err = WEFT_OK;
+    if (flags & GRAPH_RESTORE)
+        g->restoring = true;
+    else if (g->restoring)
+        err = cliques_settle(g); /* the restored set is complete: decide before this block */
+    if (!err)
+        err = arrive(g, n, now, flags);
     if (!err)
         err = drain(g);
     if (!err)
@@ -618,9 +629,11 @@ weft_err graph_tick(graph *g, slot_t now)
     WEFT_MISUSE(g);
     if (g->poisoned)
         return g->poisoned;
-    weft_err err = WEFT_OK;
+    weft_err err = g->restoring ? cliques_settle(g) : WEFT_OK;
     size_t n = 0;
     gnode **due = NULL;
+    if (err)
+        goto out;
     for (gnode *f = g->future.head; f; f = f->qnext)
         if (slot_cmp(f->slot, now) <= 0)
             n++;
@@ -655,46 +668,176 @@ out:
 
 /* ---- lifecycle ------------------------------------------------------------------------------ */
 
+/* A final block's place in the given array, sorted by thread, then period. */
+typedef struct final_key {
+    uint64_t period;
+    uint32_t thread;
+    size_t i;
+} final_key;
+
+static int final_key_cmp(const void *a, const void *b)
+{
+    const final_key *x = a, *y = b;
+    if (x->thread != y->thread)
+        return x->thread < y->thread ? -1 : 1;
+    if (x->period != y->period)
+        return x->period < y->period ? -1 : 1;
+    return 0;
+}
+
+/* Checks one final block on its own (see graph_new_from). */
+static bool final_block_ok(const graph_final_block *f, uint32_t T)
+{
+    if (f->slot.thread >= T || f->fitness > GRAPH_MAX_FITNESS)
+        return false;
+    if (f->parent_count == 0)
+        return f->slot.period == 0;
+    if (f->parent_count != T)
+        return false;
+    for (uint32_t t = 0; t < T; t++) {
+        slot_t ps = {f->parent_periods[t], (uint8_t)t};
+        if (slot_cmp(ps, f->slot) >= 0)
+            return false;
+    }
+    return true;
+}
+
+weft_err graph_new_from(graph **out, const graph_config *cfg, const graph_final_block *finals,
+                        size_t n)
+{
+    WEFT_MISUSE(out && cfg && (finals || n == 0));
+    *out = NULL;
+    if (cfg->thread_count < 1 || cfg->thread_count > MODEL_MAX_THREADS ||
+        cfg->max_blocks_per_slot < 1 || n < cfg->thread_count)
+        return WEFT_E_GRAPH_CONFIG;
+    const uint32_t T = cfg->thread_count;
+    for (size_t i = 0; i < n; i++)
+        if (!final_block_ok(&finals[i], T))
+            return WEFT_E_GRAPH_CONFIG;
+    /* by thread and period: each thread's given blocks must be a chain ending at its head */
+    final_key *key = malloc(n * sizeof *key);
+    size_t *ord = calloc(n, sizeof *ord);
+    if (!key || !ord) {
+        free(key);
+        free(ord);
+        return WEFT_E_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        key[i] = (final_key){finals[i].slot.period, finals[i].slot.thread, i};
+    qsort(key, n, sizeof *key, final_key_cmp);
+    for (size_t i = 0; i < n; i++)
+        ord[i] = key[i].i;
+    free(key);
+    weft_err err = WEFT_OK;
+    size_t first[MODEL_MAX_THREADS], last[MODEL_MAX_THREADS];
+    bool have[MODEL_MAX_THREADS] = {false};
+    for (size_t k = 0; k < n && !err; k++) {
+        const graph_final_block *f = &finals[ord[k]];
+        uint32_t t = f->slot.thread;
+        if (have[t]) {
+            const graph_final_block *prev = &finals[ord[k - 1]];
+            if (prev->slot.period == f->slot.period || f->parent_count == 0 ||
+                !block_id_eq(&f->parents[t], &prev->id) ||
+                f->parent_periods[t] != prev->slot.period)
+                err = WEFT_E_GRAPH_CONFIG;
+        } else {
+            have[t] = true;
+            first[t] = k;
+        }
+        last[t] = k;
+    }
+    for (uint32_t t = 0; t < T && !err; t++)
+        if (!have[t])
+            err = WEFT_E_GRAPH_CONFIG;
+    /* every parent is final, hence at or below the head of its thread */
+    for (size_t i = 0; i < n && !err; i++)
+        for (uint32_t t = 0; t < finals[i].parent_count && !err; t++)
+            if (finals[i].parent_periods[t] > finals[ord[last[t]]].slot.period)
+                err = WEFT_E_GRAPH_CONFIG;
+    if (err) {
+        free(ord);
+        return err;
+    }
+
+    err = WEFT_E_NOMEM;
+    graph *g = calloc(1, sizeof *g);
+    if (!g)
+        goto out;
+    g->cfg = *cfg;
+    g->T = T;
+    if (pend_reserve(g) != WEFT_OK)
+        goto out;
+    for (size_t k = 0; k < n; k++) {
+        const graph_final_block *f = &finals[ord[k]];
+        if (map_get(g, &f->id)) {
+            err = WEFT_E_GRAPH_CONFIG;
+            goto out;
+        }
+        gnode *nd = node_new(g, &f->id);
+        if (!nd)
+            goto out;
+        nd->state = GN_FINAL;
+        nd->genesis = f->parent_count == 0;
+        nd->slot = f->slot;
+        nd->fitness = f->fitness;
+        nd->npar = f->parent_count;
+        g->n_final++;
+        if (!nd->genesis && !(nd->par = malloc(T * sizeof *nd->par)))
+            goto out;
+    }
+    /* parents: a given final block of that id (at that slot), else a forgotten one by period */
+    for (size_t k = 0; k < n; k++) {
+        const graph_final_block *f = &finals[ord[k]];
+        gnode *nd = map_get(g, &f->id);
+        for (uint32_t t = 0; t < f->parent_count; t++) {
+            gnode *p = map_get(g, &f->parents[t]);
+            if (p && (p->slot.thread != t || p->slot.period != f->parent_periods[t])) {
+                err = WEFT_E_GRAPH_CONFIG;
+                goto out;
+            }
+            nd->par[t].ref = p ? g_ref(g, p) : (gref){0, 0};
+            nd->par[t].period = f->parent_periods[t];
+        }
+    }
+    for (uint32_t t = 0; t < T; t++) {
+        g->oldest_final[t] = map_get(g, &finals[ord[first[t]]].id);
+        g->latest_final[t] = map_get(g, &finals[ord[last[t]]].id);
+        g->lfp[t] = g->latest_final[t]->slot.period;
+        for (size_t k = first[t]; k < last[t]; k++)
+            map_get(g, &finals[ord[k]].id)->final_child =
+                g_ref(g, map_get(g, &finals[ord[k + 1]].id));
+    }
+    err = cliques_init(g);
+    if (err)
+        goto out;
+    refresh_view(g);
+#ifdef WEFT_VERIFY
+    graph_check(g);
+#endif
+    *out = g;
+    g = NULL;
+out:
+    free(ord);
+    graph_free(g);
+    return err;
+}
+
 weft_err graph_new(graph **out, const graph_config *cfg, const block_id_t *genesis)
 {
     WEFT_MISUSE(out && cfg && genesis);
     *out = NULL;
-    if (cfg->thread_count < 1 || cfg->thread_count > MODEL_MAX_THREADS ||
-        cfg->max_blocks_per_slot < 1)
+    if (cfg->thread_count < 1 || cfg->thread_count > MODEL_MAX_THREADS)
         return WEFT_E_GRAPH_CONFIG;
-    for (uint32_t i = 0; i < cfg->thread_count; i++)
-        for (uint32_t j = 0; j < i; j++)
-            if (block_id_eq(&genesis[i], &genesis[j]))
-                return WEFT_E_GRAPH_CONFIG;
-    weft_err err = WEFT_E_NOMEM;
-    graph *g = calloc(1, sizeof *g);
-    if (!g)
+    graph_final_block *f = calloc(cfg->thread_count, sizeof *f);
+    if (!f)
         return WEFT_E_NOMEM;
-    g->cfg = *cfg;
-    g->T = cfg->thread_count;
-    if (pend_reserve(g) != WEFT_OK)
-        goto fail;
-    for (uint32_t i = 0; i < g->T; i++) {
-        gnode *n = node_new(g, &genesis[i]);
-        if (!n)
-            goto fail;
-        n->state = GN_FINAL;
-        n->genesis = true;
-        n->slot.period = 0;
-        n->slot.thread = (uint8_t)i;
-        n->fitness = 1;
-        g->latest_final[i] = g->oldest_final[i] = n;
-        g->lfp[i] = 0;
-        g->n_final++;
+    for (uint32_t i = 0; i < cfg->thread_count; i++) {
+        f[i].id = genesis[i];
+        f[i].slot = (slot_t){0, (uint8_t)i};
+        f[i].fitness = 1;
     }
-    err = cliques_init(g);
-    if (err)
-        goto fail;
-    refresh_view(g);
-    *out = g;
-    return WEFT_OK;
-fail:
-    graph_free(g);
+    weft_err err = graph_new_from(out, cfg, f, cfg->thread_count);
+    free(f);
     return err;
 }
 

@@ -93,6 +93,12 @@ typedef struct graph_block {
 
 /* graph_add flags */
 #define GRAPH_FORCE 1u /* bypass max_blocks_per_slot (the caller asked peers for this block) */
+/* The block was already taken (pending or waiting) by the graph this one restarts
+ * (graph_new_from): it is not judged stale on arrival, and the stale and finality decisions of the
+ * graph update wait until the next input without this flag (graph_add or graph_tick), which makes
+ * them once for the whole restored set.  So the restored blocks may be given in any order (the
+ * node's block log gives them in (slot, id) order) and end as in the old graph. */
+#define GRAPH_RESTORE 2u
 
 /* An event about one block, in the outputs. */
 typedef struct graph_event {
@@ -126,8 +132,37 @@ typedef struct graph_outputs {
 
 /* Creates a graph whose genesis blocks genesis[0..T-1] are final at slots (0, i).  *out receives a
  * new graph (free with graph_free).  Errors: E_GRAPH_CONFIG (T out of range, max_blocks_per_slot
- * 0, two equal genesis ids), E_NOMEM. */
+ * 0, two equal genesis ids), E_NOMEM.  The same as graph_new_from with the T genesis blocks. */
 WEFT_MUST_USE weft_err graph_new(graph **out, const graph_config *cfg, const block_id_t *genesis);
+
+/* A final block a restarted graph starts from (from the node's block log). */
+typedef struct graph_final_block {
+    block_id_t id;
+    slot_t slot;
+    uint64_t fitness;                           /* 0..GRAPH_MAX_FITNESS */
+    uint32_t parent_count;                      /* 0 for a genesis block (period 0), else T */
+    block_id_t parents[MODEL_MAX_THREADS];      /* parents[t] in thread t */
+    uint64_t parent_periods[MODEL_MAX_THREADS]; /* period of parents[t] */
+} graph_final_block;
+
+/* Creates a graph whose final blocks are finals[0..n) (any order): for every thread at least one,
+ * the latest of each thread being its final head; older final blocks of a thread (any suffix of
+ * its final chain below the head, e.g. the last few periods the node kept) are known too, so that
+ * pending blocks naming them as parents are accepted exactly as by the graph that finalized them.
+ * A parent named by a final block resolves to the given final block of that id when there is one;
+ * otherwise it stands for a forgotten final block of that period, exactly as a pruned one does in
+ * the graph that finalized them.  Then give the graph the blocks that were pending or waiting (any
+ * order, with GRAPH_FORCE | GRAPH_RESTORE) and make one more input (graph_tick): the graph is then
+ * the old one, except that it no longer knows the old one's stale and invalid blocks.
+ * Errors, nothing created: E_GRAPH_CONFIG (the configuration as for graph_new; a thread without a
+ * final block; duplicate ids; two final blocks of one slot; a slot thread >= T; a fitness above
+ * GRAPH_MAX_FITNESS; a parent count other than 0 and T, or 0 after period 0; a parent slot not
+ * before the block's, or after the head of its thread; a block whose parent in its own thread is
+ * not the previous given final block of the thread; a parent id that is a given final block of
+ * another slot), E_NOMEM.  The blocks are trusted to be final blocks of one graph (the node's
+ * own log): compatibility between them is not checked. */
+WEFT_MUST_USE weft_err graph_new_from(graph **out, const graph_config *cfg,
+                                      const graph_final_block *finals, size_t n);
 /* Frees a graph and everything it owns; NULL is ignored. */
 void graph_free(graph *g);
 

@@ -201,6 +201,7 @@ struct graph {
 
     /* finality, per thread */
     uint64_t lfp[MODEL_MAX_THREADS];
+    bool restoring; /* GRAPH_RESTORE inputs since the last settle: stale and final deferred */
     gnode *latest_final[MODEL_MAX_THREADS];
     gnode *oldest_final[MODEL_MAX_THREADS];
     size_t n_final; /* remembered final blocks */
@@ -282,6 +283,9 @@ WEFT_MUST_USE weft_err cliques_update(graph *g, gnode *b, bool inherit_only);
 void pend_remove(graph *g, gnode *n);
 /* Sets up the clique set of an empty pending graph (one empty clique) and the best parents. */
 WEFT_MUST_USE weft_err cliques_init(graph *g);
+/* After GRAPH_RESTORE inputs: stale pruning and finality over the whole pending set, then the
+ * kept order and best parents; clears g->restoring. */
+WEFT_MUST_USE weft_err cliques_settle(graph *g);
 /* Recomputes kept order and best parents (after genesis or any clique change). */
 WEFT_MUST_USE weft_err cliques_order(graph *g);
 /* Full check of the clique set against a from-scratch enumeration (graph_check). */
