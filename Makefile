@@ -2,7 +2,8 @@
 # drives CMake presets (CMakePresets.json); build trees live in build/<preset>/.
 #
 #   make test     build dev + asan, run every test of both through ctest (unit, fuzz-corpus replay, ...)
-#   make devnet   run a local network (see README)
+#   make devnet   a fresh local network with live status until Ctrl-C (DEVNET_DIR, DEVNET_NODES,
+#                 DEVNET_ARGS="--t0 3200" ...; see README)
 #   make build    dev build only             make release   optimized build
 #   make fuzz     libFuzzer run of every target for FUZZ_SECONDS (default 30) each
 #   make bench    release build, then run every benchmark
@@ -39,14 +40,11 @@ test-asan: setup
 test: test-dev test-asan
 
 devnet: release
-	@if [ -x build/release/app/weftd ]; then \
-		build/release/app/weft devnet --nodes 1 --dir "$${DEVNET_DIR:-build/devnet}"; \
-	else \
-		echo "make devnet: the node daemon (weftd) is not built yet — it arrives with issue 5"; \
-		echo "(actors, repository, slot clock, factories). Today weft has the offline client:"; \
-		echo "  build/release/app/weft key new | key show | op inspect | op sign"; \
-		exit 1; \
-	fi
+	@d="$${DEVNET_DIR:-build/devnet}"; \
+	if [ -f "$$d/devnet.json" ]; then \
+		build/release/app/weft devnet stop --dir "$$d" >/dev/null 2>&1 || true; rm -rf "$$d"; \
+	fi; \
+	build/release/app/weft devnet --nodes $${DEVNET_NODES:-1} --dir "$$d" $(DEVNET_ARGS)
 
 fuzz: setup
 	@cmake --preset fuzz >/dev/null && cmake --build --preset fuzz

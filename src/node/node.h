@@ -62,17 +62,17 @@ uint64_t node_now_ms(const node_t *n);
 
 typedef struct node_status {
     uint64_t now_ms;
-    bool has_slot;          /* false before genesis */
-    slot_t last_slot;       /* current slot */
+    bool has_slot;    /* false before genesis */
+    slot_t last_slot; /* current slot */
     slot_t next_slot;
     uint64_t current_cycle;
-    bool has_final_cursor;  /* execution's final cursor (false before the first final slot) */
+    bool has_final_cursor; /* execution's final cursor (false before the first final slot) */
     slot_t final_cursor;
     bool has_active_cursor; /* the last speculatively executed slot */
     slot_t active_cursor;
     uint64_t final_periods[MODEL_MAX_THREADS]; /* latest final period per thread */
-    size_t final_block_count; /* blocks finalized since start */
-    size_t stale_block_count; /* blocks found stale since start */
+    size_t final_block_count;                  /* blocks finalized since start */
+    size_t stale_block_count;                  /* blocks found stale since start */
     size_t pending_block_count;
     size_t clique_count;
     size_t pool_ops, pool_endorsements;
@@ -93,15 +93,15 @@ WEFT_MUST_USE weft_err node_send_operations(node_t *n, signed_op_t **ops, size_t
                                             weft_err *results);
 
 typedef struct node_op_info {
-    bool found;             /* known to the node (pool, a block, or executed) */
+    bool found; /* known to the node (pool, a block, or executed) */
     bool in_pool;
-    signed_op_t op;         /* valid when has_op (pool or block): a copy, free with node_op_info_free */
+    signed_op_t op; /* valid when has_op (pool or block): a copy, free with node_op_info_free */
     bool has_op;
-    block_id_t *in_blocks;  /* blocks (pending or final) that include it */
+    block_id_t *in_blocks; /* blocks (pending or final) that include it */
     size_t in_block_count;
-    bool spec_executed;     /* executed in the speculative history or the final state */
+    bool spec_executed; /* executed in the speculative history or the final state */
     bool spec_success;
-    bool final_executed;    /* executed in a final slot */
+    bool final_executed; /* executed in a final slot */
     bool final_success;
 } node_op_info_t;
 WEFT_MUST_USE weft_err node_get_operation(node_t *n, const op_id_t *id, node_op_info_t *out);
@@ -250,7 +250,7 @@ void node_events_free(node_event_t *e, size_t count);
 /* ---- read-only execution --------------------------------------------------------------------- */
 
 typedef struct node_read_only {
-    bool is_bytecode;    /* execute_read_only_bytecode; else execute_read_only_call */
+    bool is_bytecode; /* execute_read_only_bytecode; else execute_read_only_call */
     uint64_t max_gas;
     address_t caller;
     bool has_caller;

@@ -1,0 +1,544 @@
+/* weft devnet — a local network of weftd processes on loopback.
+ *
+ *   weft devnet [--nodes N] --dir DIR [--t0 MS] [--thread-count T] [--periods-per-cycle N]
+ *               [--endorsement-count E] [--delta-f0 F] [--max-block-size B] [--accounts N]
+ *               [--chain-id N] [--base-port P] [--detach]
+ *   weft devnet stop --dir DIR
+ *   weft devnet status --dir DIR [--json]
+ *
+ * Creating a devnet: a fresh genesis (starting a few seconds from now) with funded test accounts
+ * and every node's staking key holding rolls, one repository per node (DIR/nodeI, its whole
+ * configuration, ports included, in its config.ini), each node started as `weftd run --repo`, and
+ * DIR/devnet.json describing the network.  The test accounts' secret keys are printed.  Without
+ * --detach the command shows live status until Ctrl-C, then stops the nodes; with --detach it
+ * returns and `weft devnet stop --dir DIR` stops them. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "cli.h"
+#include "crypto/crypto.h"
+#include "model/model.h"
+#include "repo/repo.h"
+
+#define MAX_NODES 64
+#define MAX_ACCOUNTS 1000
+
+typedef struct dnode {
+    keypair_t node_key, staking;
+    uint16_t ports[4]; /* public, private, metrics, p2p */
+    char repo[PATH_MAX + 32];
+    pid_t pid;
+} dnode;
+
+static volatile sig_atomic_t interrupted;
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A free TCP port on 127.0.0.1, or base + k when a base port is given. */
+static int pick_port(uint16_t base, unsigned k, uint16_t *out)
+{
+    if (base) {
+        *out = (uint16_t)(base + k);
+        return 0;
+    }
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t l = sizeof a;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &l) != 0) {
+        close(fd);
+        return -1;
+    }
+    *out = ntohs(a.sin_port);
+    close(fd);
+    return 0;
+}
+
+/* The weftd binary beside this weft binary (or WEFTD). */
+static void weftd_path(char *out, size_t cap)
+{
+    const char *env = getenv("WEFTD");
+    if (env && *env) {
+        snprintf(out, cap, "%s", env);
+        return;
+    }
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        snprintf(out, cap, "weftd");
+        return;
+    }
+    self[n] = 0;
+    char *slash = strrchr(self, '/');
+    if (slash)
+        *slash = 0;
+    /* build trees: app/weft/weft beside app/weftd/weftd; installs: bin/weft beside bin/weftd */
+    char cand[PATH_MAX + 32];
+    snprintf(cand, sizeof cand, "%s/weftd", self);
+    if (access(cand, X_OK) == 0) {
+        snprintf(out, cap, "%s", cand);
+        return;
+    }
+    snprintf(cand, sizeof cand, "%s/../weftd/weftd", self);
+    snprintf(out, cap, "%s", cand);
+}
+
+static pid_t spawn_node(const char *weftd, const char *repo, bool detach)
+{
+    char log[PATH_MAX + 16];
+    snprintf(log, sizeof log, "%s/weftd.log", repo);
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    if (detach)
+        setsid();
+    else
+        setpgid(0, 0); /* Ctrl-C reaches weft only; weft stops the nodes in order */
+    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+        close(fd);
+    }
+    int nul = open("/dev/null", O_RDONLY);
+    if (nul >= 0) {
+        dup2(nul, 0);
+        close(nul);
+    }
+    execl(weftd, weftd, "run", "--repo", repo, (char *)NULL);
+    fprintf(stderr, "weft devnet: cannot run %s: %s\n", weftd, strerror(errno));
+    _exit(127);
+}
+
+static int run_init(const char *weftd, const char *repo, const char *genesis, const dnode *d,
+                    const char *bootstrap)
+{
+    char sk[MODEL_STR_MAX], nk[MODEL_STR_MAX], pub[32], priv[32], met[32], p2p[32];
+    secret_key_to_str(sk, &d->staking);
+    secret_key_to_str(nk, &d->node_key);
+    snprintf(pub, sizeof pub, "127.0.0.1:%u", d->ports[0]);
+    snprintf(priv, sizeof priv, "127.0.0.1:%u", d->ports[1]);
+    snprintf(met, sizeof met, "127.0.0.1:%u", d->ports[2]);
+    snprintf(p2p, sizeof p2p, "127.0.0.1:%u", d->ports[3]);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int nul = open("/dev/null", O_WRONLY);
+        if (nul >= 0) {
+            dup2(nul, 1);
+            close(nul);
+        }
+        if (bootstrap && *bootstrap)
+            execl(weftd, weftd, "init", "--repo", repo, "--genesis", genesis, "--staking-key", sk,
+                  "--node-key", nk, "--api.public", pub, "--api.private", priv, "--api.metrics",
+                  met, "--p2p.listen", p2p, "--p2p.bootstrap", bootstrap, (char *)NULL);
+        else
+            execl(weftd, weftd, "init", "--repo", repo, "--genesis", genesis, "--staking-key", sk,
+                  "--node-key", nk, "--api.public", pub, "--api.private", priv, "--api.metrics",
+                  met, "--p2p.listen", p2p, (char *)NULL);
+        fprintf(stderr, "weft devnet: cannot run %s: %s\n", weftd, strerror(errno));
+        _exit(127);
+    }
+    crypto_wipe(sk, sizeof sk);
+    crypto_wipe(nk, sizeof nk);
+    int st;
+    if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        return -1;
+    return 0;
+}
+
+static json_t *status_of(const char *url)
+{
+    json_t *params = json_pack("[{}]");
+    json_t *res = NULL;
+    api_error e;
+    memset(&e, 0, sizeof e);
+    weft_err err = api_client_call(url, NULL, "get_status", params, 2000, &res, &e);
+    api_error_clear(&e);
+    json_decref(params);
+    return err ? NULL : res;
+}
+
+static void print_status(json_t *dev)
+{
+    json_t *nodes = json_object_get(dev, "nodes");
+    size_t i;
+    json_t *nd;
+    json_array_foreach (nodes, i, nd) {
+        const char *url = json_string_value(json_object_get(nd, "public_api"));
+        json_t *st = url ? status_of(url) : NULL;
+        if (!st) {
+            printf("node %zu  (not answering)\n", i);
+            continue;
+        }
+        json_t *ls = json_object_get(st, "last_slot");
+        json_t *cs = json_object_get(st, "consensus_stats");
+        json_t *ps = json_object_get(st, "pool_stats");
+        json_t *ex = json_object_get(st, "execution_stats");
+        json_t *fc = ex ? json_object_get(json_object_get(ex, "final_cursor"), "period") : NULL;
+        printf("node %zu  slot %lld:%lld  final period %lld  cliques %lld  final blocks %lld  "
+               "stale %lld  pool %lld ops\n",
+               i, (long long)json_integer_value(json_object_get(ls, "period")),
+               (long long)json_integer_value(json_object_get(ls, "thread")),
+               (long long)json_integer_value(fc),
+               (long long)json_integer_value(json_object_get(cs, "clique_count")),
+               (long long)json_integer_value(json_object_get(cs, "final_block_count")),
+               (long long)json_integer_value(json_object_get(cs, "stale_block_count")),
+               (long long)json_integer_value(json_array_get(ps, 0)));
+        json_decref(st);
+    }
+    fflush(stdout);
+}
+
+static json_t *load_devnet(const char *dir)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/devnet.json", dir);
+    json_error_t je;
+    json_t *j = json_load_file(path, 0, &je);
+    if (!j)
+        cli_error(WEFT_E_NOT_FOUND, "%s: %s", path, je.text);
+    return j;
+}
+
+static int stop_nodes(json_t *dev)
+{
+    json_t *nodes = json_object_get(dev, "nodes");
+    size_t i;
+    json_t *nd;
+    int rc = 0;
+    json_array_foreach (nodes, i, nd) {
+        pid_t pid = (pid_t)json_integer_value(json_object_get(nd, "pid"));
+        if (pid > 0 && kill(pid, SIGTERM) == 0) {
+            /* wait (the process may be ours or detached) up to 10 s */
+            for (int k = 0; k < 1000 && kill(pid, 0) == 0; k++) {
+                waitpid(pid, NULL, WNOHANG);
+                usleep(10000);
+            }
+            if (kill(pid, 0) == 0) {
+                fprintf(stderr, "weft devnet: node %zu (pid %d) did not stop\n", i, (int)pid);
+                rc = 1;
+            } else
+                printf("node %zu stopped (pid %d)\n", i, (int)pid);
+        }
+    }
+    return rc;
+}
+
+static int cmd_devnet_stop(int argc, char **argv, bool status_only)
+{
+    struct cli_opt opts[] = {{"dir", NULL, false, false}, {"json", NULL, true, false}};
+    const char *pos[1];
+    size_t np;
+    int rc = cli_parse_opts(argc, argv, opts, WEFT_ARRAY_LEN(opts), pos, 0, &np);
+    if (rc)
+        return rc;
+    if (!opts[0].set)
+        return cli_error(WEFT_E_USAGE, "--dir DIR is required");
+    json_t *dev = load_devnet(opts[0].value);
+    if (!dev)
+        return CLI_EXIT_USAGE;
+    if (status_only) {
+        if (opts[1].set) {
+            json_t *nodes = json_object_get(dev, "nodes");
+            json_t *out = json_array();
+            size_t i;
+            json_t *nd;
+            json_array_foreach (nodes, i, nd) {
+                const char *url = json_string_value(json_object_get(nd, "public_api"));
+                json_t *st = url ? status_of(url) : NULL;
+                json_array_append_new(out, st ? st : json_null());
+            }
+            char *s = json_dumps(out, JSON_INDENT(2));
+            if (s)
+                puts(s);
+            free(s);
+            json_decref(out);
+        } else
+            print_status(dev);
+        json_decref(dev);
+        return 0;
+    }
+    rc = stop_nodes(dev);
+    json_decref(dev);
+    return rc;
+}
+
+int cmd_devnet(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "stop") == 0)
+        return cmd_devnet_stop(argc - 1, argv + 1, false);
+    if (argc >= 2 && strcmp(argv[1], "status") == 0)
+        return cmd_devnet_stop(argc - 1, argv + 1, true);
+    struct cli_opt opts[] = {
+        {"nodes", NULL, false, false},
+        {"dir", NULL, false, false},
+        {"t0", NULL, false, false},
+        {"thread-count", NULL, false, false},
+        {"periods-per-cycle", NULL, false, false},
+        {"endorsement-count", NULL, false, false},
+        {"delta-f0", NULL, false, false},
+        {"max-block-size", NULL, false, false},
+        {"accounts", NULL, false, false},
+        {"chain-id", NULL, false, false},
+        {"base-port", NULL, false, false},
+        {"detach", NULL, true, false},
+        {"genesis-delay", NULL, false, false},
+    };
+    enum {
+        O_NODES,
+        O_DIR,
+        O_T0,
+        O_T,
+        O_PPC,
+        O_E,
+        O_DF0,
+        O_MBS,
+        O_ACC,
+        O_CHAIN,
+        O_PORT,
+        O_DETACH,
+        O_DELAY
+    };
+    const char *pos[1];
+    size_t np;
+    int rc = cli_parse_opts(argc, argv, opts, WEFT_ARRAY_LEN(opts), pos, 0, &np);
+    if (rc)
+        return rc;
+    if (!opts[O_DIR].set)
+        return cli_error(WEFT_E_USAGE, "--dir DIR is required");
+    uint64_t v[WEFT_ARRAY_LEN(opts)];
+    uint64_t defaults[WEFT_ARRAY_LEN(opts)] = {1,      0, 16000, 32, 128, 16,  0,
+                                               300000, 5, 0,     0,  0,   3000};
+    for (size_t i = 0; i < WEFT_ARRAY_LEN(opts); i++) {
+        v[i] = defaults[i];
+        if (i == O_DIR || i == O_DETACH || !opts[i].set)
+            continue;
+        if (model_parse_u64(&v[i], opts[i].value) != WEFT_OK)
+            return cli_error(WEFT_E_USAGE, "--%s: not a number: '%s'", opts[i].name, opts[i].value);
+    }
+    if (v[O_NODES] < 1 || v[O_NODES] > MAX_NODES)
+        return cli_error(WEFT_E_USAGE, "--nodes must be 1..%d", MAX_NODES);
+    if (v[O_ACC] > MAX_ACCOUNTS)
+        return cli_error(WEFT_E_USAGE, "--accounts must be at most %d", MAX_ACCOUNTS);
+    if (v[O_PORT] > 65535 - 4 * MAX_NODES)
+        return cli_error(WEFT_E_USAGE, "--base-port too large");
+    const char *dir = opts[O_DIR].value;
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return cli_error(WEFT_E_IO, "cannot create %s: %s", dir, strerror(errno));
+    char dpath[PATH_MAX + 16];
+    snprintf(dpath, sizeof dpath, "%s/devnet.json", dir);
+    if (access(dpath, F_OK) == 0)
+        return cli_error(WEFT_E_EXISTS,
+                         "%s exists: restart its nodes with `weftd run --repo DIR/nodeI`, or stop "
+                         "them with `weft devnet stop --dir %s` and use a fresh --dir",
+                         dpath, dir);
+    char absdir[PATH_MAX];
+    if (!realpath(dir, absdir))
+        return cli_error(WEFT_E_IO, "%s: %s", dir, strerror(errno));
+
+    /* genesis */
+    model_params p;
+    model_params_default(&p);
+    p.thread_count = (uint32_t)v[O_T];
+    p.t0_ms = v[O_T0];
+    p.periods_per_cycle = v[O_PPC];
+    p.endorsement_count = (uint32_t)v[O_E];
+    p.delta_f0 = opts[O_DF0].set ? v[O_DF0] : 64 * (v[O_E] + 1);
+    p.max_block_size = (uint32_t)v[O_MBS];
+    if (opts[O_CHAIN].set)
+        p.chain_id = v[O_CHAIN];
+    else {
+        crypto_random(&p.chain_id, sizeof p.chain_id);
+        p.chain_id = 1000 + p.chain_id % 1000000;
+    }
+    /* start at a slot boundary a little ahead, so that every node is up for the first slots */
+    uint64_t g = now_ms() + v[O_DELAY];
+    p.genesis_timestamp_ms = g - g % 1000;
+    weft_err e = model_params_check(&p);
+    if (e)
+        return cli_error(e, "protocol parameters");
+    size_t nn = (size_t)v[O_NODES], na = (size_t)v[O_ACC];
+    dnode *nodes = calloc(nn, sizeof *nodes);
+    keypair_t *acc = calloc(na ? na : 1, sizeof *acc);
+    repo_genesis_t gen;
+    memset(&gen, 0, sizeof gen);
+    gen.params = p;
+    gen.balances = calloc(na + nn, sizeof *gen.balances);
+    gen.rolls = calloc(nn, sizeof *gen.rolls);
+    if (!nodes || !acc || !gen.balances || !gen.rolls)
+        return cli_error(WEFT_E_NOMEM, NULL);
+    for (size_t i = 0; i < na; i++) {
+        uint8_t seed[32];
+        crypto_random(seed, sizeof seed);
+        keypair_from_seed(&acc[i], seed);
+        address_of_pubkey(&gen.balances[i].addr, &acc[i].pk);
+        gen.balances[i].amount = amount_from_nano(1000000ull * 1000000000ull); /* 1,000,000 MAS */
+    }
+    gen.balance_count = na;
+    char bootstrap[4096] = "";
+    for (size_t i = 0; i < nn; i++) {
+        uint8_t seed[32];
+        crypto_random(seed, sizeof seed);
+        keypair_from_seed(&nodes[i].staking, seed);
+        crypto_random(seed, sizeof seed);
+        keypair_from_seed(&nodes[i].node_key, seed);
+        address_of_pubkey(&gen.rolls[i].addr, &nodes[i].staking.pk);
+        gen.rolls[i].rolls = 100;
+        gen.balances[na + i].addr = gen.rolls[i].addr;
+        gen.balances[na + i].amount = amount_from_nano(1000ull * 1000000000ull);
+        for (unsigned k = 0; k < 4; k++)
+            if (pick_port((uint16_t)v[O_PORT], (unsigned)(4 * i + k), &nodes[i].ports[k]) != 0)
+                return cli_error(WEFT_E_IO, "cannot find a free port");
+        snprintf(nodes[i].repo, sizeof nodes[i].repo, "%s/node%zu", absdir, i);
+    }
+    gen.balance_count = na + nn;
+    gen.roll_count = nn;
+    char gpath[PATH_MAX + 16];
+    snprintf(gpath, sizeof gpath, "%s/genesis.json", absdir);
+    e = repo_genesis_write(&gen, gpath);
+    if (e)
+        return cli_error(e, "cannot write %s", gpath);
+    char weftd[PATH_MAX];
+    weftd_path(weftd, sizeof weftd);
+    for (size_t i = 0; i < nn; i++) {
+        size_t off = 0;
+        bootstrap[0] = 0;
+        for (size_t k = 0; k < i && off + 32 < sizeof bootstrap; k++)
+            off += (size_t)snprintf(bootstrap + off, sizeof bootstrap - off, "%s127.0.0.1:%u",
+                                    k ? "," : "", nodes[k].ports[3]);
+        if (run_init(weftd, nodes[i].repo, gpath, &nodes[i], bootstrap) != 0)
+            return cli_error(WEFT_E_IO, "`%s init --repo %s` failed", weftd, nodes[i].repo);
+    }
+    /* start */
+    bool detach = opts[O_DETACH].set;
+    struct sigaction sa = {.sa_handler = on_sigint};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    for (size_t i = 0; i < nn; i++) {
+        nodes[i].pid = spawn_node(weftd, nodes[i].repo, detach);
+        if (nodes[i].pid < 0)
+            return cli_error(WEFT_E_IO, "cannot start weftd: %s", strerror(errno));
+    }
+    /* devnet.json once every node wrote its endpoints */
+    json_t *dev = json_object();
+    json_t *jn = json_array();
+    json_object_set_new(dev, "chain_id", json_integer((json_int_t)p.chain_id));
+    for (size_t i = 0; i < nn; i++) {
+        repo_endpoints_t ep;
+        bool ok = false;
+        for (int k = 0; k < 1000 && !interrupted; k++) {
+            if (repo_read_endpoints(nodes[i].repo, &ep, NULL) == WEFT_OK) {
+                ok = true;
+                break;
+            }
+            if (waitpid(nodes[i].pid, NULL, WNOHANG) == nodes[i].pid)
+                break;
+            usleep(20000);
+        }
+        if (!ok) {
+            fprintf(stderr, "weft devnet: node %zu did not start: see %s/weftd.log\n", i,
+                    nodes[i].repo);
+            for (size_t k = 0; k < nn; k++)
+                kill(nodes[k].pid, SIGTERM);
+            return 1;
+        }
+        char buf[MODEL_STR_MAX], url[160];
+        json_t *o = json_object();
+        snprintf(url, sizeof url, "http://%s", ep.api_public);
+        json_object_set_new(o, "public_api", json_string(url));
+        snprintf(url, sizeof url, "http://%s", ep.api_private);
+        json_object_set_new(o, "private_api", json_string(url));
+        json_object_set_new(o, "p2p", json_string(ep.p2p));
+        node_id_to_str(buf, &nodes[i].node_key.pk);
+        json_object_set_new(o, "node_id", json_string(buf));
+        address_t sa_;
+        address_of_pubkey(&sa_, &nodes[i].staking.pk);
+        address_to_str(buf, &sa_);
+        json_object_set_new(o, "staking_address", json_string(buf));
+        json_object_set_new(o, "pid", json_integer(nodes[i].pid));
+        json_object_set_new(o, "repo", json_string(nodes[i].repo));
+        json_array_append_new(jn, o);
+    }
+    json_object_set_new(dev, "nodes", jn);
+    json_t *ja = json_array();
+    for (size_t i = 0; i < na; i++) {
+        char ad[MODEL_STR_MAX], sk[MODEL_STR_MAX];
+        address_to_str(ad, &gen.balances[i].addr);
+        secret_key_to_str(sk, &acc[i]);
+        json_array_append_new(ja, json_pack("{s:s,s:s}", "address", ad, "secret_key", sk));
+        crypto_wipe(sk, sizeof sk);
+    }
+    json_object_set_new(dev, "accounts", ja);
+    if (json_dump_file(dev, dpath, JSON_INDENT(2)) != 0)
+        return cli_error(WEFT_E_IO, "cannot write %s", dpath);
+    printf("devnet: %zu node(s), chain id %llu, t0 %llu ms, %u threads — %s\n", nn,
+           (unsigned long long)p.chain_id, (unsigned long long)p.t0_ms, p.thread_count, dpath);
+    for (size_t i = 0; i < nn; i++) {
+        json_t *o = json_array_get(jn, i);
+        printf("  node %zu  pid %d  public %s  private %s  repo %s\n", i, (int)nodes[i].pid,
+               json_string_value(json_object_get(o, "public_api")),
+               json_string_value(json_object_get(o, "private_api")), nodes[i].repo);
+    }
+    printf("test accounts (1,000,000 MAS each):\n");
+    for (size_t i = 0; i < na; i++) {
+        json_t *o = json_array_get(ja, i);
+        printf("  %s  %s\n", json_string_value(json_object_get(o, "address")),
+               json_string_value(json_object_get(o, "secret_key")));
+    }
+    fflush(stdout);
+    for (size_t i = 0; i < nn; i++) {
+        keypair_wipe(&nodes[i].staking);
+        keypair_wipe(&nodes[i].node_key);
+    }
+    for (size_t i = 0; i < na; i++)
+        keypair_wipe(&acc[i]);
+    free(acc);
+    repo_genesis_free(&gen);
+    if (detach) {
+        printf("running in the background: `weft devnet stop --dir %s` stops it\n", dir);
+        json_decref(dev);
+        free(nodes);
+        return 0;
+    }
+    printf("live status (Ctrl-C stops the devnet):\n");
+    while (!interrupted) {
+        print_status(dev);
+        for (int k = 0; k < 20 && !interrupted; k++)
+            usleep(100000);
+        for (size_t i = 0; i < nn; i++)
+            if (nodes[i].pid > 0 && waitpid(nodes[i].pid, NULL, WNOHANG) == nodes[i].pid) {
+                fprintf(stderr, "weft devnet: node %zu exited: see %s/weftd.log\n", i,
+                        nodes[i].repo);
+                nodes[i].pid = 0;
+            }
+    }
+    printf("\nstopping the devnet\n");
+    rc = stop_nodes(dev);
+    json_decref(dev);
+    free(nodes);
+    return rc;
+}

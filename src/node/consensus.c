@@ -1,0 +1,970 @@
+/* The consensus actor: owns the block graph (src/graph) and the block log (src/blocklog).  It
+ * checks incoming blocks against the selector's draws and their signatures, logs them durably
+ * before the graph takes them, ticks the graph at every slot time, records final blocks in the
+ * log (the per-thread final head moves with them), and sends execution, after every change, the
+ * slots that became final and the blockclique content from execution's final cursor on.
+ *
+ * Restart: the graph is rebuilt from the block log — the final blocks of the last periods (the
+ * final frontier, graph_new_from), then every pending block in slot order — without asking peers.
+ *
+ * Messages: MSG_CONS_BLOCK (one-way, BLOCK: a block is never dropped by back-pressure),
+ * MSG_CONS_TICK (timer), requests MSG_CONS_PARENTS/_STATUS/_BLOCK_INFO/_BC_AT/_INTERVAL/
+ * _CLIQUES/_OP_BLOCKS/_ENDO_BLOCKS. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/crypto.h"
+#include "nmap.h"
+#include "node_internal.h"
+
+/* Final blocks kept in memory beyond execution's final cursor, in periods (parents of new blocks
+ * and queries of recent blocks are served from memory). */
+#define KEEP_FINAL_PERIODS 16
+/* At most this many slots of blockclique are sent to execution in one update. */
+#define MAX_UPDATE_SLOTS 8192
+
+struct cons_actor {
+    node_t *n;
+    graph *g;
+    blocklog_t *log;
+    nmap blocks; /* id → nblock* (owned reference): graph blocks and recent final blocks */
+    nmap finals; /* slot key → nblock* (borrowed from blocks): final blocks not yet executed */
+    bool has_now;
+    slot_t now;
+    actor_timer_id tick;
+    uint64_t last_prune_period;
+};
+
+static const uint8_t *idk(const block_id_t *id) { return id->h.b; }
+
+static nblock *get_block(cons_actor *a, const block_id_t *id)
+{
+    return nmap_get(&a->blocks, idk(id));
+}
+
+static void forget_block(cons_actor *a, const block_id_t *id)
+{
+    nblock *b = nmap_del(&a->blocks, idk(id));
+    if (b) {
+        uint8_t k[NMAP_KEY];
+        nmap_slot_key(k, b->b.header.slot);
+        if (nmap_get(&a->finals, k) == b)
+            nmap_del(&a->finals, k);
+        nblock_unref(b);
+    }
+}
+
+static weft_err clock_slot(cons_actor *a, slot_t *out) { return node_current_slot(a->n, out); }
+
+/* ---- execution updates ----------------------------------------------------------------------- */
+
+static weft_err fill_exec_block(cons_actor *a, exec_block *eb, nblock *b)
+{
+    memset(eb, 0, sizeof *eb);
+    eb->id = b->b.header.id;
+    eb->creator = b->creator;
+    eb->op_count = b->b.op_count;
+    const signed_op_t **ops = malloc((b->b.op_count ? b->b.op_count : 1) * sizeof *ops);
+    if (!ops)
+        return WEFT_E_NOMEM;
+    for (uint32_t i = 0; i < b->b.op_count; i++)
+        ops[i] = &b->ops[i];
+    eb->ops = ops;
+    const block_header_t *h = &b->b.header;
+    eb->endorsement_count = h->endorsement_count;
+    for (uint32_t i = 0; i < h->endorsement_count; i++)
+        address_of_pubkey(&eb->endorsers[i], &h->endorsements[i].creator);
+    if (h->parent_count) {
+        nblock *par = get_block(a, &h->parents[h->slot.thread]);
+        if (par)
+            eb->endorsed_creator = par->creator;
+        else if (h->endorsement_count)
+            return WEFT_E_STATE; /* parents of new blocks are kept: a broken invariant */
+    }
+    return WEFT_OK;
+}
+
+/* The latest final period of each thread. */
+static void final_periods(cons_actor *a, uint64_t *lfp)
+{
+    for (uint32_t t = 0; t < a->n->params.thread_count; t++) {
+        slot_t s;
+        graph_latest_final(a->g, t, NULL, &s);
+        lfp[t] = s.period;
+    }
+}
+
+/* Builds and sends one update: slots execution can finalize, then the blockclique up to now. */
+static weft_err send_update(cons_actor *a)
+{
+    node_t *n = a->n;
+    const model_params *p = &n->params;
+    slot_t s;
+    if (!a->has_now || !exec_actor_final_next(n->ex, &s))
+        return WEFT_OK;
+    uint64_t lfp[MODEL_MAX_THREADS];
+    final_periods(a, lfp);
+    /* the blockclique's blocks by slot */
+    size_t nbc = graph_clique_count(a->g) ? graph_clique_blocks(a->g, 0, NULL, 0) : 0;
+    block_id_t *bcids = malloc((nbc ? nbc : 1) * sizeof *bcids);
+    nupdate *u = calloc(1, sizeof *u);
+    nmap bcmap;
+    nmap_init(&bcmap, 7);
+    weft_err err = (bcids && u) ? WEFT_OK : WEFT_E_NOMEM;
+    if (!err && nbc)
+        nbc = graph_clique_blocks(a->g, 0, bcids, nbc);
+    for (size_t i = 0; !err && i < nbc; i++) {
+        nblock *b = get_block(a, &bcids[i]);
+        if (!b)
+            continue;
+        uint8_t k[NMAP_KEY];
+        nmap_slot_key(k, b->b.header.slot);
+        err = nmap_put(&bcmap, k, b);
+    }
+    size_t cap = 0;
+    if (!err && slot_cmp(s, a->now) <= 0) {
+        uint64_t i0, i1;
+        if (slot_index(p, &i0, s) == WEFT_OK && slot_index(p, &i1, a->now) == WEFT_OK)
+            cap = (size_t)(i1 - i0 + 1);
+        if (cap > MAX_UPDATE_SLOTS)
+            cap = MAX_UPDATE_SLOTS;
+    }
+    if (!err && cap) {
+        u->finalize = calloc(cap, sizeof *u->finalize);
+        u->fin_blocks = calloc(cap, sizeof *u->fin_blocks);
+        u->fin_refs = calloc(cap, sizeof *u->fin_refs);
+        u->bc = calloc(cap, sizeof *u->bc);
+        u->bc_blocks = calloc(cap, sizeof *u->bc_blocks);
+        u->bc_refs = calloc(cap, sizeof *u->bc_refs);
+        if (!u->finalize || !u->fin_blocks || !u->fin_refs || !u->bc || !u->bc_blocks ||
+            !u->bc_refs)
+            err = WEFT_E_NOMEM;
+    }
+    bool finalizing = true;
+    for (size_t i = 0; !err && i < cap; i++) {
+        address_t prod;
+        if (nsel_producer(&n->sel, s, &prod) != WEFT_OK)
+            break; /* draws not known yet: the next update goes further */
+        bool determined = s.period <= lfp[s.thread];
+        if (!determined)
+            finalizing = false;
+        uint8_t k[NMAP_KEY];
+        nmap_slot_key(k, s);
+        nblock *b = determined ? nmap_get(&a->finals, k) : nmap_get(&bcmap, k);
+        if (finalizing) {
+            exec_slot_in *in = &u->finalize[u->n_finalize];
+            in->slot = s;
+            in->producer = prod;
+            if (b) {
+                err = fill_exec_block(a, &u->fin_blocks[u->n_finalize], b);
+                u->fin_refs[u->n_finalize] = nblock_ref(b);
+                in->block = &u->fin_blocks[u->n_finalize];
+            }
+            u->n_finalize++;
+        } else {
+            exec_slot_in *in = &u->bc[u->n_bc];
+            in->slot = s;
+            in->producer = prod;
+            if (b) {
+                err = fill_exec_block(a, &u->bc_blocks[u->n_bc], b);
+                u->bc_refs[u->n_bc] = nblock_ref(b);
+                in->block = &u->bc_blocks[u->n_bc];
+            }
+            u->n_bc++;
+        }
+        if (slot_next(p, &s, s) != WEFT_OK)
+            break;
+    }
+    nmap_free(&bcmap);
+    free(bcids);
+    if (err) {
+        nupdate_free(u);
+        return err;
+    }
+    if (!u->n_finalize && !u->n_bc) {
+        nupdate_free(u);
+        return WEFT_OK;
+    }
+    return actor_send(n->a_exec, MSG_EXEC_UPDATE, u, nupdate_free, ACTOR_SEND_BLOCK);
+}
+
+/* Drops final blocks execution has finalized and that are older than KEEP_FINAL_PERIODS. */
+static void prune_memory(cons_actor *a)
+{
+    node_t *n = a->n;
+    slot_t next;
+    if (!exec_actor_final_next(n->ex, &next))
+        return;
+    uint64_t lfp[MODEL_MAX_THREADS];
+    final_periods(a, lfp);
+    uint64_t minp = UINT64_MAX;
+    for (uint32_t t = 0; t < n->params.thread_count; t++)
+        if (lfp[t] < minp)
+            minp = lfp[t];
+    uint64_t keep_from = minp > KEEP_FINAL_PERIODS ? minp - KEEP_FINAL_PERIODS : 0;
+    if (keep_from <= a->last_prune_period)
+        return;
+    a->last_prune_period = keep_from;
+    block_id_t *victims = NULL;
+    size_t nv = 0, cv = 0;
+    for (size_t i = 0; i < a->blocks.cap; i++) {
+        nblock *b = a->blocks.e[i].v;
+        if (!b)
+            continue;
+        slot_t bs = b->b.header.slot;
+        if (bs.period >= keep_from || slot_cmp(bs, next) >= 0)
+            continue;
+        if (graph_block_status(a->g, &b->b.header.id, NULL) != GRAPH_FINAL &&
+            graph_block_status(a->g, &b->b.header.id, NULL) != GRAPH_UNKNOWN)
+            continue;
+        if (nv == cv) {
+            size_t nc = cv ? cv * 2 : 64;
+            block_id_t *x = realloc(victims, nc * sizeof *x);
+            if (!x)
+                break;
+            victims = x;
+            cv = nc;
+        }
+        victims[nv++] = b->b.header.id;
+    }
+    for (size_t i = 0; i < nv; i++)
+        forget_block(a, &victims[i]);
+    free(victims);
+    /* block log retention */
+    uint64_t ret = n->repo->config.block_retention;
+    if (ret != REPO_RETAIN_ALL && next.period > ret) {
+        size_t removed = 0;
+        weft_err e = blocklog_prune_final(a->log, next.period - ret, &removed);
+        if (e)
+            log_warn("consensus", "block log pruning failed", "err=%s", weft_err_name(e));
+        else if (removed)
+            log_debug("consensus", "final blocks pruned", "count=%zu", removed);
+    }
+}
+
+/* Handles the graph's outputs: final blocks into the log, stale/invalid/dropped out of it. */
+static weft_err take_outputs(cons_actor *a)
+{
+    const graph_outputs *o = graph_get_outputs(a->g);
+    weft_err err = WEFT_OK;
+    if (o->n_final) {
+        block_id_t *ids = malloc(o->n_final * sizeof *ids);
+        if (!ids)
+            return WEFT_E_NOMEM;
+        for (size_t i = 0; i < o->n_final; i++)
+            ids[i] = o->final[i].id;
+        err = blocklog_mark_final(a->log, ids, o->n_final);
+        free(ids);
+        if (err) {
+            log_error("consensus", "cannot record final blocks", "err=%s", weft_err_name(err));
+            return err;
+        }
+        for (size_t i = 0; i < o->n_final; i++) {
+            nblock *b = get_block(a, &o->final[i].id);
+            if (!b)
+                continue;
+            uint8_t k[NMAP_KEY];
+            nmap_slot_key(k, b->b.header.slot);
+            err = nmap_put(&a->finals, k, b);
+            if (err)
+                return err;
+        }
+        atomic_fetch_add(&a->n->final_blocks, o->n_final);
+    }
+    const graph_event *lists[3] = {o->stale, o->invalid, o->dropped};
+    size_t counts[3] = {o->n_stale, o->n_invalid, o->n_dropped};
+    for (int l = 0; l < 3; l++)
+        for (size_t i = 0; i < counts[l]; i++) {
+            const graph_event *e = &lists[l][i];
+            if (l < 2)
+                log_info("consensus", l == 0 ? "block stale" : "block invalid",
+                         "period=%llu thread=%u reason=%s", (unsigned long long)e->slot.period,
+                         e->slot.thread, weft_err_name(e->reason));
+            weft_err r = blocklog_remove(a->log, &e->id);
+            if (r && r != WEFT_E_NOT_FOUND)
+                log_warn("consensus", "cannot remove block from the log", "err=%s",
+                         weft_err_name(r));
+            forget_block(a, &e->id);
+        }
+    atomic_fetch_add(&a->n->stale_blocks, o->n_stale);
+    graph_outputs_clear(a->g);
+    return WEFT_OK;
+}
+
+/* ---- blocks ---------------------------------------------------------------------------------- */
+
+/* Checks a block against the draws (producer, endorsers) and its signatures. */
+static weft_err check_block(cons_actor *a, nblock *b)
+{
+    node_t *n = a->n;
+    const block_header_t *h = &b->b.header;
+    if (h->parent_count != n->params.thread_count)
+        return WEFT_E_NODE_BLOCK;
+    address_t prod;
+    weft_err err = nsel_producer(&n->sel, h->slot, &prod);
+    if (err)
+        return err;
+    if (!address_eq(&prod, &b->creator))
+        return WEFT_E_NODE_BLOCK;
+    if (h->endorsement_count) {
+        address_t e[MODEL_MAX_ENDORSEMENTS];
+        err = nsel_endorsers(&n->sel, h->slot, e);
+        if (err)
+            return err;
+        for (uint32_t i = 0; i < h->endorsement_count; i++) {
+            address_t c;
+            address_of_pubkey(&c, &h->endorsements[i].creator);
+            if (!address_eq(&c, &e[h->endorsements[i].index]))
+                return WEFT_E_NODE_BLOCK;
+        }
+    }
+    return header_verify(h);
+}
+
+static weft_err graph_take(cons_actor *a, nblock *b, unsigned flags)
+{
+    const block_header_t *h = &b->b.header;
+    graph_block gb = {
+        .id = h->id,
+        .slot = h->slot,
+        .fitness = 1 + (uint64_t)h->endorsement_count,
+        .parent_count = h->parent_count,
+        .parents = h->parents,
+    };
+    return graph_add(a->g, &gb, a->has_now ? &a->now : NULL, flags);
+}
+
+static weft_err on_block(cons_actor *a, nblock *b)
+{
+    const block_header_t *h = &b->b.header;
+    if (get_block(a, &h->id) || graph_block_status(a->g, &h->id, NULL) != GRAPH_UNKNOWN) {
+        nblock_unref(b);
+        return WEFT_OK;
+    }
+    weft_err err = check_block(a, b);
+    if (err) {
+        log_warn("consensus", "block refused", "period=%llu thread=%u err=%s",
+                 (unsigned long long)h->slot.period, h->slot.thread, weft_err_name(err));
+        nblock_unref(b);
+        return WEFT_OK;
+    }
+    /* the periods of its parents, for the log (graph restart) */
+    nblock *mut = b;
+    for (uint32_t t = 0; t < h->parent_count; t++) {
+        nblock *par = get_block(a, &h->parents[t]);
+        mut->parent_periods[t] = par ? par->b.header.slot.period : 0;
+    }
+    wr_t w;
+    wr_init(&w);
+    err = nblock_encode(b, &w);
+    if (!err)
+        err = blocklog_put(a->log, &h->id, h->slot, w.buf, w.len);
+    wr_free(&w);
+    if (err) {
+        log_error("consensus", "cannot log block", "err=%s", weft_err_name(err));
+        nblock_unref(b);
+        return err;
+    }
+    err = nmap_put(&a->blocks, idk(&h->id), b);
+    if (err) {
+        nblock_unref(b);
+        return err;
+    }
+    err = graph_take(a, b, 0);
+    if (err) {
+        log_info("consensus", "graph refused block", "period=%llu thread=%u err=%s",
+                 (unsigned long long)h->slot.period, h->slot.thread, weft_err_name(err));
+        if (blocklog_remove(a->log, &h->id) != WEFT_OK)
+            log_warn("consensus", "cannot remove a refused block from the log", NULL);
+        forget_block(a, &h->id);
+        return err == WEFT_E_NOMEM ? err : WEFT_OK;
+    }
+    err = take_outputs(a);
+    if (!err)
+        err = send_update(a);
+    return err;
+}
+
+static void arm_tick(cons_actor *a)
+{
+    node_t *n = a->n;
+    slot_t next;
+    uint64_t when;
+    if (slot_next_after_time(&n->params, &next, node_now_ms(n)) != WEFT_OK ||
+        slot_time(&n->params, &when, next) != WEFT_OK)
+        return;
+    a->tick = actor_timer_at_wall(n->sys, n->a_cons, when, MSG_CONS_TICK, NULL, NULL);
+}
+
+static weft_err on_tick(cons_actor *a)
+{
+    slot_t now;
+    weft_err err = WEFT_OK;
+    if (clock_slot(a, &now) == WEFT_OK) {
+        a->now = now;
+        a->has_now = true;
+        err = graph_tick(a->g, now);
+        if (!err)
+            err = take_outputs(a);
+        if (!err)
+            err = send_update(a);
+        if (!err)
+            prune_memory(a);
+        if (!err && now.thread == 0) {
+            uint64_t lfp[MODEL_MAX_THREADS], minp = UINT64_MAX;
+            final_periods(a, lfp);
+            for (uint32_t t = 0; t < a->n->params.thread_count; t++)
+                minp = lfp[t] < minp ? lfp[t] : minp;
+            slot_t fn = {0, 0};
+            (void)exec_actor_final_next(a->n->ex, &fn);
+            log_info("consensus", "period",
+                     "period=%llu final_period=%llu exec_final=%llu:%u "
+                     "pending=%zu cliques=%zu",
+                     (unsigned long long)now.period, (unsigned long long)minp,
+                     (unsigned long long)fn.period, fn.thread, graph_count(a->g, GRAPH_PENDING),
+                     graph_clique_count(a->g));
+        }
+    }
+    arm_tick(a);
+    return err;
+}
+
+/* ---- start: the graph from the block log ----------------------------------------------------- */
+
+typedef struct loadctx {
+    cons_actor *a;
+    graph_final_block *fb;
+    size_t n, cap;
+    weft_err err;
+    size_t count;
+} loadctx;
+
+static bool load_final(void *ctx, const block_id_t *id, slot_t slot, const uint8_t *rec, size_t len)
+{
+    (void)slot;
+    loadctx *l = ctx;
+    nblock *b;
+    l->err = nblock_decode(&b, &l->a->n->params, rec, len);
+    if (l->err)
+        return false;
+    if (!block_id_eq(id, &b->b.header.id)) {
+        nblock_unref(b);
+        l->err = WEFT_E_CORRUPT;
+        return false;
+    }
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 256;
+        graph_final_block *v = realloc(l->fb, nc * sizeof *v);
+        if (!v) {
+            nblock_unref(b);
+            l->err = WEFT_E_NOMEM;
+            return false;
+        }
+        l->fb = v;
+        l->cap = nc;
+    }
+    graph_final_block *f = &l->fb[l->n++];
+    memset(f, 0, sizeof *f);
+    const block_header_t *h = &b->b.header;
+    f->id = h->id;
+    f->slot = h->slot;
+    f->fitness = 1 + (uint64_t)h->endorsement_count;
+    f->parent_count = h->parent_count;
+    for (uint32_t t = 0; t < h->parent_count; t++) {
+        f->parents[t] = h->parents[t];
+        f->parent_periods[t] = b->parent_periods[t];
+    }
+    /* kept in memory: recent final blocks serve as parents and for execution */
+    nblock *old = nmap_get(&l->a->blocks, idk(id));
+    if (old)
+        nblock_unref(b);
+    else {
+        l->err = nmap_put(&l->a->blocks, idk(id), b);
+        if (l->err) {
+            nblock_unref(b);
+            return false;
+        }
+        uint8_t k[NMAP_KEY];
+        nmap_slot_key(k, h->slot);
+        l->err = nmap_put(&l->a->finals, k, b);
+        if (l->err)
+            return false;
+    }
+    return true;
+}
+
+static bool load_pending(void *ctx, const block_id_t *id, slot_t slot, const uint8_t *rec,
+                         size_t len)
+{
+    (void)slot;
+    loadctx *l = ctx;
+    cons_actor *a = l->a;
+    nblock *b;
+    weft_err err = nblock_decode(&b, &a->n->params, rec, len);
+    if (err || !block_id_eq(id, &b->b.header.id)) {
+        if (!err)
+            nblock_unref(b);
+        log_warn("consensus", "dropping an unreadable pending block from the log", "err=%s",
+                 weft_err_name(err ? err : WEFT_E_CORRUPT));
+        if (blocklog_remove(a->log, id) != WEFT_OK)
+            log_warn("consensus", "cannot remove an unreadable block from the log", NULL);
+        return true;
+    }
+    if (nmap_get(&a->blocks, idk(id))) {
+        nblock_unref(b);
+        return true;
+    }
+    l->err = nmap_put(&a->blocks, idk(id), b);
+    if (l->err) {
+        nblock_unref(b);
+        return false;
+    }
+    /* restored blocks: stale and final decisions wait for the graph_tick after the whole set */
+    err = graph_take(a, b, GRAPH_FORCE | GRAPH_RESTORE);
+    if (err == WEFT_E_NOMEM) {
+        l->err = err;
+        return false;
+    }
+    if (err)
+        forget_block(a, id);
+    l->count++;
+    return true;
+}
+
+static weft_err store_genesis(cons_actor *a)
+{
+    node_t *n = a->n;
+    block_id_t ids[MODEL_MAX_THREADS];
+    weft_err err = WEFT_OK;
+    for (uint32_t t = 0; !err && t < n->params.thread_count; t++) {
+        nblock *b;
+        block_id_t *id = &n->genesis[t].id;
+        ids[t] = *id;
+        if (blocklog_has(a->log, id))
+            continue;
+        err = nblock_new(&b, &n->genesis[t], NULL, 0, NULL);
+        if (err)
+            break;
+        wr_t w;
+        wr_init(&w);
+        err = nblock_encode(b, &w);
+        if (!err)
+            err = blocklog_put(a->log, id, b->b.header.slot, w.buf, w.len);
+        wr_free(&w);
+        nblock_unref(b);
+    }
+    if (!err)
+        err = blocklog_mark_final(a->log, ids, n->params.thread_count);
+    return err;
+}
+
+static weft_err co_start(void *ctx, actor_t *self)
+{
+    (void)self;
+    cons_actor *a = ctx;
+    node_t *n = a->n;
+    const model_params *p = &n->params;
+    char dir[4096];
+    weft_err err = repo_path(n->repo, "blocks", dir, sizeof dir);
+    if (err)
+        return err;
+    blocklog_options lo = {
+        .dir = dir,
+        .thread_count = p->thread_count,
+        .map_size = (size_t)n->repo->config.store_map_mb << 20,
+        .no_sync = n->repo->config.store_no_sync,
+    };
+    uint64_t seed;
+    crypto_random(&seed, sizeof seed);
+    nmap_init(&a->blocks, seed);
+    nmap_init(&a->finals, seed ^ 0x5555);
+    a->has_now = clock_slot(a, &a->now) == WEFT_OK;
+    loadctx l = {a, NULL, 0, 0, WEFT_OK, 0};
+    err = blocklog_open(&a->log, &lo);
+    block_id_t heads[MODEL_MAX_THREADS];
+    slot_t hslots[MODEL_MAX_THREADS];
+    bool have = false;
+    if (!err)
+        err = blocklog_heads(a->log, heads, hslots, &have);
+    if (!err && !have) {
+        err = store_genesis(a);
+        if (!err)
+            err = blocklog_heads(a->log, heads, hslots, &have);
+        if (!err && !have)
+            err = WEFT_E_CORRUPT;
+    }
+    /* final blocks from the earlier of (execution's final cursor, the heads' frontier − margin) */
+    if (!err) {
+        uint64_t minp = UINT64_MAX;
+        for (uint32_t t = 0; t < p->thread_count; t++)
+            if (hslots[t].period < minp)
+                minp = hslots[t].period;
+        slot_t from = {minp > KEEP_FINAL_PERIODS ? minp - KEEP_FINAL_PERIODS : 0, 0};
+        slot_t en;
+        if (exec_actor_final_next(n->ex, &en) && slot_cmp(en, from) < 0)
+            from = en;
+        slot_t to = {UINT64_MAX, 0};
+        err = blocklog_foreach_final(a->log, from, to, load_final, &l);
+        if (!err)
+            err = l.err;
+    }
+    graph_config gc;
+    graph_config_init(&gc, p->thread_count, p->delta_f0);
+    crypto_random(&gc.hash_seed, sizeof gc.hash_seed);
+    if (!err)
+        err = graph_new_from(&a->g, &gc, l.fb, l.n);
+    size_t nfinal = l.n;
+    free(l.fb);
+    if (!err) {
+        l.fb = NULL;
+        l.n = l.cap = 0;
+        err = blocklog_foreach_pending(a->log, load_pending, &l);
+        if (!err)
+            err = l.err;
+    }
+    if (!err) {
+        slot_t t = a->now;
+        if (!a->has_now) /* before genesis: a tick at the heads' frontier settles the restore */
+            graph_latest_final(a->g, 0, NULL, &t);
+        err = graph_tick(a->g, t);
+    }
+    if (!err)
+        err = take_outputs(a);
+    if (err) {
+        log_error("consensus", "cannot start consensus", "err=%s", weft_err_name(err));
+        return err;
+    }
+    log_info("consensus", "graph rebuilt from the block log", "final=%zu pending=%zu", nfinal,
+             l.count);
+    err = send_update(a);
+    if (a->tick) { /* a restart: the tick chain may have died with the failed handler */
+        (void)actor_timer_cancel(n->sys, a->tick);
+        arm_tick(a);
+    }
+    return err;
+}
+
+static void co_stop(void *ctx, actor_t *self)
+{
+    (void)self;
+    cons_actor *a = ctx;
+    for (size_t i = 0; i < a->blocks.cap; i++)
+        if (a->blocks.e[i].v)
+            nblock_unref(a->blocks.e[i].v);
+    nmap_free(&a->blocks);
+    nmap_free(&a->finals);
+    graph_free(a->g);
+    a->g = NULL;
+    blocklog_close(a->log);
+    a->log = NULL;
+}
+
+/* ---- queries --------------------------------------------------------------------------------- */
+
+static weft_err q_parents(cons_actor *a, nparents *q)
+{
+    graph_best_parents(a->g, q->parents);
+    q->ok = true;
+    for (uint32_t t = 0; t < a->n->params.thread_count; t++) {
+        nblock *b = get_block(a, &q->parents[t]);
+        if (!b || slot_cmp(b->b.header.slot, q->slot) >= 0) {
+            q->ok = false;
+            return WEFT_OK;
+        }
+        q->parent_periods[t] = b->b.header.slot.period;
+    }
+    return WEFT_OK;
+}
+
+static node_block_status status_of(graph_status st)
+{
+    switch (st) {
+    case GRAPH_PENDING:
+        return NODE_BLOCK_PENDING;
+    case GRAPH_FINAL:
+        return NODE_BLOCK_FINAL;
+    case GRAPH_STALE:
+        return NODE_BLOCK_STALE;
+    case GRAPH_INVALID:
+        return NODE_BLOCK_INVALID;
+    default:
+        return NODE_BLOCK_WAITING;
+    }
+}
+
+static bool in_blockclique(cons_actor *a, const block_id_t *id)
+{
+    if (!graph_clique_count(a->g))
+        return false;
+    size_t nbc = graph_clique_blocks(a->g, 0, NULL, 0);
+    block_id_t *v = malloc((nbc ? nbc : 1) * sizeof *v);
+    if (!v)
+        return false;
+    nbc = graph_clique_blocks(a->g, 0, v, nbc);
+    bool in = false;
+    for (size_t i = 0; i < nbc && !in; i++)
+        in = block_id_eq(&v[i], id);
+    free(v);
+    return in;
+}
+
+static weft_err fill_info(node_block_info_t *o, nblock *b)
+{
+    o->header = b->b.header;
+    o->creator = b->creator;
+    o->op_ids = malloc((b->b.op_count ? b->b.op_count : 1) * sizeof *o->op_ids);
+    if (!o->op_ids)
+        return WEFT_E_NOMEM;
+    memcpy(o->op_ids, b->b.op_ids, b->b.op_count * sizeof *o->op_ids);
+    o->op_count = b->b.op_count;
+    o->has_body = true;
+    return WEFT_OK;
+}
+
+static weft_err q_block(cons_actor *a, node_block_info_t *o)
+{
+    graph_status st = graph_block_status(a->g, &o->id, NULL);
+    nblock *b = get_block(a, &o->id);
+    if (b) {
+        o->status = st == GRAPH_UNKNOWN ? NODE_BLOCK_FINAL : status_of(st);
+        o->in_blockclique = st == GRAPH_PENDING && in_blockclique(a, &o->id);
+        return fill_info(o, b);
+    }
+    slot_t slot;
+    blocklog_status ls;
+    uint8_t *rec;
+    size_t len;
+    weft_err err = blocklog_get(a->log, &o->id, &slot, &ls, &rec, &len);
+    if (err == WEFT_E_NOT_FOUND) {
+        if (st == GRAPH_UNKNOWN)
+            return WEFT_E_NOT_FOUND;
+        o->status = status_of(st);
+        return WEFT_OK;
+    }
+    if (err)
+        return err;
+    err = nblock_decode(&b, &a->n->params, rec, len);
+    free(rec);
+    if (err)
+        return err;
+    o->status = ls == BLOCKLOG_FINAL ? NODE_BLOCK_FINAL : status_of(st);
+    err = fill_info(o, b);
+    nblock_unref(b);
+    return err;
+}
+
+static weft_err q_bc_at(cons_actor *a, nbcq *q)
+{
+    slot_t hs;
+    graph_latest_final(a->g, q->slot.thread, NULL, &hs);
+    if (q->slot.period <= hs.period) {
+        uint8_t k[NMAP_KEY];
+        nmap_slot_key(k, q->slot);
+        nblock *b = nmap_get(&a->finals, k);
+        if (b) {
+            q->id = b->b.header.id;
+            return WEFT_OK;
+        }
+        return blocklog_final_at(a->log, q->slot, &q->id);
+    }
+    for (size_t i = 0; i < a->blocks.cap; i++) {
+        nblock *b = a->blocks.e[i].v;
+        if (b && slot_cmp(b->b.header.slot, q->slot) == 0 && in_blockclique(a, &b->b.header.id)) {
+            q->id = b->b.header.id;
+            return WEFT_OK;
+        }
+    }
+    return WEFT_E_NOT_FOUND;
+}
+
+static weft_err q_interval(cons_actor *a, nintq *q)
+{
+    size_t nbc = graph_clique_count(a->g) ? graph_clique_blocks(a->g, 0, NULL, 0) : 0;
+    block_id_t *bc = malloc((nbc ? nbc : 1) * sizeof *bc);
+    if (!bc)
+        return WEFT_E_NOMEM;
+    if (nbc)
+        nbc = graph_clique_blocks(a->g, 0, bc, nbc);
+    weft_err err = WEFT_OK;
+    for (size_t i = 0; !err && i < a->blocks.cap; i++) {
+        nblock *b = a->blocks.e[i].v;
+        if (!b)
+            continue;
+        uint64_t t;
+        if (slot_time(&a->n->params, &t, b->b.header.slot) != WEFT_OK || t < q->start_ms ||
+            t >= q->end_ms)
+            continue;
+        if (q->n >= NODE_MAX_GRAPH_ITEMS)
+            break;
+        if (q->n == q->cap) {
+            size_t nc = q->cap ? q->cap * 2 : 64;
+            node_graph_item_t *v = realloc(q->items, nc * sizeof *v);
+            if (!v) {
+                err = WEFT_E_NOMEM;
+                break;
+            }
+            q->items = v;
+            q->cap = nc;
+        }
+        node_graph_item_t *it = &q->items[q->n++];
+        memset(it, 0, sizeof *it);
+        it->id = b->b.header.id;
+        it->slot = b->b.header.slot;
+        it->creator = b->creator;
+        graph_status st = graph_block_status(a->g, &it->id, NULL);
+        it->status = st == GRAPH_UNKNOWN ? NODE_BLOCK_FINAL : status_of(st);
+        for (size_t k = 0; k < nbc && !it->in_blockclique; k++)
+            it->in_blockclique = block_id_eq(&bc[k], &it->id);
+        it->parent_count = b->b.header.parent_count;
+        memcpy(it->parents, b->b.header.parents, it->parent_count * sizeof(block_id_t));
+    }
+    free(bc);
+    return err;
+}
+
+static weft_err q_cliques(cons_actor *a, ncliq *q)
+{
+    size_t n = graph_clique_count(a->g);
+    q->v = calloc(n ? n : 1, sizeof *q->v);
+    if (!q->v)
+        return WEFT_E_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        size_t sz = graph_clique_blocks(a->g, i, NULL, 0);
+        q->v[i].ids = malloc((sz ? sz : 1) * sizeof(block_id_t));
+        if (!q->v[i].ids) {
+            q->n = i;
+            return WEFT_E_NOMEM;
+        }
+        q->v[i].count = graph_clique_blocks(a->g, i, q->v[i].ids, sz);
+        q->v[i].fitness = graph_clique_fitness(a->g, i);
+        q->v[i].is_blockclique = i == 0;
+    }
+    q->n = n;
+    return WEFT_OK;
+}
+
+static weft_err add_block_id(block_id_t **v, size_t *n, const block_id_t *id)
+{
+    block_id_t *x = realloc(*v, (*n + 1) * sizeof *x);
+    if (!x)
+        return WEFT_E_NOMEM;
+    x[(*n)++] = *id;
+    *v = x;
+    return WEFT_OK;
+}
+
+static weft_err q_op_blocks(cons_actor *a, node_op_info_t *o)
+{
+    weft_err err = WEFT_OK;
+    for (size_t i = 0; !err && i < a->blocks.cap; i++) {
+        nblock *b = a->blocks.e[i].v;
+        if (!b)
+            continue;
+        for (uint32_t k = 0; !err && k < b->b.op_count; k++)
+            if (hash32_cmp(&b->b.op_ids[k].h, &o->op.id.h) == 0) {
+                err = add_block_id(&o->in_blocks, &o->in_block_count, &b->b.header.id);
+                o->found = true;
+                if (!err && !o->has_op) {
+                    err = node_op_copy(&o->op, &b->ops[k], a->n->params.chain_id);
+                    o->has_op = err == WEFT_OK;
+                }
+            }
+    }
+    return err;
+}
+
+static weft_err q_endo_blocks(cons_actor *a, node_endorsement_info_t *o)
+{
+    weft_err err = WEFT_OK;
+    bool found = false;
+    for (size_t i = 0; !err && i < a->blocks.cap; i++) {
+        nblock *b = a->blocks.e[i].v;
+        if (!b)
+            continue;
+        const block_header_t *h = &b->b.header;
+        for (uint32_t k = 0; !err && k < h->endorsement_count; k++)
+            if (hash32_cmp(&h->endorsements[k].id.h, &o->e.id.h) == 0) {
+                if (!found)
+                    o->e = h->endorsements[k];
+                found = true;
+                err = add_block_id(&o->in_blocks, &o->in_block_count, &h->id);
+                if (graph_block_status(a->g, &h->id, NULL) != GRAPH_PENDING)
+                    o->is_final = true;
+            }
+    }
+    if (!err && !found)
+        err = WEFT_E_NOT_FOUND;
+    return err;
+}
+
+static weft_err co_handle(void *ctx, actor_t *self, actor_msg_t *m)
+{
+    (void)self;
+    cons_actor *a = ctx;
+    weft_err st = WEFT_OK;
+    switch (m->kind) {
+    case MSG_CONS_BLOCK:
+        return on_block(a, m->payload);
+    case MSG_CONS_TICK:
+        return on_tick(a);
+    case MSG_CONS_PARENTS:
+        st = q_parents(a, m->payload);
+        break;
+    case MSG_CONS_STATUS: {
+        node_status_t *s = m->payload;
+        final_periods(a, s->final_periods);
+        s->pending_block_count = graph_count(a->g, GRAPH_PENDING);
+        s->clique_count = graph_clique_count(a->g);
+        break;
+    }
+    case MSG_CONS_BLOCK_INFO:
+        st = q_block(a, m->payload);
+        break;
+    case MSG_CONS_BC_AT:
+        st = q_bc_at(a, m->payload);
+        break;
+    case MSG_CONS_INTERVAL:
+        st = q_interval(a, m->payload);
+        break;
+    case MSG_CONS_CLIQUES:
+        st = q_cliques(a, m->payload);
+        break;
+    case MSG_CONS_OP_BLOCKS:
+        st = q_op_blocks(a, m->payload);
+        break;
+    case MSG_CONS_ENDO_BLOCKS:
+        st = q_endo_blocks(a, m->payload);
+        break;
+    default:
+        log_warn("consensus", "unknown message", "kind=%u", m->kind);
+        if (m->free_fn)
+            m->free_fn(m->payload);
+        st = WEFT_E_INVAL;
+        break;
+    }
+    if (m->reply)
+        actor_reply(m->reply, st, NULL, NULL);
+    return WEFT_OK;
+}
+
+weft_err cons_actor_add(node_t *n)
+{
+    cons_actor *a = calloc(1, sizeof *a);
+    if (!a)
+        return WEFT_E_NOMEM;
+    a->n = n;
+    n->co = a;
+    actor_def d = {
+        .name = "consensus",
+        .mailbox_cap = 1024,
+        .ctx = a,
+        .start = co_start,
+        .handle = co_handle,
+        .stop = co_stop,
+    };
+    return actor_system_add(n->sys, &d, &n->a_cons);
+}
+
+void cons_actor_start_ticks(cons_actor *a) { arm_tick(a); }
+
+void cons_actor_free(cons_actor *a) { free(a); }

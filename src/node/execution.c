@@ -1,0 +1,839 @@
+/* The execution actor: owns the LMDB store, the final state and the speculative executor (with
+ * the contract VM when one is bound); applies the consensus actor's updates (slots to finalize,
+ * then the blockclique), feeds the selector with each cycle's draws, tells the pool which
+ * operations were executed, and answers state queries.
+ *
+ * Messages (docs/node.md): MSG_EXEC_UPDATE (one-way, senders block when the mailbox is full: an
+ * update must not be lost) and requests MSG_EXEC_* (queries; the caller waits). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node_internal.h"
+#include "sc/sc.h"
+
+#define FINAL_EVENTS_MAX 20000
+
+struct exec_actor {
+    node_t *n;
+    store_t *store;
+    state_final_t *final;
+    exec_t *ex;
+    exec_config cfg;
+    sc_t *sc; /* the contract host bound to the executor */
+    /* the last FINAL_EVENTS_MAX events of final slots (a ring) */
+    node_event_t *fev;
+    size_t fev_head, fev_n;
+    /* published for other threads */
+    atomic_uint_fast64_t final_next; /* slot index + 1 of the next slot to finalize (0: unknown) */
+    atomic_uint_fast64_t active;     /* slot index + 1 of the last speculative slot (0: none) */
+};
+
+/* ---- helpers --------------------------------------------------------------------------------- */
+
+static uint64_t slot_idx1(const model_params *p, slot_t s)
+{
+    return s.period * p->thread_count + s.thread + 1;
+}
+
+static slot_t idx1_slot(const model_params *p, uint64_t i)
+{
+    slot_t s = {(i - 1) / p->thread_count, (uint8_t)((i - 1) % p->thread_count)};
+    return s;
+}
+
+static void event_free_fields(exec_event_t *e)
+{
+    free(e->call_stack);
+    free(e->data);
+    memset(e, 0, sizeof *e);
+}
+
+static weft_err event_copy(exec_event_t *dst, const exec_event_t *src)
+{
+    *dst = *src;
+    dst->call_stack = NULL;
+    dst->data = NULL;
+    if (src->call_stack_len) {
+        dst->call_stack = malloc(src->call_stack_len * sizeof *dst->call_stack);
+        if (!dst->call_stack)
+            return WEFT_E_NOMEM;
+        memcpy(dst->call_stack, src->call_stack, src->call_stack_len * sizeof *dst->call_stack);
+    }
+    dst->data = malloc(src->data_len + 1);
+    if (!dst->data) {
+        free(dst->call_stack);
+        dst->call_stack = NULL;
+        return WEFT_E_NOMEM;
+    }
+    memcpy(dst->data, src->data, src->data_len);
+    dst->data[src->data_len] = 0;
+    return WEFT_OK;
+}
+
+static void fev_push(exec_actor *a, exec_event_t *ev)
+{
+    size_t i = (a->fev_head + a->fev_n) % FINAL_EVENTS_MAX;
+    if (a->fev_n == FINAL_EVENTS_MAX) {
+        event_free_fields(&a->fev[a->fev_head].ev);
+        a->fev_head = (a->fev_head + 1) % FINAL_EVENTS_MAX;
+        a->fev_n--;
+    }
+    a->fev[i].ev = *ev; /* moved */
+    a->fev[i].is_final = true;
+    a->fev_n++;
+    memset(ev, 0, sizeof *ev);
+}
+
+/* Feeds the selector every cycle from `from` on whose lookback the final state holds. */
+static weft_err feed_cycles(exec_actor *a, uint64_t from, uint64_t to)
+{
+    state_view_t v;
+    state_view_init(&v, a->final, NULL, 0, NULL);
+    weft_err err = WEFT_OK;
+    for (uint64_t d = from; d <= to; d++) {
+        if (nsel_has_cycle(&a->n->sel, d))
+            continue;
+        state_lookback_t lb;
+        memset(&lb, 0, sizeof lb);
+        err = state_pos_lookback(&v, d, &lb);
+        if (err == WEFT_E_POS_CYCLE_UNAVAILABLE) {
+            err = WEFT_OK;
+            break;
+        }
+        if (err)
+            break;
+        err = nsel_feed(&a->n->sel, &lb.lb);
+        state_lookback_free(&lb);
+        if (err) {
+            log_error("exec", "cannot draw cycle", "cycle=%llu err=%s", (unsigned long long)d,
+                      weft_err_name(err));
+            break;
+        }
+        log_debug("exec", "cycle drawn", "cycle=%llu", (unsigned long long)d);
+    }
+    state_view_free(&v);
+    return err;
+}
+
+static void publish_cursors(exec_actor *a)
+{
+    const model_params *p = &a->n->params;
+    slot_t next;
+    if (state_final_next_slot(a->final, &next) == WEFT_OK)
+        atomic_store(&a->final_next, slot_idx1(p, next));
+    size_t h = exec_history_len(a->ex);
+    if (h)
+        atomic_store(&a->active, slot_idx1(p, exec_history_at(a->ex, h - 1)->slot));
+    else {
+        slot_t c;
+        atomic_store(&a->active, state_final_cursor(a->final, &c) ? slot_idx1(p, c) : 0);
+    }
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------------- */
+
+static weft_err write_genesis(exec_actor *a)
+{
+    const repo_genesis_t *g = &a->n->repo->genesis;
+    state_diff_t *d = NULL;
+    weft_err err = state_diff_new(&d);
+    if (err)
+        return err;
+    state_view_t v;
+    state_view_init(&v, a->final, NULL, 0, d);
+    for (size_t i = 0; !err && i < g->balance_count; i++)
+        err = state_balance_set(&v, &g->balances[i].addr, g->balances[i].amount);
+    for (size_t i = 0; !err && i < g->roll_count; i++)
+        err = state_rolls_set(&v, &g->rolls[i].addr, g->rolls[i].rolls);
+    state_view_free(&v);
+    if (!err)
+        err = state_final_genesis(a->final, d);
+    state_diff_free(d);
+    return err;
+}
+
+static weft_err ex_start(void *ctx, actor_t *self)
+{
+    (void)self;
+    exec_actor *a = ctx;
+    node_t *n = a->n;
+    char dir[4096];
+    weft_err err = repo_path(n->repo, "store", dir, sizeof dir);
+    if (err)
+        return err;
+    store_options so = {
+        .dir = dir,
+        .map_size = (size_t)n->repo->config.store_map_mb << 20,
+        .no_sync = n->repo->config.store_no_sync,
+    };
+    err = store_open(&a->store, &so);
+    if (!err)
+        err = state_final_open(&a->final, &n->params, store_kv(a->store));
+    if (!err && !state_final_has_genesis(a->final)) {
+        err = write_genesis(a);
+        if (!err)
+            log_info("exec", "genesis state written", "balances=%zu stakers=%zu",
+                     n->repo->genesis.balance_count, n->repo->genesis.roll_count);
+    }
+    exec_vm_t vm;
+    if (!err) {
+        sc_config scc;
+        sc_config_default(&scc);
+        err = sc_vm_new(&vm, &a->sc, &scc);
+    }
+    if (!err)
+        err = exec_new(&a->ex, a->final, &a->cfg, &vm);
+    if (!err) {
+        slot_t next;
+        err = state_final_next_slot(a->final, &next);
+        uint64_t c = cycle_of_period(&n->params, next.period);
+        if (!err)
+            err = feed_cycles(a, c >= 2 ? c - 2 : 0, c + 2);
+    }
+    if (!a->fev && !err) {
+        a->fev = calloc(FINAL_EVENTS_MAX, sizeof *a->fev);
+        if (!a->fev)
+            err = WEFT_E_NOMEM;
+    }
+    if (err) {
+        log_error("exec", "cannot start execution", "err=%s", weft_err_name(err));
+        exec_free(a->ex);
+        sc_free(a->sc);
+        state_final_close(a->final);
+        store_close(a->store);
+        a->ex = NULL;
+        a->sc = NULL;
+        a->final = NULL;
+        a->store = NULL;
+        return err;
+    }
+    publish_cursors(a);
+    slot_t c;
+    if (state_final_cursor(a->final, &c))
+        log_info("exec", "final state opened", "cursor=%llu:%u", (unsigned long long)c.period,
+                 c.thread);
+    return WEFT_OK;
+}
+
+static void ex_stop(void *ctx, actor_t *self)
+{
+    (void)self;
+    exec_actor *a = ctx;
+    exec_free(a->ex);
+    sc_free(a->sc);
+    a->sc = NULL;
+    state_final_close(a->final);
+    store_close(a->store);
+    a->ex = NULL;
+    a->final = NULL;
+    a->store = NULL;
+}
+
+/* ---- updates --------------------------------------------------------------------------------- */
+
+/* Collects the accepted operation ids of an output into *ids. */
+static void collect_ops(const exec_output *o, nids *ids, size_t *cap)
+{
+    for (size_t i = 0; i < o->result_count; i++) {
+        if (!o->results[i].accepted)
+            continue;
+        if (ids->n == *cap) {
+            size_t nc = *cap ? *cap * 2 : 64;
+            op_id_t *v = realloc(ids->ids, nc * sizeof *v);
+            if (!v)
+                return; /* the pool keeps them until they expire or fail: harmless */
+            ids->ids = v;
+            *cap = nc;
+        }
+        ids->ids[ids->n++] = o->results[i].id;
+    }
+}
+
+static weft_err ex_update(exec_actor *a, nupdate *u)
+{
+    node_t *n = a->n;
+    const model_params *p = &n->params;
+    weft_err err = WEFT_OK;
+    nids *done = calloc(1, sizeof *done);
+    size_t cap = 0;
+    for (size_t i = 0; i < u->n_finalize; i++) {
+        slot_t next;
+        err = state_final_next_slot(a->final, &next);
+        if (err)
+            break;
+        int c = slot_cmp(u->finalize[i].slot, next);
+        if (c < 0)
+            continue; /* finalized already (a resend after a restart) */
+        if (c > 0) {
+            log_error("exec", "finalization gap", "want=%llu:%u got=%llu:%u",
+                      (unsigned long long)next.period, next.thread,
+                      (unsigned long long)u->finalize[i].slot.period, u->finalize[i].slot.thread);
+            err = WEFT_E_EXEC_SLOT;
+            break;
+        }
+        exec_output out;
+        memset(&out, 0, sizeof out);
+        bool hit = false;
+        err = exec_finalize(a->ex, &u->finalize[i], &hit, &out);
+        if (err) {
+            exec_output_free(&out);
+            break;
+        }
+        size_t acc = 0;
+        for (size_t k = 0; k < out.result_count; k++)
+            acc += out.results[k].accepted;
+        atomic_fetch_add(&n->ops_final, acc);
+        if (done)
+            collect_ops(&out, done, &cap);
+        for (size_t k = 0; k < out.event_count; k++)
+            fev_push(a, &out.events[k]);
+        exec_output_free(&out);
+        slot_t s = u->finalize[i].slot;
+        if (s.thread == p->thread_count - 1 && (s.period + 1) % p->periods_per_cycle == 0) {
+            uint64_t cyc = cycle_of_period(p, s.period);
+            err = feed_cycles(a, cyc + 1, cyc + 2);
+            if (err)
+                break;
+        }
+    }
+    if (!err && u->n_bc) {
+        size_t executed = 0;
+        size_t before = exec_history_len(a->ex);
+        err = exec_set_blockclique(a->ex, u->bc, u->n_bc, &executed);
+        (void)before;
+        size_t h = exec_history_len(a->ex);
+        if (done)
+            for (size_t i = h >= executed ? h - executed : 0; i < h; i++)
+                collect_ops(exec_history_at(a->ex, i), done, &cap);
+        if (err == WEFT_E_EXEC_SLOT) {
+            /* The consensus actor's view of the final cursor was behind ours: the next update,
+             * built from the cursor published below, is consistent again. */
+            log_debug("exec", "blockclique update out of sequence, waiting for the next", NULL);
+            err = WEFT_OK;
+        }
+    }
+    publish_cursors(a);
+    if (done && done->n) {
+        if (actor_send(n->a_pool, MSG_POOL_REMOVE, done, nids_free, ACTOR_SEND_DROP) != WEFT_OK)
+            log_debug("exec", "pool busy: executed operations not reported", NULL);
+    } else {
+        nids_free(done);
+    }
+    if (err)
+        log_error("exec", "update failed", "err=%s", weft_err_name(err));
+    return err;
+}
+
+/* ---- queries --------------------------------------------------------------------------------- */
+
+static void view_final(exec_actor *a, state_view_t *v)
+{
+    state_view_init(v, a->final, NULL, 0, NULL);
+}
+
+typedef struct keyscan {
+    node_bytes_t *v;
+    size_t n;
+    bool nomem;
+} keyscan;
+
+static bool key_visit(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+    (void)val;
+    (void)vlen;
+    keyscan *k = ctx;
+    if (k->n >= NODE_MAX_KEYS)
+        return false;
+    uint8_t *b = malloc(klen ? klen : 1);
+    if (!b) {
+        k->nomem = true;
+        return false;
+    }
+    memcpy(b, key, klen);
+    k->v[k->n].b = b;
+    k->v[k->n].len = klen;
+    k->n++;
+    return true;
+}
+
+static weft_err scan_keys(state_view_t *v, const address_t *a, node_bytes_t **out, size_t *count)
+{
+    keyscan k = {calloc(NODE_MAX_KEYS, sizeof(node_bytes_t)), 0, false};
+    if (!k.v)
+        return WEFT_E_NOMEM;
+    weft_err err = state_ds_scan(v, a, NULL, 0, key_visit, &k);
+    if (!err && k.nomem)
+        err = WEFT_E_NOMEM;
+    *out = k.v;
+    *count = k.n;
+    return err;
+}
+
+typedef struct credscan {
+    const address_t *a;
+    node_credit_t *v;
+    size_t n, cap;
+} credscan;
+
+static bool credit_visit(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+                         size_t vlen)
+{
+    credscan *c = ctx;
+    if (klen != 8 + 1 + MODEL_ADDRESS_LEN)
+        return true;
+    rd_t r;
+    rd_init(&r, key + 9, MODEL_ADDRESS_LEN);
+    address_t ad;
+    address_read(&r, &ad);
+    if (rd_err(&r) || !address_eq(&ad, c->a))
+        return true;
+    rd_init(&r, key, 9);
+    slot_t s;
+    s.period = rd_u64be(&r);
+    s.thread = rd_u8(&r);
+    rd_init(&r, val, vlen);
+    uint64_t amt = rd_varint(&r);
+    if (rd_err(&r) || c->n >= NODE_MAX_DRAWS)
+        return true;
+    if (c->n == c->cap) {
+        size_t nc = c->cap ? c->cap * 2 : 8;
+        node_credit_t *nv = realloc(c->v, nc * sizeof *nv);
+        if (!nv)
+            return false;
+        c->v = nv;
+        c->cap = nc;
+    }
+    c->v[c->n].slot = s;
+    c->v[c->n].amount = amount_from_nano(amt);
+    c->n++;
+    return true;
+}
+
+typedef struct drawscan {
+    node_draw_t *v;
+    size_t n;
+} drawscan;
+
+static bool draw_visit(void *ctx, slot_t slot, int32_t index)
+{
+    drawscan *d = ctx;
+    if (d->n >= NODE_MAX_DRAWS)
+        return false;
+    d->v[d->n].slot = slot;
+    d->v[d->n].index = index;
+    d->n++;
+    return true;
+}
+
+static weft_err q_address(exec_actor *a, node_address_info_t *o)
+{
+    node_t *n = a->n;
+    state_view_t fv, cv;
+    view_final(a, &fv);
+    exec_view(a->ex, &cv);
+    weft_err err = state_balance_get(&fv, &o->addr, &o->final_balance);
+    o->final_exists = err == WEFT_OK;
+    if (err == WEFT_E_NOT_FOUND)
+        err = WEFT_OK;
+    if (!err) {
+        err = state_balance_get(&cv, &o->addr, &o->candidate_balance);
+        o->candidate_exists = err == WEFT_OK;
+        if (err == WEFT_E_NOT_FOUND)
+            err = WEFT_OK;
+    }
+    if (!err)
+        err = state_rolls_get(&fv, &o->addr, &o->final_rolls);
+    if (!err)
+        err = state_rolls_get(&cv, &o->addr, &o->candidate_rolls);
+    if (!err)
+        err = scan_keys(&fv, &o->addr, &o->final_keys, &o->final_key_count);
+    if (!err)
+        err = scan_keys(&cv, &o->addr, &o->candidate_keys, &o->candidate_key_count);
+    if (!err) {
+        credscan c = {&o->addr, NULL, 0, 0};
+        err = state_view_scan(&cv, STATE_T_CREDITS, NULL, 0, NULL, 0, credit_visit, &c);
+        o->credits = c.v;
+        o->credit_count = c.n;
+    }
+    slot_t now;
+    if (!err && node_current_slot(n, &now) == WEFT_OK) {
+        uint64_t cyc = cycle_of_period(&n->params, now.period);
+        err = state_prod_get(&cv, cyc, &o->addr, &o->cycle_produced, &o->cycle_missed);
+        /* draws from the next slot to the end of the last drawn cycle */
+        slot_t from;
+        if (!err && slot_next(&n->params, &from, now) == WEFT_OK) {
+            uint64_t last = cycle_of_period(&n->params, from.period);
+            while (nsel_has_cycle(&n->sel, last + 1))
+                last++;
+            if (nsel_has_cycle(&n->sel, cycle_of_period(&n->params, from.period))) {
+                slot_t to = {(last + 1) * n->params.periods_per_cycle, 0};
+                drawscan d = {calloc(NODE_MAX_DRAWS, sizeof(node_draw_t)), 0};
+                if (!d.v)
+                    err = WEFT_E_NOMEM;
+                else {
+                    pthread_rwlock_rdlock(&n->sel.lock);
+                    weft_err e2 =
+                        pos_selector_address_draws(n->sel.s, &o->addr, from, to, draw_visit, &d);
+                    pthread_rwlock_unlock(&n->sel.lock);
+                    (void)e2; /* a cycle evicted meanwhile: fewer draws listed */
+                    o->draws = d.v;
+                    o->draw_count = d.n;
+                }
+            }
+        }
+    }
+    state_view_free(&fv);
+    state_view_free(&cv);
+    return err;
+}
+
+static weft_err q_op_status(exec_actor *a, node_op_info_t *o, const op_id_t *id)
+{
+    state_view_t fv, cv;
+    view_final(a, &fv);
+    exec_view(a->ex, &cv);
+    weft_err err = state_op_executed(&cv, id, &o->spec_executed, &o->spec_success);
+    if (!err)
+        err = state_op_executed(&fv, id, &o->final_executed, &o->final_success);
+    state_view_free(&fv);
+    state_view_free(&cv);
+    return err;
+}
+
+static weft_err copy_bytes(node_bytes_t *dst, const uint8_t *b, size_t len)
+{
+    dst->b = malloc(len ? len : 1);
+    if (!dst->b)
+        return WEFT_E_NOMEM;
+    memcpy(dst->b, b, len);
+    dst->len = len;
+    return WEFT_OK;
+}
+
+static weft_err q_datastore(exec_actor *a, ndsq *q)
+{
+    state_view_t fv, cv;
+    view_final(a, &fv);
+    exec_view(a->ex, &cv);
+    const uint8_t *val;
+    size_t vlen;
+    weft_err err = state_ds_get(&fv, &q->addr, q->key, q->klen, &val, &vlen);
+    if (!err) {
+        q->out->has_final = true;
+        err = copy_bytes(&q->out->final_value, val, vlen);
+    } else if (err == WEFT_E_NOT_FOUND)
+        err = WEFT_OK;
+    if (!err) {
+        err = state_ds_get(&cv, &q->addr, q->key, q->klen, &val, &vlen);
+        if (!err) {
+            q->out->has_candidate = true;
+            err = copy_bytes(&q->out->candidate_value, val, vlen);
+        } else if (err == WEFT_E_NOT_FOUND)
+            err = WEFT_OK;
+    }
+    state_view_free(&fv);
+    state_view_free(&cv);
+    return err;
+}
+
+static weft_err q_bytecode(exec_actor *a, ndsq *q)
+{
+    state_view_t v;
+    if (q->final)
+        view_final(a, &v);
+    else
+        exec_view(a->ex, &v);
+    const uint8_t *code;
+    size_t len;
+    weft_err err = state_bytecode_get(&v, &q->addr, &code, &len);
+    if (!err)
+        err = copy_bytes(q->code, code, len);
+    state_view_free(&v);
+    return err;
+}
+
+static bool event_match(const node_event_filter *f, const exec_event_t *e, bool is_final)
+{
+    if (f->has_start && slot_cmp(e->slot, f->start) < 0)
+        return false;
+    if (f->has_end && slot_cmp(e->slot, f->end) >= 0)
+        return false;
+    if (f->has_emitter &&
+        (!e->call_stack_len || !address_eq(&e->call_stack[e->call_stack_len - 1], &f->emitter)))
+        return false;
+    if (f->has_caller && (!e->call_stack_len || !address_eq(&e->call_stack[0], &f->caller)))
+        return false;
+    if (f->has_op && (!e->has_op || hash32_cmp(&e->op.h, &f->op.h) != 0))
+        return false;
+    if (f->is_final == 1 && !is_final)
+        return false;
+    if (f->is_error >= 0 && e->is_error != (f->is_error == 1))
+        return false;
+    return true;
+}
+
+static weft_err ev_add(nevq *q, const exec_event_t *e, bool is_final)
+{
+    if (q->n >= NODE_MAX_EVENTS)
+        return WEFT_OK;
+    if (q->n == q->cap) {
+        size_t nc = q->cap ? q->cap * 2 : 16;
+        node_event_t *v = realloc(q->out, nc * sizeof *v);
+        if (!v)
+            return WEFT_E_NOMEM;
+        q->out = v;
+        q->cap = nc;
+    }
+    weft_err err = event_copy(&q->out[q->n].ev, e);
+    if (err)
+        return err;
+    q->out[q->n].is_final = is_final;
+    q->n++;
+    return WEFT_OK;
+}
+
+static weft_err q_events(exec_actor *a, nevq *q)
+{
+    weft_err err = WEFT_OK;
+    for (size_t i = 0; !err && i < a->fev_n; i++) {
+        const node_event_t *e = &a->fev[(a->fev_head + i) % FINAL_EVENTS_MAX];
+        if (event_match(q->f, &e->ev, true))
+            err = ev_add(q, &e->ev, true);
+    }
+    /* Massa returns only active-history events for is_final:false; massa-web3 asks for them after
+     * an operation may already be final (reference/massa-client-compat.md §3), so false lists the
+     * final events too (above) and then the speculative ones. */
+    if (q->f->is_final != 1) {
+        size_t h = exec_history_len(a->ex);
+        for (size_t i = 0; !err && i < h; i++) {
+            const exec_output *o = exec_history_at(a->ex, i);
+            for (size_t k = 0; !err && k < o->event_count; k++)
+                if (event_match(q->f, &o->events[k], false))
+                    err = ev_add(q, &o->events[k], false);
+        }
+    }
+    return err;
+}
+
+/* A read-only run over a discarded copy of the speculative state, at the current slot. */
+static weft_err q_read_only(exec_actor *a, nroq *q)
+{
+    node_t *n = a->n;
+    const node_read_only_t *in = q->in;
+    node_read_only_result_t *out = q->out;
+    slot_t now = {0, 0};
+    if (node_current_slot(n, &now) != WEFT_OK)
+        now = (slot_t){0, 0};
+    state_view_t v;
+    exec_view(a->ex, &v);
+    sc_ro_result r;
+    memset(&r, 0, sizeof r);
+    weft_err err;
+    if (in->is_bytecode) {
+        operation_t ds;
+        memset(&ds, 0, sizeof ds);
+        err = in->op_datastore_len
+                  ? op_datastore_decode(&ds, in->op_datastore, in->op_datastore_len)
+                  : WEFT_OK;
+        if (err) {
+            state_view_free(&v);
+            return err;
+        }
+        sc_ro_bytecode req = {
+            .base = &v,
+            .params = &n->params,
+            .slot = now,
+            .max_gas = in->max_gas,
+            .caller = in->caller,
+            .bytecode = in->bytecode,
+            .bytecode_len = in->bytecode_len,
+            .datastore = ds.u.execute_sc.datastore,
+            .datastore_len = ds.u.execute_sc.datastore_len,
+        };
+        err = sc_read_only_bytecode(a->sc, &req, &r);
+        op_free(&ds);
+    } else {
+        sc_ro_call req = {
+            .base = &v,
+            .params = &n->params,
+            .slot = now,
+            .max_gas = in->max_gas,
+            .caller = in->caller,
+            .target = in->target,
+            .function = in->function,
+            .function_len = in->function ? strlen(in->function) : 0,
+            .param = in->param,
+            .param_len = in->param_len,
+            .coins = in->coins,
+        };
+        err = sc_read_only_call(a->sc, &req, &r);
+    }
+    state_view_free(&v);
+    if (err) {
+        sc_ro_result_free(&r);
+        return err;
+    }
+    out->executed_at = now;
+    out->ok = r.failure == WEFT_OK;
+    out->gas_cost = r.gas_used;
+    if (out->ok)
+        err = copy_bytes(&out->result, r.ret ? r.ret : (const uint8_t *)"", r.ret_len);
+    else {
+        char msg[2 * EXEC_MESSAGE_MAX];
+        snprintf(msg, sizeof msg, "%s%s%s", weft_strerror(r.failure), r.message[0] ? ": " : "",
+                 r.message);
+        memcpy(out->error, msg, sizeof out->error - 1); /* truncated to fit */
+        out->error[sizeof out->error - 1] = 0;
+    }
+    if (!err && r.event_count) {
+        out->events = calloc(r.event_count, sizeof *out->events);
+        if (!out->events)
+            err = WEFT_E_NOMEM;
+        for (size_t i = 0; !err && i < r.event_count; i++) {
+            err = event_copy(&out->events[i].ev, &r.events[i]);
+            if (!err)
+                out->event_count = i + 1;
+        }
+    }
+    sc_ro_result_free(&r);
+    return err;
+}
+
+static bool staker_visit(void *ctx, const address_t *ad, uint64_t rolls)
+{
+    nstakers *s = ctx;
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 16;
+        pos_stake_t *v = realloc(s->v, nc * sizeof *v);
+        if (!v)
+            return false;
+        s->v = v;
+        s->cap = nc;
+    }
+    s->v[s->n].addr = *ad;
+    s->v[s->n].rolls = rolls;
+    s->n++;
+    return true;
+}
+
+static weft_err q_balances(exec_actor *a, nbalances *b)
+{
+    state_view_t v;
+    exec_view(a->ex, &v);
+    weft_err err = WEFT_OK;
+    for (size_t i = 0; !err && i < b->n; i++) {
+        err = state_balance_get(&v, &b->addrs[i], &b->amounts[i]);
+        if (err == WEFT_E_NOT_FOUND) {
+            b->amounts[i] = amount_from_nano(0);
+            err = WEFT_OK;
+        }
+    }
+    state_view_free(&v);
+    return err;
+}
+
+static weft_err ex_handle(void *ctx, actor_t *self, actor_msg_t *m)
+{
+    (void)self;
+    exec_actor *a = ctx;
+    weft_err err = WEFT_OK, st = WEFT_OK;
+    switch (m->kind) {
+    case MSG_EXEC_UPDATE:
+        err = ex_update(a, m->payload);
+        nupdate_free(m->payload);
+        return err;
+    case MSG_EXEC_BALANCES:
+        st = q_balances(a, m->payload);
+        break;
+    case MSG_EXEC_ADDRESS:
+        st = q_address(a, m->payload);
+        break;
+    case MSG_EXEC_OP_STATUS: {
+        node_op_info_t *o = m->payload;
+        st = q_op_status(a, o, &o->op.id);
+        break;
+    }
+    case MSG_EXEC_DATASTORE:
+        st = q_datastore(a, m->payload);
+        break;
+    case MSG_EXEC_BYTECODE:
+        st = q_bytecode(a, m->payload);
+        break;
+    case MSG_EXEC_EVENTS:
+        st = q_events(a, m->payload);
+        break;
+    case MSG_EXEC_STAKERS: {
+        state_view_t v;
+        exec_view(a->ex, &v);
+        st = state_rolls_scan(&v, staker_visit, m->payload);
+        state_view_free(&v);
+        break;
+    }
+    case MSG_EXEC_STATUS: {
+        node_status_t *s = m->payload;
+        const model_params *p = &a->n->params;
+        s->has_final_cursor = state_final_cursor(a->final, &s->final_cursor);
+        uint64_t act = atomic_load(&a->active);
+        s->has_active_cursor = act != 0;
+        if (act)
+            s->active_cursor = idx1_slot(p, act);
+        break;
+    }
+    case MSG_EXEC_READ_ONLY:
+        st = q_read_only(a, m->payload);
+        break;
+    default:
+        log_warn("exec", "unknown message", "kind=%u", m->kind);
+        st = WEFT_E_INVAL;
+        if (m->free_fn)
+            m->free_fn(m->payload);
+        break;
+    }
+    if (m->reply)
+        actor_reply(m->reply, st, NULL, NULL);
+    /* A storage fault or allocation failure while answering is the node's, not the caller's:
+     * it is reported to the caller and the actor goes on (its state did not change). */
+    return WEFT_OK;
+}
+
+weft_err exec_actor_add(node_t *n)
+{
+    exec_actor *a = calloc(1, sizeof *a);
+    if (!a)
+        return WEFT_E_NOMEM;
+    a->n = n;
+    exec_config_default(&a->cfg);
+    n->ex = a;
+    actor_def d = {
+        .name = "execution",
+        .mailbox_cap = 256,
+        .ctx = a,
+        .start = ex_start,
+        .handle = ex_handle,
+        .stop = ex_stop,
+    };
+    return actor_system_add(n->sys, &d, &n->a_exec);
+}
+
+void exec_actor_free(exec_actor *a)
+{
+    if (!a)
+        return;
+    if (a->fev) {
+        for (size_t i = 0; i < a->fev_n; i++)
+            event_free_fields(&a->fev[(a->fev_head + i) % FINAL_EVENTS_MAX].ev);
+        free(a->fev);
+    }
+    free(a);
+}
+
+/* Next slot to finalize as execution last published it (false: not known yet). */
+bool exec_actor_final_next(exec_actor *a, slot_t *out)
+{
+    uint64_t v = atomic_load(&a->final_next);
+    if (!v)
+        return false;
+    *out = idx1_slot(&a->n->params, v);
+    return true;
+}

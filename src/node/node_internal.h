@@ -1,0 +1,257 @@
+/* node internals shared by the actor files of src/node (docs/node.md). */
+#ifndef WEFT_NODE_INTERNAL_H
+#define WEFT_NODE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "actor/actor.h"
+#include "blocklog/blocklog.h"
+#include "exec/exec.h"
+#include "graph/graph.h"
+#include "journal/journal.h"
+#include "node/node.h"
+#include "pool/pool.h"
+#include "pos/pos.h"
+#include "repo/repo.h"
+#include "state/state.h"
+#include "store/store.h"
+
+/* ---- shared blocks --------------------------------------------------------------------------- */
+
+/* A block with its operations, immutable once built and shared between actors by reference
+ * count (the consensus actor keeps pending and recent final blocks; execution borrows them for the
+ * length of an update message). */
+typedef struct nblock {
+    atomic_uint refs;
+    block_t b;         /* header and op ids */
+    signed_op_t *ops;  /* b.op_count decoded operations, in order */
+    address_t creator; /* address of b.header.creator */
+    uint64_t parent_periods[MODEL_MAX_THREADS];
+    uint64_t slot_time_ms;
+} nblock;
+
+nblock *nblock_ref(nblock *b);
+void nblock_unref(nblock *b);
+void nblock_free_fn(void *b); /* nblock_unref as an actor_free_fn */
+/* Builds a block object from parts: takes ownership of *ops (count entries, malloc'd array of
+ * signed ops) and copies the header; computes op ids and the ops hash check.  E_OPS_HASH if
+ * the header's ops_hash does not match. */
+WEFT_MUST_USE weft_err nblock_new(nblock **out, const block_header_t *h, signed_op_t *ops,
+                                  uint32_t count, const uint64_t *parent_periods);
+/* The block log record: block wire ‖ varint T ‖ T parent periods (varint) ‖ for each operation:
+ * varint length ‖ signed op wire. */
+WEFT_MUST_USE weft_err nblock_encode(const nblock *b, wr_t *w);
+WEFT_MUST_USE weft_err nblock_decode(nblock **out, const model_params *p, const uint8_t *rec,
+                                     size_t len);
+
+/* ---- the selector (shared, read-mostly) ------------------------------------------------------ */
+
+typedef struct nsel {
+    pthread_rwlock_t lock;
+    pos_selector_t *s;
+} nsel;
+
+WEFT_MUST_USE weft_err nsel_producer(nsel *s, slot_t slot, address_t *out);
+WEFT_MUST_USE weft_err nsel_endorsers(nsel *s, slot_t slot, address_t *out);
+WEFT_MUST_USE weft_err nsel_feed(nsel *s, const pos_lookback_t *lb);
+bool nsel_has_cycle(nsel *s, uint64_t cycle);
+
+/* ---- messages -------------------------------------------------------------------------------- */
+
+enum {
+    /* execution */
+    MSG_EXEC_UPDATE = 100, /* nupdate*: finalize then set blockclique (send BLOCK) */
+    MSG_EXEC_BALANCES,     /* request nbalances*: candidate balances */
+    MSG_EXEC_ADDRESS,      /* request node_address_info_t* (addr set) */
+    MSG_EXEC_OP_STATUS,    /* request node_op_info_t* (fills exec fields), payload op id */
+    MSG_EXEC_DATASTORE,    /* request ndsq* */
+    MSG_EXEC_BYTECODE,     /* request ndsq* (key unused) */
+    MSG_EXEC_EVENTS,       /* request nevq* */
+    MSG_EXEC_STATUS,       /* request node_status_t* (exec fields) */
+    MSG_EXEC_STAKERS,      /* request nstakers* */
+    MSG_EXEC_READ_ONLY,    /* request nroq* */
+    /* pool */
+    MSG_POOL_ADD_OPS = 200, /* request nopsq*: admission (API senders use DROP) */
+    MSG_POOL_ADD_ENDO,      /* endorsement_t* (send DROP) */
+    MSG_POOL_REMOVE,        /* nids* executed/final operations to drop (send DROP) */
+    MSG_POOL_SELECT,        /* request nselq* */
+    MSG_POOL_GET,           /* request node_op_info_t* (pool fields) */
+    MSG_POOL_STATUS,        /* request node_status_t* */
+    MSG_POOL_GET_ENDO,      /* request node_endorsement_info_t* */
+    MSG_POOL_TICK,          /* no payload: prune (timer) */
+    /* consensus */
+    MSG_CONS_TICK = 300,  /* slot timer */
+    MSG_CONS_BLOCK,       /* nblock* from the factory (or the network), send BLOCK */
+    MSG_CONS_PARENTS,     /* request nparents* */
+    MSG_CONS_STATUS,      /* request node_status_t* */
+    MSG_CONS_BLOCK_INFO,  /* request node_block_info_t* (id set) */
+    MSG_CONS_BC_AT,       /* request nbcq* */
+    MSG_CONS_INTERVAL,    /* request nintq* */
+    MSG_CONS_CLIQUES,     /* request ncliq* */
+    MSG_CONS_OP_BLOCKS,   /* request node_op_info_t* (in_blocks, op copy) */
+    MSG_CONS_ENDO_BLOCKS, /* request node_endorsement_info_t* */
+    /* factory */
+    MSG_FACT_TICK = 400,   /* slot timer */
+    MSG_FACT_STAKING_ADD,  /* request nkeys* */
+    MSG_FACT_STAKING_DEL,  /* request naddrs* */
+    MSG_FACT_STAKING_LIST, /* request naddrs* (out) */
+    MSG_FACT_STATUS,       /* request node_status_t* */
+};
+
+/* One execution update from consensus: slots to finalize (in order), then the blockclique content
+ * from the final state's next slot on.  Owns references to its blocks. */
+typedef struct nupdate {
+    exec_slot_in *finalize;
+    exec_block *fin_blocks; /* storage for finalize[i].block */
+    nblock **fin_refs;      /* the nblock of fin_blocks[i] (or NULL for a miss) */
+    size_t n_finalize;
+    exec_slot_in *bc;
+    exec_block *bc_blocks;
+    nblock **bc_refs;
+    size_t n_bc;
+} nupdate;
+void nupdate_free(void *p);
+
+typedef struct nbalances {
+    size_t n;
+    address_t *addrs;
+    amount_t *amounts; /* out: candidate balance, 0 if none */
+} nbalances;
+
+typedef struct nids {
+    op_id_t *ids;
+    size_t n;
+} nids;
+void nids_free(void *p);
+
+typedef struct nopsq {
+    signed_op_t **ops; /* owned until admitted */
+    size_t n;
+    weft_err *results;
+    uint64_t current_period;
+} nopsq;
+
+typedef struct nselq {
+    slot_t slot;
+    block_id_t endorsed;
+    pool_limits limits;
+    /* out */
+    signed_op_t *ops; /* copies */
+    uint32_t op_count;
+    endorsement_t endo[MODEL_MAX_ENDORSEMENTS];
+    uint32_t endo_count;
+} nselq;
+
+typedef struct nparents {
+    slot_t slot; /* the slot to produce or endorse for */
+    /* out */
+    block_id_t parents[MODEL_MAX_THREADS];
+    uint64_t parent_periods[MODEL_MAX_THREADS];
+    bool ok;
+} nparents;
+
+typedef struct ndsq {
+    address_t addr;
+    const uint8_t *key;
+    size_t klen;
+    bool final;
+    node_ds_value_t *out;
+    node_bytes_t *code;
+} ndsq;
+
+typedef struct nevq {
+    const node_event_filter *f;
+    node_event_t *out;
+    size_t n, cap;
+} nevq;
+
+typedef struct nstakers {
+    pos_stake_t *v;
+    size_t n, cap;
+} nstakers;
+
+typedef struct nbcq {
+    slot_t slot;
+    block_id_t id;
+} nbcq;
+
+typedef struct nintq {
+    uint64_t start_ms, end_ms;
+    node_graph_item_t *items;
+    size_t n, cap;
+} nintq;
+
+typedef struct ncliq {
+    node_clique_t *v;
+    size_t n;
+} ncliq;
+
+typedef struct nroq {
+    const node_read_only_t *in;
+    node_read_only_result_t *out;
+} nroq;
+
+typedef struct nkeys {
+    const keypair_t *keys;
+    size_t n;
+} nkeys;
+
+typedef struct naddrs {
+    const address_t *addrs;
+    size_t n;
+    address_t *out;
+    size_t out_n;
+} naddrs;
+
+/* ---- the node -------------------------------------------------------------------------------- */
+
+typedef struct exec_actor exec_actor;
+typedef struct pool_actor pool_actor;
+typedef struct cons_actor cons_actor;
+typedef struct fact_actor fact_actor;
+
+struct node {
+    repo_t *repo;
+    model_params params;
+    actor_clock_t *clock;
+    actor_system_t *sys;
+    actor_t *a_exec, *a_pool, *a_cons, *a_fact;
+    exec_actor *ex;
+    pool_actor *po;
+    cons_actor *co;
+    fact_actor *fa;
+    nsel sel;
+    block_header_t genesis[MODEL_MAX_THREADS];
+    address_t genesis_creator;
+    void (*on_stop)(void *);
+    void *on_stop_ctx;
+    atomic_bool stop_requested;
+    atomic_uint_fast64_t blocks_produced, endorsements_produced, ops_final;
+    atomic_uint_fast64_t final_blocks, stale_blocks;
+};
+
+/* Builds and registers each actor (node.c calls them in dependency order). */
+WEFT_MUST_USE weft_err exec_actor_add(node_t *n);
+WEFT_MUST_USE weft_err pool_actor_add(node_t *n);
+WEFT_MUST_USE weft_err cons_actor_add(node_t *n);
+WEFT_MUST_USE weft_err fact_actor_add(node_t *n);
+/* Arms the periodic timers once the system has started (node_start calls them). */
+void pool_actor_start_ticks(pool_actor *a);
+void cons_actor_start_ticks(cons_actor *a);
+void fact_actor_start_ticks(fact_actor *a);
+void exec_actor_free(exec_actor *a);
+/* The next slot to finalize as execution last published it; false before execution started. */
+bool exec_actor_final_next(exec_actor *a, slot_t *out);
+void pool_actor_free(pool_actor *a);
+void cons_actor_free(cons_actor *a);
+void fact_actor_free(fact_actor *a);
+
+/* A request with a caller-owned payload (no free function): actor_call with the node timeout. */
+WEFT_MUST_USE weft_err node_call(actor_t *to, uint32_t kind, void *payload);
+/* The current period at the node's clock (0 before genesis). */
+uint64_t node_current_period(const node_t *n);
+/* Deep copy of a signed operation. */
+WEFT_MUST_USE weft_err node_op_copy(signed_op_t *dst, const signed_op_t *src, uint64_t chain_id);
+
+#endif

@@ -1,0 +1,317 @@
+/* The pool actor: owns the operation and endorsement pool (src/pool).  Admits operations in
+ * batches (one balance query to execution per batch), endorsements from the factory, drops
+ * operations that execution reports executed, prunes expired entries once per period, and
+ * selects a block's operations and endorsements for the factory.
+ *
+ * Messages: MSG_POOL_ADD_OPS (request; the API waits), MSG_POOL_ADD_ENDO and MSG_POOL_REMOVE
+ * (one-way, sent with DROP: under load an endorsement or a removal notice may be lost, which
+ * costs fitness or a wasted inclusion, never safety), MSG_POOL_SELECT / _GET / _STATUS
+ * (requests), MSG_POOL_TICK (timer).  The pool is not durable: a restart starts it empty, as
+ * clients resubmit and peers re-announce. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "node_internal.h"
+
+struct pool_actor {
+    node_t *n;
+    pool_t *pool;
+    pool_config cfg;
+};
+
+/* ---- balances: a small open-addressing table filled from execution ------------------------- */
+
+typedef struct baltab {
+    address_t *k;
+    amount_t *v;
+    bool *used;
+    size_t cap;
+    node_t *n;
+    bool lazy; /* missing entries are asked from execution one by one */
+} baltab;
+
+static size_t bt_hash(const address_t *a, size_t cap)
+{
+    uint64_t h;
+    memcpy(&h, a->hash.b, 8);
+    return (size_t)(h ^ a->kind) & (cap - 1);
+}
+
+static weft_err bt_init(baltab *t, size_t n, node_t *node, bool lazy)
+{
+    size_t cap = 16;
+    while (cap < 2 * n + 2)
+        cap *= 2;
+    t->k = calloc(cap, sizeof *t->k);
+    t->v = calloc(cap, sizeof *t->v);
+    t->used = calloc(cap, sizeof *t->used);
+    t->cap = cap;
+    t->n = node;
+    t->lazy = lazy;
+    if (!t->k || !t->v || !t->used) {
+        free(t->k);
+        free(t->v);
+        free(t->used);
+        return WEFT_E_NOMEM;
+    }
+    return WEFT_OK;
+}
+
+static void bt_free(baltab *t)
+{
+    free(t->k);
+    free(t->v);
+    free(t->used);
+}
+
+static size_t bt_slot(const baltab *t, const address_t *a)
+{
+    size_t i = bt_hash(a, t->cap);
+    while (t->used[i] && !address_eq(&t->k[i], a))
+        i = (i + 1) & (t->cap - 1);
+    return i;
+}
+
+static bool bt_grow(baltab *t)
+{
+    baltab nt;
+    if (bt_init(&nt, t->cap, t->n, t->lazy) != WEFT_OK)
+        return false;
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->used[i]) {
+            size_t j = bt_slot(&nt, &t->k[i]);
+            nt.used[j] = true;
+            nt.k[j] = t->k[i];
+            nt.v[j] = t->v[i];
+        }
+    bt_free(t);
+    *t = nt;
+    return true;
+}
+
+static weft_err bt_lookup(void *ctx, const address_t *a, amount_t *out)
+{
+    baltab *t = ctx;
+    size_t i = bt_slot(t, a);
+    if (t->used[i]) {
+        *out = t->v[i];
+        return WEFT_OK;
+    }
+    if (!t->lazy)
+        return WEFT_E_NOT_FOUND;
+    nbalances q = {1, (address_t *)a, out};
+    weft_err err = node_call(t->n->a_exec, MSG_EXEC_BALANCES, &q);
+    if (err)
+        return err;
+    size_t count = 0;
+    for (size_t k = 0; k < t->cap; k++)
+        count += t->used[k];
+    if (2 * (count + 1) > t->cap && !bt_grow(t))
+        return WEFT_OK;
+    i = bt_slot(t, a);
+    t->used[i] = true;
+    t->k[i] = *a;
+    t->v[i] = *out;
+    return WEFT_OK;
+}
+
+/* ---- handlers -------------------------------------------------------------------------------- */
+
+static weft_err add_ops(pool_actor *a, nopsq *q)
+{
+    baltab t;
+    weft_err err = bt_init(&t, q->n, a->n, false);
+    if (err)
+        return err;
+    /* distinct creators, then one balance query */
+    address_t *addrs = malloc((q->n ? q->n : 1) * sizeof *addrs);
+    amount_t *amts = malloc((q->n ? q->n : 1) * sizeof *amts);
+    size_t na = 0;
+    if (!addrs || !amts) {
+        err = WEFT_E_NOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < q->n; i++) {
+        if (!q->ops[i])
+            continue;
+        address_t ad;
+        address_of_pubkey(&ad, &q->ops[i]->creator);
+        size_t s = bt_slot(&t, &ad);
+        if (!t.used[s]) {
+            t.used[s] = true;
+            t.k[s] = ad;
+            addrs[na++] = ad;
+        }
+    }
+    nbalances b = {na, addrs, amts};
+    err = node_call(a->n->a_exec, MSG_EXEC_BALANCES, &b);
+    if (err)
+        goto done;
+    for (size_t i = 0; i < na; i++)
+        t.v[bt_slot(&t, &addrs[i])] = amts[i];
+    for (size_t i = 0; i < q->n; i++) {
+        if (!q->ops[i])
+            continue;
+        signed_op_t *op = q->ops[i];
+        q->ops[i] = NULL;
+        q->results[i] = pool_add_op(a->pool, op, q->current_period, bt_lookup, &t, NULL);
+    }
+done:
+    free(addrs);
+    free(amts);
+    bt_free(&t);
+    return err;
+}
+
+static weft_err select_block(pool_actor *a, nselq *q)
+{
+    baltab t;
+    weft_err err = bt_init(&t, 64, a->n, true);
+    if (err)
+        return err;
+    uint32_t cap = a->n->params.max_operations_per_block;
+    const signed_op_t **sel = malloc((cap ? cap : 1) * sizeof *sel);
+    if (!sel) {
+        bt_free(&t);
+        return WEFT_E_NOMEM;
+    }
+    size_t k = pool_select_ops(a->pool, q->slot, &q->limits, bt_lookup, &t, sel, cap);
+    q->ops = calloc(k ? k : 1, sizeof *q->ops);
+    if (!q->ops)
+        err = WEFT_E_NOMEM;
+    size_t done = 0;
+    for (; !err && done < k; done++)
+        err = node_op_copy(&q->ops[done], sel[done], a->n->params.chain_id);
+    if (err) {
+        for (size_t i = 0; i < done; i++)
+            signed_op_free(&q->ops[i]);
+        free(q->ops);
+        q->ops = NULL;
+        done = 0;
+    }
+    q->op_count = (uint32_t)done;
+    const endorsement_t *e[MODEL_MAX_ENDORSEMENTS];
+    pool_select_endorsements(a->pool, q->slot, &q->endorsed, e);
+    q->endo_count = 0;
+    for (uint32_t i = 0; i < a->n->params.endorsement_count; i++)
+        if (e[i])
+            q->endo[q->endo_count++] = *e[i];
+    free(sel);
+    bt_free(&t);
+    return err;
+}
+
+static void arm_tick(pool_actor *a)
+{
+    (void)actor_timer_after(a->n->sys, a->n->a_pool, a->n->params.t0_ms, MSG_POOL_TICK, NULL, NULL);
+}
+
+static weft_err po_start(void *ctx, actor_t *self)
+{
+    (void)self;
+    pool_actor *a = ctx;
+    a->pool = pool_new(&a->cfg);
+    if (!a->pool)
+        return WEFT_E_NOMEM;
+    return WEFT_OK;
+}
+
+static void po_stop(void *ctx, actor_t *self)
+{
+    (void)self;
+    pool_actor *a = ctx;
+    pool_free(a->pool);
+    a->pool = NULL;
+}
+
+static weft_err po_handle(void *ctx, actor_t *self, actor_msg_t *m)
+{
+    (void)self;
+    pool_actor *a = ctx;
+    weft_err st = WEFT_OK;
+    switch (m->kind) {
+    case MSG_POOL_ADD_OPS:
+        st = add_ops(a, m->payload);
+        break;
+    case MSG_POOL_ADD_ENDO: {
+        bool dup;
+        weft_err e = pool_add_endorsement(a->pool, m->payload, &dup);
+        if (e)
+            log_debug("pool", "endorsement refused", "err=%s", weft_err_name(e));
+        free(m->payload);
+        break;
+    }
+    case MSG_POOL_REMOVE: {
+        nids *x = m->payload;
+        pool_remove_ops(a->pool, x->ids, x->n);
+        nids_free(x);
+        break;
+    }
+    case MSG_POOL_SELECT:
+        st = select_block(a, m->payload);
+        break;
+    case MSG_POOL_GET: {
+        node_op_info_t *o = m->payload;
+        const signed_op_t *op = pool_get_op(a->pool, &o->op.id);
+        if (op) {
+            o->in_pool = true;
+            o->found = true;
+            if (!o->has_op) {
+                st = node_op_copy(&o->op, op, a->n->params.chain_id);
+                o->has_op = st == WEFT_OK;
+            }
+        }
+        break;
+    }
+    case MSG_POOL_STATUS: {
+        node_status_t *s = m->payload;
+        pool_stats ps;
+        pool_get_stats(a->pool, &ps);
+        s->pool_ops = ps.ops;
+        s->pool_endorsements = ps.endorsements;
+        break;
+    }
+    case MSG_POOL_TICK: {
+        uint64_t p = node_current_period(a->n);
+        size_t ev = pool_prune(a->pool, p, p > 2 ? p - 2 : 0);
+        if (ev)
+            log_debug("pool", "expired operations dropped", "count=%zu", ev);
+        arm_tick(a);
+        break;
+    }
+    default:
+        log_warn("pool", "unknown message", "kind=%u", m->kind);
+        if (m->free_fn)
+            m->free_fn(m->payload);
+        st = WEFT_E_INVAL;
+        break;
+    }
+    if (m->reply)
+        actor_reply(m->reply, st, NULL, NULL);
+    return WEFT_OK;
+}
+
+weft_err pool_actor_add(node_t *n)
+{
+    pool_actor *a = calloc(1, sizeof *a);
+    if (!a)
+        return WEFT_E_NOMEM;
+    a->n = n;
+    pool_config_default(&a->cfg, &n->params);
+    if (n->repo->config.pool_max_ops_per_thread)
+        a->cfg.max_ops_per_thread = n->repo->config.pool_max_ops_per_thread;
+    n->po = a;
+    actor_def d = {
+        .name = "pool",
+        .mailbox_cap = 1024,
+        .ctx = a,
+        .start = po_start,
+        .handle = po_handle,
+        .stop = po_stop,
+    };
+    return actor_system_add(n->sys, &d, &n->a_pool);
+}
+
+void pool_actor_start_ticks(pool_actor *a) { arm_tick(a); }
+
+void pool_actor_free(pool_actor *a) { free(a); }
