@@ -26,6 +26,7 @@ int cmd_key(int argc, char **argv);
 int cmd_op(int argc, char **argv);
 int cmd_graph(int argc, char **argv);
 int cmd_vm(int argc, char **argv);
+int cmd_devnet(int argc, char **argv);
 
 /* Prints "weft: <NAME>: <message>[: detail]" to stderr and returns CLI_EXIT_USAGE. */
 int cli_error(weft_err err, const char *detail_fmt, ...) WEFT_PRINTF(2, 3);

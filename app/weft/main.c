@@ -13,6 +13,8 @@ static const struct cli_command commands[] = {
     {"op", cmd_op, "op inspect | op sign — decode, hash and sign operations"},
     {"graph", cmd_graph, "graph replay SCENARIO.json [--trace] — run a block graph scenario"},
     {"vm", cmd_vm, "vm invoke MODULE.wasm EXPORT [TYPE:VALUE ...] — run a wasm export"},
+    {"devnet", cmd_devnet,
+     "devnet --dir DIR [--nodes N] [--t0 MS] [--detach] | devnet stop|status"},
 };
 
 static void usage(FILE *f)
