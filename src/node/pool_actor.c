@@ -175,6 +175,29 @@ static weft_err select_block(pool_actor *a, nselq *q)
         bt_free(&t);
         return WEFT_E_NOMEM;
     }
+    /* the balances of the likely creators in one request; others are asked one by one */
+    size_t want = 2 * (size_t)cap;
+    address_t *cr = malloc(want * sizeof *cr);
+    amount_t *am = malloc(want * sizeof *am);
+    if (cr && am) {
+        size_t nc = pool_thread_creators(a->pool, q->slot.thread, want, cr, want);
+        nbalances b = {nc, cr, am};
+        if (nc && node_call(a->n->a_exec, MSG_EXEC_BALANCES, &b) == WEFT_OK) {
+            baltab big;
+            if (bt_init(&big, nc, a->n, true) == WEFT_OK) {
+                bt_free(&t);
+                t = big;
+                for (size_t i = 0; i < nc; i++) {
+                    size_t k = bt_slot(&t, &cr[i]);
+                    t.used[k] = true;
+                    t.k[k] = cr[i];
+                    t.v[k] = am[i];
+                }
+            }
+        }
+    }
+    free(cr);
+    free(am);
     size_t k = pool_select_ops(a->pool, q->slot, &q->limits, bt_lookup, &t, sel, cap);
     q->ops = calloc(k ? k : 1, sizeof *q->ops);
     if (!q->ops)

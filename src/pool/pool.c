@@ -413,16 +413,35 @@ typedef struct spend {
     amount_t balance;
 } spend;
 
+/* The spender table of a selection: open addressing on the creator address (its hash bytes are
+ * already uniform), sized for every entry of the thread. */
+static size_t spend_find(spend *sp, bool *used, size_t cap, const address_t *a)
+{
+    uint64_t h;
+    memcpy(&h, a->hash.b, sizeof h);
+    size_t i = (size_t)(h ^ a->kind) & (cap - 1);
+    while (used[i] && !address_eq(&sp[i].who, a))
+        i = (i + 1) & (cap - 1);
+    return i;
+}
+
 size_t pool_select_ops(const pool_t *p, slot_t slot, const pool_limits *lim,
                        pool_balance_fn balance, void *ctx, const signed_op_t **out, size_t cap)
 {
     WEFT_MISUSE(slot.thread < p->cfg.thread_count);
     const thread_list *l = &p->threads[slot.thread];
-    size_t n = 0, nspend = 0;
+    size_t n = 0;
     uint64_t bytes = 0, gas = 0;
-    spend *sp = calloc(l->len ? l->len : 1, sizeof *sp);
-    if (!sp)
+    size_t tcap = 16;
+    while (tcap < 2 * l->len)
+        tcap *= 2;
+    spend *sp = calloc(tcap, sizeof *sp);
+    bool *used = calloc(tcap, sizeof *used);
+    if (!sp || !used) {
+        free(sp);
+        free(used);
         return 0;
+    }
     for (size_t i = 0; i < l->len && n < cap && n < lim->max_ops; i++) {
         const pool_entry *e = l->items[i];
         uint64_t exp = e->op->op.expire_period;
@@ -430,13 +449,11 @@ size_t pool_select_ops(const pool_t *p, slot_t slot, const pool_limits *lim,
             continue; /* not valid in this block's period */
         if (e->size > lim->max_bytes - bytes || e->gas > lim->max_gas - gas)
             continue;
-        size_t k = 0;
-        while (k < nspend && !address_eq(&sp[k].who, &e->creator))
-            k++;
-        if (k == nspend) {
+        size_t k = spend_find(sp, used, tcap, &e->creator);
+        if (!used[k]) {
+            used[k] = true;
             sp[k].who = e->creator;
             sp[k].balance = balance_of(balance, ctx, &e->creator);
-            nspend++;
         }
         amount_t total;
         if (!amount_add(&total, sp[k].planned, e->max_spending) || total.nano > sp[k].balance.nano)
@@ -447,6 +464,33 @@ size_t pool_select_ops(const pool_t *p, slot_t slot, const pool_limits *lim,
         out[n++] = e->op;
     }
     free(sp);
+    free(used);
+    return n;
+}
+
+size_t pool_thread_creators(const pool_t *p, uint32_t thread, size_t max_ops, address_t *out,
+                            size_t cap)
+{
+    WEFT_MISUSE(thread < p->cfg.thread_count);
+    const thread_list *l = &p->threads[thread];
+    size_t lim = l->len < max_ops ? l->len : max_ops;
+    size_t tcap = 16;
+    while (tcap < 2 * lim)
+        tcap *= 2;
+    spend *sp = calloc(tcap, sizeof *sp);
+    bool *used = calloc(tcap, sizeof *used);
+    size_t n = 0;
+    if (sp && used)
+        for (size_t i = 0; i < lim && n < cap; i++) {
+            size_t k = spend_find(sp, used, tcap, &l->items[i]->creator);
+            if (used[k])
+                continue;
+            used[k] = true;
+            sp[k].who = l->items[i]->creator;
+            out[n++] = l->items[i]->creator;
+        }
+    free(sp);
+    free(used);
     return n;
 }
 

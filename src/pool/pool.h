@@ -89,6 +89,12 @@ typedef struct pool_limits {
 size_t pool_select_ops(const pool_t *pool, slot_t slot, const pool_limits *limits,
                        pool_balance_fn balance, void *ctx, const signed_op_t **out, size_t cap);
 
+/* The distinct creators of the first max_ops operations of a thread, in priority order (those
+ * pool_select_ops may ask balances for): lets the caller fetch their balances in one batch.
+ * Writes up to cap addresses and returns how many (0 when out of memory). */
+size_t pool_thread_creators(const pool_t *pool, uint32_t thread, size_t max_ops, address_t *out,
+                            size_t cap);
+
 /* Admits an endorsement (signature and draw already checked by the caller).  Returns WEFT_OK
  * (*duplicate when already present), WEFT_E_ENDORSEMENT for an index >= E, or WEFT_E_POOL_FULL when
  * its (slot, index) already holds endorsements_per_index others or the slot would exceed

@@ -309,6 +309,33 @@ static endorsement_t endo(uint64_t period, uint8_t thread, uint32_t index, uint8
     return e;
 }
 
+/* The distinct creators of a thread's first operations, in priority order, each once. */
+static void test_thread_creators(void **state)
+{
+    (void)state;
+    pool_t *p = new_pool(100, 1 << 20);
+    bal b = {.dflt = 1000000000000ull};
+    /* thread 2: creator 0 pays the best fees, then 1, then 0 again, then 3 */
+    uint64_t fees[4] = {900, 800, 700, 600};
+    int who[4] = {0, 1, 0, 3};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pool_add_op(p, make_op(2, who[i], fees[i], 5, 1, (uint64_t)i, 0), 1,
+                                     balance_cb, &b, NULL),
+                         WEFT_OK);
+    address_t out[8], a0, a1, a3;
+    address_of_pubkey(&a0, &keys[2][0].pk);
+    address_of_pubkey(&a1, &keys[2][1].pk);
+    address_of_pubkey(&a3, &keys[2][3].pk);
+    assert_int_equal(pool_thread_creators(p, 2, 100, out, 8), 3);
+    assert_true(address_eq(&out[0], &a0));
+    assert_true(address_eq(&out[1], &a1));
+    assert_true(address_eq(&out[2], &a3));
+    assert_int_equal(pool_thread_creators(p, 2, 2, out, 8), 2);   /* first two operations only */
+    assert_int_equal(pool_thread_creators(p, 2, 100, out, 1), 1); /* cap */
+    assert_int_equal(pool_thread_creators(p, 1, 100, out, 8), 0);
+    pool_free(p);
+}
+
 static void test_endorsements(void **state)
 {
     (void)state;
@@ -376,9 +403,10 @@ int main(void)
         return 1;
     make_keys();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_admission),    cmocka_unit_test(test_flood_keeps_the_best),
-        cmocka_unit_test(test_byte_bound),   cmocka_unit_test(test_selection_limits),
-        cmocka_unit_test(test_endorsements), cmocka_unit_test(test_endorsement_flood),
+        cmocka_unit_test(test_admission),       cmocka_unit_test(test_flood_keeps_the_best),
+        cmocka_unit_test(test_byte_bound),      cmocka_unit_test(test_selection_limits),
+        cmocka_unit_test(test_endorsements),    cmocka_unit_test(test_endorsement_flood),
+        cmocka_unit_test(test_thread_creators),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
