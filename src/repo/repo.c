@@ -708,6 +708,24 @@ weft_err repo_staking_remove(repo_t *r, const address_t *addr)
 
 weft_err repo_write_endpoints(repo_t *r, const repo_endpoints_t *e, char token[65])
 {
+    uint8_t raw[32];
+    char tok[65];
+    crypto_random(raw, sizeof raw);
+    hex_encode(tok, sizeof tok, raw, sizeof raw);
+    crypto_wipe(raw, sizeof raw);
+    weft_err err = repo_write_endpoints_token(r, e, tok);
+    if (err == WEFT_OK && token)
+        memcpy(token, tok, 65);
+    crypto_wipe(tok, sizeof tok);
+    return err;
+}
+
+weft_err repo_write_endpoints_token(repo_t *r, const repo_endpoints_t *e, const char *tok)
+{
+    if (strlen(tok) != 64) {
+        repo_errf(r->err, sizeof r->err, "api.token: a token is 64 hex characters");
+        return WEFT_E_INVAL;
+    }
     char path[PATH_MAX], node_id[MODEL_STR_MAX];
     node_id_to_str(node_id, &r->node_key.pk);
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "public_api", e->api_public,
@@ -721,11 +739,6 @@ weft_err repo_write_endpoints(repo_t *r, const repo_endpoints_t *e, char token[6
     json_decref(o);
     if (!text)
         return WEFT_E_NOMEM;
-    uint8_t raw[32];
-    char tok[65];
-    crypto_random(raw, sizeof raw);
-    hex_encode(tok, sizeof tok, raw, sizeof raw);
-    crypto_wipe(raw, sizeof raw);
     weft_err err;
     /* the token first: a reader that finds api.json finds the token of this run */
     if ((err = repo_path(r, "api.token", path, sizeof path)) == WEFT_OK)
@@ -739,9 +752,6 @@ weft_err repo_write_endpoints(repo_t *r, const repo_endpoints_t *e, char token[6
     if (err != WEFT_OK)
         repo_errf(r->err, sizeof r->err, "cannot write %s: %s", path, strerror(errno));
     free(text);
-    if (err == WEFT_OK && token)
-        memcpy(token, tok, 65);
-    crypto_wipe(tok, sizeof tok);
     return err;
 }
 

@@ -169,6 +169,10 @@ typedef struct repo_endpoints {
 /* Writes api.json ({"public_api":…, "private_api":…, "metrics":…, "p2p":…, "pid":N,
  * "node_id":"N…"}) and a fresh random api.token (0600, 64 hex chars, returned in token[65]). */
 WEFT_MUST_USE weft_err repo_write_endpoints(repo_t *r, const repo_endpoints_t *e, char token[65]);
+/* The same with a token chosen by the caller (64 hex characters, E_INVAL otherwise): weftd starts
+ * its private API with the token before it knows the bound addresses. */
+WEFT_MUST_USE weft_err repo_write_endpoints_token(repo_t *r, const repo_endpoints_t *e,
+                                                  const char *token);
 /* Reads api.json/api.token of a repository (for `weft` and tests; no lock needed).  token may be
  * NULL.  E_NOT_FOUND if a file is absent (no node running), E_CORRUPT if malformed. */
 WEFT_MUST_USE weft_err repo_read_endpoints(const char *dir, repo_endpoints_t *e, char token[65]);
