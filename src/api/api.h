@@ -287,6 +287,9 @@ json_t *api_json_node_id(const pubkey_t *pk);                /* "N…" */
 json_t *api_json_signature(const signature_t *sig);
 /* An explicit null when !has, else a boolean. */
 json_t *api_json_opt_bool(bool has, bool v);
+/* A string of len bytes that may not be valid UTF-8 (contract output, text cut at a byte limit):
+ * each invalid or truncated sequence becomes U+FFFD, so the JSON stays valid. */
+json_t *api_json_text(const char *s, size_t len);
 
 /* Bounded getters.  Each checks the JSON type and the value, and on failure returns
  * WEFT_E_RPC with err (may be NULL) set to API_ERR_INVALID_PARAMS and a message naming `what`

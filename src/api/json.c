@@ -166,6 +166,45 @@ json_t *api_json_signature(const signature_t *sig)
 
 json_t *api_json_opt_bool(bool has, bool v) { return has ? json_boolean(v) : json_null(); }
 
+json_t *api_json_text(const char *s, size_t len)
+{
+    json_t *j = json_stringn(s, len);
+    if (j)
+        return j;
+    char *buf = malloc(len * 3 + 1);
+    if (!buf)
+        return NULL;
+    size_t o = 0;
+    const uint8_t *p = (const uint8_t *)s;
+    for (size_t i = 0; i < len;) {
+        uint8_t c = p[i];
+        size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        bool ok = n > 0 && i + n <= len;
+        for (size_t k = 1; ok && k < n; k++)
+            ok = (p[i + k] & 0xC0) == 0x80;
+        if (ok && n > 1) { /* overlong forms, surrogates and values past U+10FFFF */
+            uint32_t cp = c & (0x7F >> n);
+            for (size_t k = 1; k < n; k++)
+                cp = (cp << 6) | (p[i + k] & 0x3F);
+            static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+            ok = cp >= min[n] && cp <= 0x10FFFF && (cp < 0xD800 || cp > 0xDFFF);
+        }
+        if (ok) {
+            memcpy(buf + o, p + i, n);
+            o += n;
+            i += n;
+        } else {
+            buf[o++] = (char)0xEF; /* U+FFFD */
+            buf[o++] = (char)0xBF;
+            buf[o++] = (char)0xBD;
+            i++;
+        }
+    }
+    j = json_stringn(buf, o);
+    free(buf);
+    return j;
+}
+
 /* ---- getters --------------------------------------------------------------------------------- */
 
 static const char *type_name(const json_t *v)

@@ -92,7 +92,8 @@ static double now_s(void)
 /* {"jsonrpc":"2.0","error":{code,message[,data]},"id":id}; steals data.  NULL on E_NOMEM. */
 static json_t *error_response(const json_t *id, int code, const char *message, json_t *data)
 {
-    json_t *e = json_pack("{s:i,s:s}", "code", code, "message", message);
+    json_t *e =
+        json_pack("{s:i,s:o}", "code", code, "message", api_json_text(message, strlen(message)));
     if (e && data && json_object_set(e, "data", data) != 0) {
         json_decref(e);
         e = NULL;

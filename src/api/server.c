@@ -119,8 +119,8 @@ static enum MHD_Result refuse(api_server_t *s, struct MHD_Connection *c, unsigne
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    json_t *j = json_pack("{s:s,s:{s:i,s:s},s:n}", "jsonrpc", "2.0", "error", "code", code,
-                          "message", msg, "id");
+    json_t *j = json_pack("{s:s,s:{s:i,s:o},s:n}", "jsonrpc", "2.0", "error", "code", code,
+                          "message", api_json_text(msg, strlen(msg)), "id");
     char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!body)

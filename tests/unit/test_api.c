@@ -315,6 +315,9 @@ static void test_rpc_result_and_errors(void **state)
         {"", "null", API_ERR_PARSE},
         {"{\"a\":1} trailing", "null", API_ERR_PARSE},
         {"\"\\u00\"", "null", API_ERR_PARSE},
+        /* jansson's message quotes the bad token: invalid UTF-8 must not break the answer */
+        {"{\"jsonrpc\":\"2.0\\u\xe3\x92\x9a\x8b\"}", "null", API_ERR_PARSE},
+        {"[\"\xff\xfe\"]", "null", API_ERR_PARSE},
         {"5", "null", API_ERR_INVALID_REQUEST},
         {"[]", "null", API_ERR_INVALID_REQUEST},
         {"{\"jsonrpc\":\"1.0\",\"method\":\"echo\",\"id\":1}", "1", API_ERR_INVALID_REQUEST},
@@ -359,6 +362,15 @@ static void test_rpc_result_and_errors(void **state)
     json_decref(a);
     a = rpc(r, "{\"jsonrpc\":\"2.0\",\"method\":\"stop_node\",\"id\":1}");
     assert_non_null(strstr(error_message(a), "private"));
+    json_decref(a);
+    /* a long multi-byte method name is cut in the message, never mid-character in the JSON */
+    char body[1024];
+    size_t len = (size_t)snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\",\"method\":\"");
+    for (int i = 0; i < 150; i++)
+        len += (size_t)snprintf(body + len, sizeof body - len, "\xc3\xa9");
+    snprintf(body + len, sizeof body - len, "\",\"id\":3}");
+    a = rpc(r, body);
+    check_answer(a, "3", API_ERR_METHOD_NOT_FOUND);
     json_decref(a);
     a = rpc(r, "{\"jsonrpc\":\"2.0\",\"method\":\"fail_node\",\"id\":1}");
     json_t *data = json_object_get(json_object_get(a, "error"), "data");
@@ -1167,6 +1179,30 @@ static void test_json_shapes(void **state)
     j = api_json_bytes(NULL, 0);
     assert_int_equal(json_array_size(j), 0);
     json_decref(j);
+
+    /* text that may not be UTF-8: kept when valid, each bad sequence replaced by U+FFFD */
+    struct {
+        const char *in;
+        size_t len;
+        const char *out;
+    } texts[] = {
+        {"h\xc3\xa9llo", 6, "h\xc3\xa9llo"},
+        {"a\xff"
+         "b",
+         3,
+         "a\xef\xbf\xbd"
+         "b"},
+        {"cut \xc3", 5, "cut \xef\xbf\xbd"},                         /* truncated sequence */
+        {"\xc0\x80", 2, "\xef\xbf\xbd\xef\xbf\xbd"},                 /* overlong NUL */
+        {"\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* a surrogate */
+        {"\xf0\x9f\x98\x80", 4, "\xf0\x9f\x98\x80"},
+    };
+    for (size_t i = 0; i < WEFT_ARRAY_LEN(texts); i++) {
+        j = api_json_text(texts[i].in, texts[i].len);
+        assert_non_null(j);
+        assert_string_equal(json_string_value(j), texts[i].out);
+        json_decref(j);
+    }
 
     /* explicit nulls through json_pack's "o?" */
     j = json_pack("{s:o?,s:o?,s:o}", "op_exec_status", api_json_opt_bool(false, false),
