@@ -13,7 +13,9 @@
  *      exposition writer;
  *   7. JSON helpers for Massa's shapes: slots, decimal-string amounts, byte arrays as arrays of
  *      numbers, ids and addresses as text, explicit nulls; bounded getters that report which
- *      parameter is wrong.
+ *      parameter is wrong;
+ *   8. Massa's methods (get_status, send_operations, …) over the node's interface (node.h),
+ *      reached through a table of functions that tests can replace.
  *
  * Protocol (docs/api.md): POST to path "/" with a JSON-RPC 2.0 request object or a batch (array).
  * Malformed JSON gets -32700, an invalid request -32600, an unknown method -32601, bad params
@@ -45,6 +47,7 @@
 
 #include "base/base.h"
 #include "model/model.h"
+#include "node/node.h"
 
 /* ---- 1. errors ------------------------------------------------------------------------------ */
 
@@ -331,5 +334,71 @@ WEFT_MUST_USE weft_err api_json_get_pubkey(pubkey_t *out, const json_t *v, const
                                            api_error *err);
 WEFT_MUST_USE weft_err api_json_get_signature(signature_t *out, const json_t *v, const char *what,
                                               api_error *err);
+
+/* ---- 8. Massa's methods ---------------------------------------------------------------------- */
+
+/* The node as the Massa methods see it: node.h's functions with the node as a `void *`.
+ * api_node_real calls node.h; tests and fuzz targets pass their own.  Results are owned as
+ * node.h says (freed with node.h's *_free functions, which only free memory). */
+typedef struct api_node_vt {
+    const model_params *(*params)(void *n);
+    void (*node_id)(void *n, pubkey_t *out);
+    uint64_t (*now_ms)(void *n);
+    weft_err (*current_slot)(void *n, slot_t *out);
+    weft_err (*get_status)(void *n, node_status_t *out);
+    weft_err (*send_operations)(void *n, signed_op_t **ops, size_t count, weft_err *results);
+    weft_err (*get_operation)(void *n, const op_id_t *id, node_op_info_t *out);
+    weft_err (*get_address)(void *n, const address_t *a, node_address_info_t *out);
+    weft_err (*get_datastore)(void *n, const address_t *a, const uint8_t *key, size_t klen,
+                              node_ds_value_t *out);
+    weft_err (*get_bytecode)(void *n, const address_t *a, bool final, node_bytes_t *out);
+    weft_err (*get_block)(void *n, const block_id_t *id, node_block_info_t *out);
+    weft_err (*blockclique_block_at)(void *n, slot_t slot, block_id_t *out);
+    weft_err (*graph_interval)(void *n, uint64_t start_ms, uint64_t end_ms,
+                               node_graph_item_t **items, size_t *count);
+    weft_err (*get_cliques)(void *n, node_clique_t **cliques, size_t *count);
+    weft_err (*get_stakers)(void *n, pos_stake_t **out, size_t *count);
+    weft_err (*get_endorsement)(void *n, const endorsement_id_t *id, node_endorsement_info_t *out);
+    weft_err (*get_events)(void *n, const node_event_filter *f, node_event_t **out, size_t *count);
+    weft_err (*read_only)(void *n, const node_read_only_t *in, node_read_only_result_t *out);
+    void (*request_stop)(void *n);
+    void (*sign_message)(void *n, const uint8_t *msg, size_t len, pubkey_t *pk, signature_t *sig);
+    weft_err (*staking_add)(void *n, const keypair_t *keys, size_t count);
+    weft_err (*staking_remove)(void *n, const address_t *addrs, size_t count);
+    weft_err (*staking_list)(void *n, address_t **out, size_t *count);
+    size_t (*actor_stats)(void *n, node_actor_stat *out, size_t cap);
+} api_node_vt;
+
+extern const api_node_vt api_node_real;
+
+#define API_MASSA_MAX_ARGS 128 /* ids, addresses or operations per call (Massa's max_arguments) */
+
+typedef struct api_massa_config {
+    void *node;             /* a node_t * (or a test's node), borrowed: must outlive the methods */
+    const api_node_vt *vt;  /* NULL: api_node_real */
+    amount_t minimal_fee;   /* send_operations refuses lower fees; get_status reports it */
+    const char *version;    /* get_status "version" (borrowed); NULL: NODE_VERSION */
+    api_metrics_t *metrics; /* optional registry (borrowed): operations admitted and refused by
+                               send_operations are counted there; api_massa_metrics_text
+                               appends it */
+} api_massa_config;
+
+typedef struct api_massa api_massa_t;
+
+/* The context of the Massa methods (their handlers' ctx).  E_NOMEM. */
+WEFT_MUST_USE weft_err api_massa_new(api_massa_t **out, const api_massa_config *cfg);
+void api_massa_free(api_massa_t *m);
+
+/* The node's metrics text (an api_metrics_text_fn; ctx = the api_massa_t): current slot, final
+ * period per thread, cliques, blocks final/stale/pending, pool sizes, peers and bans (0 until the
+ * network exists), operations executed in final slots, blocks and endorsements produced, staking
+ * addresses, actor mailbox depths and restarts, resident memory, then the registry of the
+ * config (API calls, latencies, operations admitted).  E_NOMEM, or the node's error. */
+WEFT_MUST_USE weft_err api_massa_metrics_text(void *ctx, wr_t *out);
+
+/* The method table, public and private methods (docs/api.md lists them with their shapes); give
+ * it to api_server_config with ctx = the api_massa_t. */
+extern const api_method api_massa_methods[];
+extern const size_t api_massa_method_count;
 
 #endif
