@@ -15,7 +15,4 @@ WEFT_MUST_USE weft_err weftd_services_start(weftd_services **out, node_t *node, 
 /* Stops the services (before the node stops) and frees them; NULL is ignored. */
 void weftd_services_stop(weftd_services *s);
 
-/* The metrics text of a node (an api_metrics_text_fn; ctx is the node_t). */
-WEFT_MUST_USE weft_err weftd_metrics_text(void *ctx, wr_t *out);
-
 #endif
