@@ -387,13 +387,7 @@ static weft_err on_block(cons_actor *a, nblock *b)
 
 static void arm_tick(cons_actor *a)
 {
-    node_t *n = a->n;
-    slot_t next;
-    uint64_t when;
-    if (slot_next_after_time(&n->params, &next, node_now_ms(n)) != WEFT_OK ||
-        slot_time(&n->params, &when, next) != WEFT_OK)
-        return;
-    a->tick = actor_timer_at_wall(n->sys, n->a_cons, when, MSG_CONS_TICK, NULL, NULL);
+    a->tick = node_timer_next_slot(a->n, a->n->a_cons, MSG_CONS_TICK);
 }
 
 static weft_err on_tick(cons_actor *a)
@@ -936,14 +930,10 @@ static weft_err co_handle(void *ctx, actor_t *self, actor_msg_t *m)
         st = q_endo_blocks(a, m->payload);
         break;
     default:
-        log_warn("consensus", "unknown message", "kind=%u", m->kind);
-        if (m->free_fn)
-            m->free_fn(m->payload);
-        st = WEFT_E_INVAL;
+        st = node_msg_unknown("consensus", m);
         break;
     }
-    if (m->reply)
-        actor_reply(m->reply, st, NULL, NULL);
+    node_msg_done(m, st);
     return WEFT_OK;
 }
 

@@ -784,14 +784,10 @@ static weft_err ex_handle(void *ctx, actor_t *self, actor_msg_t *m)
         st = q_read_only(a, m->payload);
         break;
     default:
-        log_warn("exec", "unknown message", "kind=%u", m->kind);
-        st = WEFT_E_INVAL;
-        if (m->free_fn)
-            m->free_fn(m->payload);
+        st = node_msg_unknown("exec", m);
         break;
     }
-    if (m->reply)
-        actor_reply(m->reply, st, NULL, NULL);
+    node_msg_done(m, st);
     /* A storage fault or allocation failure while answering is the node's, not the caller's:
      * it is reported to the caller and the actor goes on (its state did not change). */
     return WEFT_OK;

@@ -187,13 +187,7 @@ static void endorse(fact_actor *a, slot_t s)
 
 static void arm_tick(fact_actor *a)
 {
-    node_t *n = a->n;
-    slot_t next;
-    uint64_t when;
-    if (slot_next_after_time(&n->params, &next, node_now_ms(n)) != WEFT_OK ||
-        slot_time(&n->params, &when, next) != WEFT_OK)
-        return;
-    a->tick = actor_timer_at_wall(n->sys, n->a_fact, when, MSG_FACT_TICK, NULL, NULL);
+    a->tick = node_timer_next_slot(a->n, a->n->a_fact, MSG_FACT_TICK);
 }
 
 static void on_tick(fact_actor *a)
@@ -308,14 +302,10 @@ static weft_err fa_handle(void *ctx, actor_t *self, actor_msg_t *m)
         break;
     }
     default:
-        log_warn("factory", "unknown message", "kind=%u", m->kind);
-        if (m->free_fn)
-            m->free_fn(m->payload);
-        st = WEFT_E_INVAL;
+        st = node_msg_unknown("factory", m);
         break;
     }
-    if (m->reply)
-        actor_reply(m->reply, st, NULL, NULL);
+    node_msg_done(m, st);
     return WEFT_OK;
 }
 

@@ -48,6 +48,30 @@ weft_err node_call(actor_t *to, uint32_t kind, void *payload)
     return actor_call(to, kind, payload, NULL, NODE_CALL_TIMEOUT_MS, NULL, NULL);
 }
 
+weft_err node_msg_unknown(const char *actor, actor_msg_t *m)
+{
+    log_warn(actor, "unknown message", "kind=%u", m->kind);
+    if (m->free_fn)
+        m->free_fn(m->payload);
+    return WEFT_E_INVAL;
+}
+
+void node_msg_done(actor_msg_t *m, weft_err status)
+{
+    if (m->reply)
+        actor_reply(m->reply, status, NULL, NULL);
+}
+
+actor_timer_id node_timer_next_slot(node_t *n, actor_t *to, uint32_t kind)
+{
+    slot_t next;
+    uint64_t when;
+    if (slot_next_after_time(&n->params, &next, node_now_ms(n)) != WEFT_OK ||
+        slot_time(&n->params, &when, next) != WEFT_OK)
+        return 0;
+    return actor_timer_at_wall(n->sys, to, when, kind, NULL, NULL);
+}
+
 uint64_t node_now_ms(const node_t *n) { return n->clock->vt->wall_ms(n->clock); }
 
 weft_err node_current_slot(const node_t *n, slot_t *out)

@@ -249,6 +249,13 @@ void fact_actor_free(fact_actor *a);
 
 /* A request with a caller-owned payload (no free function): actor_call with the node timeout. */
 WEFT_MUST_USE weft_err node_call(actor_t *to, uint32_t kind, void *payload);
+/* The end of every actor handler: a message of an unknown kind is logged and its payload freed
+ * (E_INVAL), then a request gets its status. */
+weft_err node_msg_unknown(const char *actor, actor_msg_t *m);
+void node_msg_done(actor_msg_t *m, weft_err status);
+/* Arms a wall-clock timer delivering `kind` to `to` at the start of the next slot; returns the
+ * timer id (0 if the clock is past the end of time or the system stopped). */
+actor_timer_id node_timer_next_slot(node_t *n, actor_t *to, uint32_t kind);
 /* The current period at the node's clock (0 before genesis). */
 uint64_t node_current_period(const node_t *n);
 /* Deep copy of a signed operation. */

@@ -303,14 +303,10 @@ static weft_err po_handle(void *ctx, actor_t *self, actor_msg_t *m)
         break;
     }
     default:
-        log_warn("pool", "unknown message", "kind=%u", m->kind);
-        if (m->free_fn)
-            m->free_fn(m->payload);
-        st = WEFT_E_INVAL;
+        st = node_msg_unknown("pool", m);
         break;
     }
-    if (m->reply)
-        actor_reply(m->reply, st, NULL, NULL);
+    node_msg_done(m, st);
     return WEFT_OK;
 }
 
