@@ -1,5 +1,5 @@
-/* Helpers shared by the benchmarks (the programs in bench/): a monotonic clock in seconds, a fatal error
- * check, a seeded splitmix64 stream, and removal of a flat scratch directory. */
+/* Helpers shared by the benchmarks (the programs in bench/): a monotonic clock in seconds, a fatal
+ * error check, a seeded splitmix64 stream, and removal of a flat scratch directory. */
 #ifndef WEFT_BENCH_UTIL_H
 #define WEFT_BENCH_UTIL_H
 

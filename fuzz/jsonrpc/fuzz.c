@@ -125,8 +125,7 @@ static weft_err m_typed(void *ctx, json_t *params, json_t **result, api_error *e
             goto out;
         for (size_t i = 0; i < n; i++) {
             const char *s;
-            if (api_json_get_string(&s, NULL, json_array_get(v, i), 16, "list[i]", err) !=
-                WEFT_OK)
+            if (api_json_get_string(&s, NULL, json_array_get(v, i), 16, "list[i]", err) != WEFT_OK)
                 goto out;
         }
     }
@@ -167,9 +166,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_init();
     static api_rpc_t *rpc;
     if (!rpc) {
-        api_rpc_config c = {.methods = methods,
-                            .method_count = WEFT_ARRAY_LEN(methods),
-                            .max_batch = 4};
+        api_rpc_config c = {
+            .methods = methods, .method_count = WEFT_ARRAY_LEN(methods), .max_batch = 4};
         if (api_rpc_new(&rpc, &c) != WEFT_OK)
             abort();
     }
@@ -190,7 +188,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         size_t i;
         json_t *a;
-        json_array_foreach(ans, i, a) check_answer(a, NULL);
+        json_array_foreach (ans, i, a)
+            check_answer(a, NULL);
     } else {
         check_answer(ans, json_is_array(req) ? NULL : req);
     }

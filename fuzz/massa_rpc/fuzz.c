@@ -118,14 +118,12 @@ static weft_err f_get_stakers(void *n, pos_stake_t **out, size_t *count)
     *count = 3;
     return WEFT_OK;
 }
-static weft_err f_get_endorsement(void *n, const endorsement_id_t *id,
-                                  node_endorsement_info_t *out)
+static weft_err f_get_endorsement(void *n, const endorsement_id_t *id, node_endorsement_info_t *out)
 {
     memset(out, 0, sizeof *out);
     return id->h.b[0] & 1 ? WEFT_OK : WEFT_E_NOT_FOUND;
 }
-static weft_err f_get_events(void *n, const node_event_filter *f, node_event_t **out,
-                             size_t *count)
+static weft_err f_get_events(void *n, const node_event_filter *f, node_event_t **out, size_t *count)
 {
     check(!f->has_start || f->start.thread < params.thread_count);
     check(!f->has_end || f->end.thread < params.thread_count);
@@ -147,17 +145,13 @@ static weft_err f_read_only(void *n, const node_read_only_t *in, node_read_only_
     return WEFT_OK;
 }
 static void f_request_stop(void *n) {}
-static void f_sign_message(void *n, const uint8_t *msg, size_t len, pubkey_t *pk,
-                           signature_t *sig)
+static void f_sign_message(void *n, const uint8_t *msg, size_t len, pubkey_t *pk, signature_t *sig)
 {
     memset(pk, 2, sizeof *pk);
     memset(sig, 3, sizeof *sig);
 }
 static weft_err f_staking_add(void *n, const keypair_t *keys, size_t count) { return WEFT_OK; }
-static weft_err f_staking_remove(void *n, const address_t *addrs, size_t count)
-{
-    return WEFT_OK;
-}
+static weft_err f_staking_remove(void *n, const address_t *addrs, size_t count) { return WEFT_OK; }
 static weft_err f_staking_list(void *n, address_t **out, size_t *count)
 {
     *out = calloc(1, sizeof **out);
@@ -210,9 +204,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         model_params_default(&params);
         params.chain_id = 77658366;
         params.genesis_timestamp_ms = 1699999000000ull;
-        api_massa_config mc = {.node = &node,
-                               .vt = &fake_vt,
-                               .minimal_fee = amount_from_nano(1000)};
+        api_massa_config mc = {
+            .node = &node, .vt = &fake_vt, .minimal_fee = amount_from_nano(1000)};
         check(api_massa_new(&massa, &mc) == WEFT_OK);
         api_rpc_config c = {.methods = api_massa_methods,
                             .method_count = api_massa_method_count,
@@ -231,7 +224,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (json_is_array(ans)) {
         size_t i;
         json_t *a;
-        json_array_foreach(ans, i, a) check_answer(a);
+        json_array_foreach (ans, i, a)
+            check_answer(a);
     } else {
         check_answer(ans);
     }
