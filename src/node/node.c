@@ -45,7 +45,10 @@ bool nsel_has_cycle(nsel *s, uint64_t cycle)
 
 weft_err node_call(actor_t *to, uint32_t kind, void *payload)
 {
-    return actor_call(to, kind, payload, NULL, NODE_CALL_TIMEOUT_MS, NULL, NULL);
+    /* No timeout: the payload is the caller's (often on its stack) and the actor reads and
+     * writes it while handling the request, so the caller must not return before the answer.
+     * Every request is answered: by its handler, or with E_ACTOR_STOPPED when the actor stops. */
+    return actor_call(to, kind, payload, NULL, 0, NULL, NULL);
 }
 
 weft_err node_msg_unknown(const char *actor, actor_msg_t *m)

@@ -8,11 +8,14 @@
  *
  * The functions below are the node's whole outside interface (the JSON-RPC API uses only them).
  * Each is thread-safe: it sends a request to the actor that owns the data and waits for the reply
- * (at most NODE_CALL_TIMEOUT_MS, then E_TIMEOUT).  Results are copies owned by the caller, freed
+ * (without a time limit: the request points at the caller's memory, so the call cannot return
+ * before the actor is done with it; a stopping actor answers E_ACTOR_STOPPED).  An API server
+ * therefore bounds slow answers by its connection timeouts, not here.  Results are copies owned
+ * by the caller, freed
  * with the matching *_free function.  Bad outside input (an operation, an address) gives an
  * error or a per-item status, never an abort.
  *
- * Errors: those of the repository, store, journal and actors at start; E_TIMEOUT, E_ACTOR_STOPPED
+ * Errors: those of the repository, store, journal and actors at start; E_ACTOR_STOPPED
  * (the node is stopping), E_NOMEM from queries; per-operation statuses from node_send_operations.
  */
 #ifndef WEFT_NODE_H
@@ -28,7 +31,6 @@
 #include "model/model.h"
 #include "repo/repo.h"
 
-#define NODE_CALL_TIMEOUT_MS 10000
 #define NODE_VERSION "weft/0.1.0"
 
 typedef struct node node_t;
