@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "blocklog/blocklog.h"
+#include "store/store.h"
 
 #define BLOCKLOG_FORMAT 1u
 #define DEFAULT_MAP ((size_t)64 << 20)
@@ -35,28 +36,7 @@ struct blocklog {
     size_t map_size, map_max;
 };
 
-static weft_err map_err(int rc, const char *what)
-{
-    switch (rc) {
-    case 0:
-        return WEFT_OK;
-    case ENOMEM:
-        return WEFT_E_NOMEM;
-    case EIO:
-    case ENOSPC:
-        log_error("blocklog", "I/O error", "op=%s err=%s", what, mdb_strerror(rc));
-        return WEFT_E_IO;
-    case MDB_MAP_FULL:
-        return WEFT_E_STORE_MAP_FULL;
-    case MDB_CORRUPTED:
-    case MDB_PAGE_NOTFOUND:
-        log_error("blocklog", "LMDB reports corruption", "op=%s err=%s", what, mdb_strerror(rc));
-        return WEFT_E_CORRUPT;
-    default:
-        log_error("blocklog", "LMDB error", "op=%s err=%s", what, mdb_strerror(rc));
-        return WEFT_E_STORE_LMDB;
-    }
-}
+static weft_err map_err(int rc, const char *what) { return store_lmdb_err(rc, "blocklog", what); }
 
 static weft_err corrupt(const char *what)
 {

@@ -27,7 +27,7 @@ struct store {
     size_t log_len, log_cap;
 };
 
-static weft_err map_err(int rc, const char *what)
+weft_err store_lmdb_err(int rc, const char *module, const char *what)
 {
     switch (rc) {
     case 0:
@@ -36,7 +36,7 @@ static weft_err map_err(int rc, const char *what)
         return WEFT_E_NOMEM;
     case EIO:
     case ENOSPC:
-        log_error("store", "I/O error", "op=%s err=%s", what, mdb_strerror(rc));
+        log_error(module, "I/O error", "op=%s err=%s", what, mdb_strerror(rc));
         return WEFT_E_IO;
     case MDB_MAP_FULL:
         return WEFT_E_STORE_MAP_FULL;
@@ -44,11 +44,17 @@ static weft_err map_err(int rc, const char *what)
         return WEFT_E_LIMIT;
     case MDB_READERS_FULL:
         return WEFT_E_BUSY;
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+        log_error(module, "LMDB reports corruption", "op=%s err=%s", what, mdb_strerror(rc));
+        return WEFT_E_CORRUPT;
     default:
-        log_error("store", "LMDB error", "op=%s err=%s", what, mdb_strerror(rc));
+        log_error(module, "LMDB error", "op=%s err=%s", what, mdb_strerror(rc));
         return WEFT_E_STORE_LMDB;
     }
 }
+
+static weft_err map_err(int rc, const char *what) { return store_lmdb_err(rc, "store", what); }
 
 static void log_clear(store_t *s)
 {

@@ -57,6 +57,12 @@ state_kv_t store_kv(store_t *s);
 /* The current map size in bytes (grows on MDB_MAP_FULL). */
 size_t store_map_size(const store_t *s);
 
+/* Maps an LMDB return code to a weft error, logging the unexpected ones under `module` with the
+ * operation `what`: ENOMEM → E_NOMEM, EIO/ENOSPC → E_IO, MDB_MAP_FULL → E_STORE_MAP_FULL,
+ * MDB_BAD_VALSIZE → E_LIMIT, MDB_READERS_FULL → E_BUSY, MDB_CORRUPTED/MDB_PAGE_NOTFOUND →
+ * E_CORRUPT, anything else → E_STORE_LMDB.  Shared by every LMDB environment of the node. */
+weft_err store_lmdb_err(int rc, const char *module, const char *what);
+
 /* ---- fault injection ------------------------------------------------------------------------- */
 
 typedef struct store_fault {
