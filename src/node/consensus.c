@@ -54,6 +54,15 @@ static void forget_block(cons_actor *a, const block_id_t *id)
     }
 }
 
+/* The blockclique's pending blocks: *n ids in a new array (NULL on allocation failure, *n 0). */
+static block_id_t *bc_ids(cons_actor *a, size_t *n)
+{
+    size_t nbc = graph_clique_count(a->g) ? graph_clique_blocks(a->g, 0, NULL, 0) : 0;
+    block_id_t *v = malloc((nbc ? nbc : 1) * sizeof *v);
+    *n = v && nbc ? graph_clique_blocks(a->g, 0, v, nbc) : 0;
+    return v;
+}
+
 static weft_err clock_slot(cons_actor *a, slot_t *out) { return node_current_slot(a->n, out); }
 
 /* ---- execution updates ----------------------------------------------------------------------- */
@@ -105,14 +114,12 @@ static weft_err send_update(cons_actor *a)
     uint64_t lfp[MODEL_MAX_THREADS];
     final_periods(a, lfp);
     /* the blockclique's blocks by slot */
-    size_t nbc = graph_clique_count(a->g) ? graph_clique_blocks(a->g, 0, NULL, 0) : 0;
-    block_id_t *bcids = malloc((nbc ? nbc : 1) * sizeof *bcids);
+    size_t nbc;
+    block_id_t *bcids = bc_ids(a, &nbc);
     nupdate *u = calloc(1, sizeof *u);
     nmap bcmap;
     nmap_init(&bcmap, 7);
     weft_err err = (bcids && u) ? WEFT_OK : WEFT_E_NOMEM;
-    if (!err && nbc)
-        nbc = graph_clique_blocks(a->g, 0, bcids, nbc);
     for (size_t i = 0; !err && i < nbc; i++) {
         nblock *b = get_block(a, &bcids[i]);
         if (!b)
@@ -688,13 +695,10 @@ static node_block_status status_of(graph_status st)
 
 static bool in_blockclique(cons_actor *a, const block_id_t *id)
 {
-    if (!graph_clique_count(a->g))
-        return false;
-    size_t nbc = graph_clique_blocks(a->g, 0, NULL, 0);
-    block_id_t *v = malloc((nbc ? nbc : 1) * sizeof *v);
+    size_t nbc;
+    block_id_t *v = bc_ids(a, &nbc);
     if (!v)
         return false;
-    nbc = graph_clique_blocks(a->g, 0, v, nbc);
     bool in = false;
     for (size_t i = 0; i < nbc && !in; i++)
         in = block_id_eq(&v[i], id);
@@ -761,24 +765,28 @@ static weft_err q_bc_at(cons_actor *a, nbcq *q)
         }
         return blocklog_final_at(a->log, q->slot, &q->id);
     }
-    for (size_t i = 0; i < a->blocks.cap; i++) {
-        nblock *b = a->blocks.e[i].v;
-        if (b && slot_cmp(b->b.header.slot, q->slot) == 0 && in_blockclique(a, &b->b.header.id)) {
-            q->id = b->b.header.id;
-            return WEFT_OK;
+    size_t nbc;
+    block_id_t *bc = bc_ids(a, &nbc);
+    if (!bc)
+        return WEFT_E_NOMEM;
+    weft_err err = WEFT_E_NOT_FOUND;
+    for (size_t i = 0; i < nbc && err; i++) {
+        nblock *b = get_block(a, &bc[i]);
+        if (b && slot_cmp(b->b.header.slot, q->slot) == 0) {
+            q->id = bc[i];
+            err = WEFT_OK;
         }
     }
-    return WEFT_E_NOT_FOUND;
+    free(bc);
+    return err;
 }
 
 static weft_err q_interval(cons_actor *a, nintq *q)
 {
-    size_t nbc = graph_clique_count(a->g) ? graph_clique_blocks(a->g, 0, NULL, 0) : 0;
-    block_id_t *bc = malloc((nbc ? nbc : 1) * sizeof *bc);
+    size_t nbc;
+    block_id_t *bc = bc_ids(a, &nbc);
     if (!bc)
         return WEFT_E_NOMEM;
-    if (nbc)
-        nbc = graph_clique_blocks(a->g, 0, bc, nbc);
     weft_err err = WEFT_OK;
     for (size_t i = 0; !err && i < a->blocks.cap; i++) {
         nblock *b = a->blocks.e[i].v;

@@ -299,9 +299,7 @@ static weft_err ex_update(exec_actor *a, nupdate *u)
     }
     if (!err && u->n_bc) {
         size_t executed = 0;
-        size_t before = exec_history_len(a->ex);
         err = exec_set_blockclique(a->ex, u->bc, u->n_bc, &executed);
-        (void)before;
         size_t h = exec_history_len(a->ex);
         if (done)
             for (size_t i = h >= executed ? h - executed : 0; i < h; i++)
@@ -394,7 +392,7 @@ static bool credit_visit(void *ctx, const uint8_t *key, size_t klen, const uint8
     s.thread = rd_u8(&r);
     rd_init(&r, val, vlen);
     uint64_t amt = rd_varint(&r);
-    if (rd_err(&r) || c->n >= NODE_MAX_DRAWS)
+    if (rd_err(&r) || c->n >= NODE_MAX_CREDITS)
         return true;
     if (c->n == c->cap) {
         size_t nc = c->cap ? c->cap * 2 : 8;

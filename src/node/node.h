@@ -141,6 +141,7 @@ typedef struct node_address_info {
 } node_address_info_t;
 #define NODE_MAX_KEYS 4096
 #define NODE_MAX_DRAWS 256
+#define NODE_MAX_CREDITS 256
 WEFT_MUST_USE weft_err node_get_address(node_t *n, const address_t *a, node_address_info_t *out);
 void node_address_info_free(node_address_info_t *i);
 

@@ -25,7 +25,7 @@ typedef struct baltab {
     address_t *k;
     amount_t *v;
     bool *used;
-    size_t cap;
+    size_t cap, count;
     node_t *n;
     bool lazy; /* missing entries are asked from execution one by one */
 } baltab;
@@ -46,6 +46,7 @@ static weft_err bt_init(baltab *t, size_t n, node_t *node, bool lazy)
     t->v = calloc(cap, sizeof *t->v);
     t->used = calloc(cap, sizeof *t->used);
     t->cap = cap;
+    t->count = 0;
     t->n = node;
     t->lazy = lazy;
     if (!t->k || !t->v || !t->used) {
@@ -72,6 +73,17 @@ static size_t bt_slot(const baltab *t, const address_t *a)
     return i;
 }
 
+/* Sets the entry at slot i (from bt_slot) to (a, v). */
+static void bt_set(baltab *t, size_t i, const address_t *a, amount_t v)
+{
+    if (!t->used[i]) {
+        t->used[i] = true;
+        t->count++;
+    }
+    t->k[i] = *a;
+    t->v[i] = v;
+}
+
 static bool bt_grow(baltab *t)
 {
     baltab nt;
@@ -79,10 +91,7 @@ static bool bt_grow(baltab *t)
         return false;
     for (size_t i = 0; i < t->cap; i++)
         if (t->used[i]) {
-            size_t j = bt_slot(&nt, &t->k[i]);
-            nt.used[j] = true;
-            nt.k[j] = t->k[i];
-            nt.v[j] = t->v[i];
+            bt_set(&nt, bt_slot(&nt, &t->k[i]), &t->k[i], t->v[i]);
         }
     bt_free(t);
     *t = nt;
@@ -103,15 +112,9 @@ static weft_err bt_lookup(void *ctx, const address_t *a, amount_t *out)
     weft_err err = node_call(t->n->a_exec, MSG_EXEC_BALANCES, &q);
     if (err)
         return err;
-    size_t count = 0;
-    for (size_t k = 0; k < t->cap; k++)
-        count += t->used[k];
-    if (2 * (count + 1) > t->cap && !bt_grow(t))
+    if (2 * (t->count + 1) > t->cap && !bt_grow(t))
         return WEFT_OK;
-    i = bt_slot(t, a);
-    t->used[i] = true;
-    t->k[i] = *a;
-    t->v[i] = *out;
+    bt_set(t, bt_slot(t, a), a, *out);
     return WEFT_OK;
 }
 
@@ -138,8 +141,7 @@ static weft_err add_ops(pool_actor *a, nopsq *q)
         address_of_pubkey(&ad, &q->ops[i]->creator);
         size_t s = bt_slot(&t, &ad);
         if (!t.used[s]) {
-            t.used[s] = true;
-            t.k[s] = ad;
+            bt_set(&t, s, &ad, amount_from_nano(0)); /* the balance comes below */
             addrs[na++] = ad;
         }
     }
@@ -187,12 +189,8 @@ static weft_err select_block(pool_actor *a, nselq *q)
             if (bt_init(&big, nc, a->n, true) == WEFT_OK) {
                 bt_free(&t);
                 t = big;
-                for (size_t i = 0; i < nc; i++) {
-                    size_t k = bt_slot(&t, &cr[i]);
-                    t.used[k] = true;
-                    t.k[k] = cr[i];
-                    t.v[k] = am[i];
-                }
+                for (size_t i = 0; i < nc; i++)
+                    bt_set(&t, bt_slot(&t, &cr[i]), &cr[i], am[i]);
             }
         }
     }
