@@ -130,15 +130,19 @@ weft_err nblock_decode(nblock **out, const model_params *p, const uint8_t *rec, 
 
 void node_genesis_headers(const model_params *p, block_header_t *out)
 {
-    uint8_t seedin[40];
-    memcpy(seedin, "weft/gen", 8);
+    /* the genesis key: BLAKE3("weft/genesis-key/v1" ‖ chain_id u64be ‖ genesis_timestamp u64be) */
+    static const char tag[] = "weft/genesis-key/v1";
+    uint8_t num[16];
     for (int i = 0; i < 8; i++) {
-        seedin[8 + i] = (uint8_t)(p->chain_id >> (56 - 8 * i));
-        seedin[16 + i] = (uint8_t)(p->genesis_timestamp_ms >> (56 - 8 * i));
+        num[i] = (uint8_t)(p->chain_id >> (56 - 8 * i));
+        num[8 + i] = (uint8_t)(p->genesis_timestamp_ms >> (56 - 8 * i));
     }
-    memcpy(seedin + 24, "esis-key/v1\0\0\0\0\0", 16);
+    crypto_blake3_ctx c;
+    crypto_blake3_init(&c);
+    crypto_blake3_update(&c, tag, sizeof tag - 1);
+    crypto_blake3_update(&c, num, sizeof num);
     uint8_t seed[32];
-    crypto_blake3(seed, seedin, sizeof seedin);
+    crypto_blake3_final(&c, seed);
     keypair_t kp;
     keypair_from_seed(&kp, seed);
     for (uint32_t t = 0; t < p->thread_count; t++) {
