@@ -9,7 +9,6 @@
  * repository's lock, starts the node and its API, writes api.json and api.token, and stops
  * cleanly (every final write completed) on SIGINT or SIGTERM or the stop_node RPC.
  * Exit status: 0 clean stop, 1 runtime failure, 2 usage or bad input (a named error on stderr). */
-#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -98,21 +97,9 @@ static int parse_args(int argc, char **argv, args *a, bool init)
 
 static int read_key_file(const char *path, keypair_t *kp)
 {
-    size_t len;
-    uint8_t *b = base_read_file(path, &len);
-    if (!b)
-        return fail(WEFT_E_IO, "cannot read %s: %s", path, strerror(errno));
-    char text[MODEL_STR_MAX];
-    size_t k = 0;
-    for (size_t i = 0; i < len && k + 1 < sizeof text; i++)
-        if (b[i] != '\n' && b[i] != '\r' && b[i] != ' ')
-            text[k++] = (char)b[i];
-    text[k] = 0;
-    crypto_wipe(b, len);
-    free(b);
-    weft_err e = secret_key_parse(kp, text);
-    crypto_wipe(text, sizeof text);
-    return e ? fail(e, "%s does not hold a secret key", path) : 0;
+    char err[512];
+    weft_err e = repo_read_key_file(path, kp, err, sizeof err);
+    return e ? fail(e, "%s", err) : 0;
 }
 
 static int cmd_init(int argc, char **argv)

@@ -305,6 +305,11 @@ static weft_err key_read(const char *path, const char *shown, keypair_t *kp, cha
     return WEFT_OK;
 }
 
+weft_err repo_read_key_file(const char *path, keypair_t *kp, char *err, size_t errcap)
+{
+    return key_read(path, path, kp, err, errcap);
+}
+
 static void key_address_str(char out[MODEL_STR_MAX], const keypair_t *kp)
 {
     address_t a;

@@ -154,6 +154,11 @@ void repo_close(repo_t *r);
 /* Paths inside the repository: writes DIR/name into out (cap bytes); E_LIMIT if it does not fit. */
 WEFT_MUST_USE weft_err repo_path(const repo_t *r, const char *name, char *out, size_t cap);
 
+/* Reads a key file as the repository's own are read: the secret key text ("S…", an optional
+ * newline), a regular file not readable by group or others (E_REPO_KEY with the reason in err). */
+WEFT_MUST_USE weft_err repo_read_key_file(const char *path, keypair_t *kp, char *err,
+                                          size_t errcap);
+
 /* Adds a staking key (written to keys/staking/<address>.key, 0600) / removes one by address
  * (E_NOT_FOUND).  Not thread-safe with readers of staking_keys: the node serializes. */
 WEFT_MUST_USE weft_err repo_staking_add(repo_t *r, const keypair_t *kp);
