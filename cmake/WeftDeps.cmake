@@ -14,6 +14,7 @@ weft_pkg(CMOCKA cmocka libcmocka-dev)
 weft_pkg(LMDB lmdb liblmdb-dev)
 weft_pkg(MHD libmicrohttpd libmicrohttpd-dev)
 weft_pkg(CURL libcurl libcurl4-openssl-dev)
+weft_pkg(UV libuv libuv1-dev)
 
 # BLAKE3: the official C implementation shipped (as source) by Debian's librust-blake3-dev.
 file(GLOB _blake3_dirs LIST_DIRECTORIES true /usr/share/cargo/registry/blake3-*/c)

@@ -118,8 +118,20 @@ X(E_REPO_KEY, -513, "invalid or unreadable key file")
 X(E_REPO_MISSING, -514, "not a weft repository (run weftd init)")
 X(E_NODE_OP_REJECTED, -520, "operation rejected by the node")
 X(E_NODE_BLOCK, -521, "block rejected by the node")
+X(E_NODE_BLOCK_LATER, -522, "block draws not known yet: retry when more blocks are final")
 
 /* network: -600 .. -699 */
+X(E_NET_MESSAGE, -600, "malformed peer message")
+X(E_NET_CHAIN, -601, "peer is on another chain (chain id or genesis differs)")
+X(E_NET_VERSION, -602, "peer speaks an incompatible protocol version")
+X(E_NET_HANDSHAKE, -603, "peer failed the handshake (key proof)")
+X(E_NET_BANNED, -604, "peer is banned")
+X(E_NET_LIMIT, -605, "peer exceeded a rate, size or in-flight limit")
+X(E_NET_TIMEOUT, -606, "peer did not answer in time")
+X(E_NET_SELF, -607, "connected to itself")
+X(E_NET_DUPLICATE, -608, "already connected to that node")
+X(E_NET_FULL, -609, "no free peer slot")
+X(E_NET_INVALID_BLOCK, -610, "peer sent an invalid block")
 
 /* api / cli: -700 .. -799 */
 X(E_USAGE, -700, "bad command-line usage")

@@ -35,8 +35,12 @@
 
 typedef struct node node_t;
 
+typedef struct node_net_events node_net_events;
+
 typedef struct node_options {
     actor_clock_t *clock; /* NULL: the system clock */
+    /* The network shell's event sink (borrowed; must outlive the node), or NULL (no network). */
+    const node_net_events *net;
     /* Called (from any thread) when the node wants to stop: node_request_stop or a fatal actor
      * failure.  weftd's main thread then calls node_stop. */
     void (*on_stop_request)(void *ctx);
@@ -295,6 +299,93 @@ WEFT_MUST_USE weft_err node_staking_add(node_t *n, const keypair_t *keys, size_t
 WEFT_MUST_USE weft_err node_staking_remove(node_t *n, const address_t *addrs, size_t count);
 /* The staking addresses; *out malloc'd. */
 WEFT_MUST_USE weft_err node_staking_list(node_t *n, address_t **out, size_t *count);
+
+/* ---- network (the shell in src/net uses these; docs/node.md "Network") ---------------------- */
+
+/* What the node tells the network.  Each callback runs on one of the node's actor threads: it must
+ * not block and must not call back into the node; its arguments are borrowed for the call (copy
+ * what you keep).  Any callback may be NULL. */
+struct node_net_events {
+    void *ctx;
+    /* A block became pending in the graph (produced here or received; parents always reported
+     * before children).  From the consensus actor, after the block log has it. */
+    void (*block_pending)(void *ctx, const block_header_t *h);
+    /* The graph found these blocks invalid (a peer that sent one is banned). */
+    void (*block_invalid)(void *ctx, const block_id_t *id, weft_err reason);
+    /* The graph waits for these parents: ask peers for them. */
+    void (*blocks_missing)(void *ctx, const block_id_t *ids, size_t n);
+    /* The pool admitted new operations (from the API or from peers): announce them. */
+    void (*ops_admitted)(void *ctx, const op_id_t *ids, size_t n);
+    /* Endorsements produced here or admitted from peers: push them. */
+    void (*endorsements_admitted)(void *ctx, const endorsement_t *e, size_t n);
+};
+
+/* A block received from a peer: its header and its operations (decoded; ops[0..count) and the
+ * array itself pass to the node, whatever the outcome).  On the caller's thread the node checks
+ * what needs no state (header and endorsement signatures, the operation list against the header's
+ * ops_hash, every operation's signature, sizes); then the consensus actor checks the draws
+ * (producer, endorsers), logs the block and gives it to the graph.  *verdict:
+ *   WEFT_OK              taken by the graph (pending or waiting), or already known;
+ *   E_SIGNATURE, E_OPS_HASH, E_TOO_MANY_OPS, E_NODE_BLOCK (wrong producer, endorser, parent count,
+ *                        thread or size)  — the sender is at fault (ban it);
+ *   E_NODE_BLOCK_LATER   the draws of the block's cycle are not known yet (this node's final state
+ *                        is behind): give it again after more blocks are final — not a fault;
+ *   E_GRAPH_* from graph_add (slot full, …): not taken, not a fault.
+ * Returns an error only when the node cannot take requests (E_ACTOR_STOPPED, E_NOMEM). */
+WEFT_MUST_USE weft_err node_net_block(node_t *n, const block_header_t *h, signed_op_t *ops,
+                                      uint32_t count, weft_err *verdict);
+
+/* Endorsements received from a peer (copied): signature and draw checked, then the pool.
+ * results[i]: WEFT_OK (admitted or known), E_SIGNATURE / E_ENDORSEMENT (a fault: ban),
+ * E_NODE_BLOCK_LATER (draw unknown yet: dropped, not a fault), E_POOL_* (not admitted). */
+WEFT_MUST_USE weft_err node_net_endorsements(node_t *n, const endorsement_t *e, size_t count,
+                                             weft_err *results);
+/* Operations received from a peer go through node_send_operations (E_SIGNATURE there is a fault).
+ */
+
+/* Whether the node knows a block (pending, waiting, final, stale or invalid; or in the block log).
+ */
+bool node_net_has_block(node_t *n, const block_id_t *id);
+
+/* A block for a peer, from memory (pending and recent final blocks) or the block log. */
+typedef struct node_net_block_data {
+    block_header_t header; /* with its id */
+    op_id_t *op_ids;       /* op_count ids, owned */
+    uint32_t op_count;
+    node_bytes_t *ops; /* when asked with ops: op_count signed operations in wire form, owned */
+    bool is_final;
+} node_net_block_data;
+/* E_NOT_FOUND if the node does not have the block's body (a stale block only known by id). */
+WEFT_MUST_USE weft_err node_net_get_block(node_t *n, const block_id_t *id, bool with_ops,
+                                          node_net_block_data *out);
+void node_net_block_data_free(node_net_block_data *d);
+
+/* Operations in wire form for peers that asked (pool, pending blocks): out[i] empty (len 0) for
+ * an unknown id.  out is caller-provided (count entries); free the entries with free(out[i].b). */
+WEFT_MUST_USE weft_err node_net_get_ops(node_t *n, const op_id_t *ids, size_t count,
+                                        node_bytes_t *out);
+
+/* What a hello carries: per thread the latest final period and the ids of the blocks that are
+ * the thread's heads in the graph (the latest pending or final block of the thread in the
+ * blockclique). */
+typedef struct node_net_status {
+    uint32_t thread_count;
+    uint64_t final_periods[MODEL_MAX_THREADS];
+    block_id_t heads[MODEL_MAX_THREADS];
+    slot_t head_slots[MODEL_MAX_THREADS];
+    bool has_final_cursor; /* execution's next slot to finalize */
+    slot_t final_cursor;
+} node_net_status;
+WEFT_MUST_USE weft_err node_net_get_status(node_t *n, node_net_status *out);
+
+/* Final block ids after slot `after` (exclusive) in slot order from the block log, at most max
+ * (<= NODE_NET_MAX_RANGE); *more says whether later final blocks exist.  *ids malloc'd (free()).
+ * Blocks pruned by node.block_retention are gone: the range starts at the oldest kept one and
+ * *oldest_kept says which slot that is (so a peer too far behind knows to fetch the state). */
+#define NODE_NET_MAX_RANGE 4096
+WEFT_MUST_USE weft_err node_net_final_range(node_t *n, slot_t after, size_t max, block_id_t **ids,
+                                            slot_t **slots, size_t *count, bool *more,
+                                            slot_t *oldest_kept);
 
 /* ---- metrics --------------------------------------------------------------------------------- */
 
