@@ -140,6 +140,7 @@ static void ring_push(actor_t *a, const actor_msg_t *m) /* a->mu held, room chec
 {
     a->ring[(a->head + a->count) % a->cap] = *m;
     a->count++;
+    atomic_fetch_add(&a->sys->activity, 1);
     pthread_cond_signal(&a->cv);
 }
 
@@ -399,6 +400,7 @@ static void *actor_main(void *arg)
             break;
         }
         actor_msg_t m = ring_pop(a);
+        a->handling = true;
         bool inject = a->inject;
         a->inject = false;
         bool kick = a->timer_waiting;
@@ -419,10 +421,14 @@ static void *actor_main(void *arg)
             if (r)
                 reply_after_handle(r, herr != WEFT_OK);
         }
-        if (herr != WEFT_OK && !actor_recover(a, &herr, &built)) {
+        bool fatal = herr != WEFT_OK && !actor_recover(a, &herr, &built);
+        if (fatal)
             actor_fatal(a, herr);
+        pthread_mutex_lock(&a->mu);
+        a->handling = false;
+        pthread_mutex_unlock(&a->mu);
+        if (fatal)
             break;
-        }
     }
     if (built)
         a->def.stop(a->def.ctx, a);
@@ -606,6 +612,25 @@ void actor_system_free(actor_system_t *s)
     free(s->actors);
     actor_timers_destroy(s);
     free(s);
+}
+
+bool actor_system_idle(actor_system_t *s)
+{
+    WEFT_MISUSE(s != NULL);
+    /* Each actor is seen idle at its check; it can only become busy again through an enqueue,
+     * which moves `activity`: an unchanged count over all checks means all were idle at once. */
+    uint64_t before = atomic_load(&s->activity);
+    for (size_t i = 0; i < s->n; i++) {
+        actor_t *a = s->actors[i];
+        pthread_mutex_lock(&a->mu);
+        bool busy = a->count > 0 || a->handling;
+        pthread_mutex_unlock(&a->mu);
+        if (busy)
+            return false;
+    }
+    if (actor_timers_due(s))
+        return false;
+    return atomic_load(&s->activity) == before;
 }
 
 actor_clock_t *actor_system_clock(actor_system_t *s)

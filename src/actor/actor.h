@@ -172,6 +172,13 @@ WEFT_MUST_USE weft_err actor_system_start(actor_system_t *s);
  * never started it closes the mailboxes (queued messages discarded). */
 void actor_system_stop(actor_system_t *s);
 actor_clock_t *actor_system_clock(actor_system_t *s);
+/* Whether the system is quiescent: no actor has a message queued or a handler (or a restart)
+ * running, and no timer is due at the clock's current time without having been handled.  The
+ * answer is consistent: a message enqueued while the actors are checked makes it false.  For
+ * tests on the fake clock (advance, actor_timer_sync, then poll until idle); threads outside the
+ * system (an actor_call in progress from elsewhere) are the caller's to account for.  Any
+ * thread. */
+bool actor_system_idle(actor_system_t *s);
 
 const char *actor_name(const actor_t *a);
 /* Messages waiting in the mailbox now (for metrics). */

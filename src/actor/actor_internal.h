@@ -8,6 +8,7 @@
 #define WEFT_ACTOR_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "actor/actor.h"
 
@@ -49,6 +50,7 @@ struct actor {
     weft_err start_err;
     bool exited;         /* the worker thread returned */
     bool inject;         /* fail the next message */
+    bool handling;       /* a message was taken and its handler (or restart) has not finished */
     bool timer_waiting;  /* the timer thread has a delivery parked on this full mailbox */
     bool thread_created; /* `thread` must be joined */
     pthread_t thread;
@@ -80,6 +82,7 @@ struct actor_system {
     actor_t **actors;
     size_t n, cap;
     enum { SYS_NEW, SYS_RUNNING, SYS_STOPPED } state;
+    atomic_uint_fast64_t activity; /* messages ever enqueued (actor_system_idle) */
 
     /* timers (timer.c); everything below under tm */
     pthread_mutex_t tm;
@@ -105,6 +108,9 @@ void actor_timers_stop(actor_system_t *s); /* joins the thread, frees every pend
 void actor_timers_kick(actor_system_t *s);
 void actor_timers_init(actor_system_t *s);
 void actor_timers_destroy(actor_system_t *s);
+/* Whether a timer is due at the clock's current time but not delivered yet (in the heap or
+ * parked on a full mailbox). */
+bool actor_timers_due(actor_system_t *s);
 
 /* timer.c → actor.c: enqueue without blocking; on ACTOR_ENQ_FULL the actor wakes the timer
  * thread (actor_timers_kick) when it next takes a message. */

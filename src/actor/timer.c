@@ -389,6 +389,19 @@ bool actor_timer_cancel(actor_system_t *s, actor_timer_id id)
     return true;
 }
 
+bool actor_timers_due(actor_system_t *s)
+{
+    actor_clock_t *c = s->clock;
+    uint64_t now_m = c->vt->mono_ms(c);
+    uint64_t now_w = c->vt->wall_ms(c);
+    pthread_mutex_lock(&s->tm);
+    bool due = s->due_head != NULL || (s->hn > 0 && s->heap[0]->mono_deadline <= now_m);
+    for (size_t i = 0; !due && s->n_wall > 0 && i < s->hn; i++)
+        due = s->heap[i]->wall && s->heap[i]->wall_deadline <= now_w;
+    pthread_mutex_unlock(&s->tm);
+    return due;
+}
+
 void actor_timer_sync(actor_system_t *s)
 {
     WEFT_MISUSE(s != NULL);

@@ -4,7 +4,8 @@
  * that rebuild state from "storage", the restart budget and on_fatal, start failure rolled back in
  * reverse, sends to stopped actors; timers on the fake clock: exact deadlines, cancel, wall steps
  * back and jumps forward, order of many timers, a timer into a full mailbox delivered later in
- * order; one smoke test on the real clock.
+ * order; quiescence (actor_system_idle) across a forward, due timers and a parked timer; one
+ * smoke test on the real clock.
  *
  * Outcomes never depend on sleeps: timer tests use the fake clock and actor_timer_sync, and
  * "handled" is established with a ping request queued behind the messages (FIFO) or by polling
@@ -987,6 +988,60 @@ static void test_timers_pending_at_stop_freed(void **state)
     tfix_free(f);
 }
 
+/* ---- quiescence ------------------------------------------------------------------------------ */
+
+static bool sys_idle(void *arg) { return actor_system_idle(arg); }
+
+/* actor_system_idle: false while a handler runs or a message waits, including a message forwarded
+ * from one actor to another and a timer due but not yet delivered; true once all is handled. */
+static void test_system_idle(void **state)
+{
+    (void)state;
+    tfix *f = tfix_new(16);
+    f->r.fwd = f->b;
+    assert_true(wait_for(sys_idle, f->s)); /* after start */
+    /* a handler blocked in the gate, then a forward queued behind it */
+    send_ok(f->a, K_GATE, 0);
+    send_ok(f->a, K_FWD, 7);
+    assert_true(wait_for(in_gate, &f->r));
+    assert_false(actor_system_idle(f->s));
+    gate_open(&f->r);
+    assert_true(wait_for(sys_idle, f->s));
+    /* idle implies the forwarded message was handled by the second actor */
+    assert_int_equal(rec_n(&f->x), 1);
+    assert_int_equal(f->x.v[0], 7);
+    assert_int_equal(rec_n(&f->r), 2);
+
+    /* a timer not due yet leaves the system idle; due, it does not until handled */
+    assert_int_not_equal(actor_timer_after(f->s, f->b, 50, K_TIMER, val(8), cnt_free), 0);
+    assert_int_not_equal(actor_timer_at_wall(f->s, f->b, WALL0 + 80, K_TIMER, val(9), cnt_free), 0);
+    assert_true(actor_system_idle(f->s));
+    actor_fake_clock_advance(f->fc, 50);
+    assert_true(wait_for(sys_idle, f->s)); /* no sync needed: a due timer counts as work */
+    assert_int_equal(rec_n(&f->x), 2);
+    assert_int_equal(f->x.v[1], 8);
+    /* a wall jump makes the wall timer due although its monotonic deadline is ahead */
+    actor_fake_clock_step_wall(f->fc, 100);
+    assert_true(wait_for(sys_idle, f->s));
+    assert_int_equal(rec_n(&f->x), 3);
+    assert_int_equal(f->x.v[2], 9);
+
+    /* a timer parked on a full mailbox counts as work */
+    tfix_free(f);
+    f = tfix_new(1);
+    send_ok(f->a, K_GATE, 0);
+    assert_true(wait_for(in_gate, &f->r));
+    send_ok(f->a, K_REC, 1); /* full */
+    assert_int_not_equal(actor_timer_after(f->s, f->a, 0, K_TIMER, val(2), cnt_free), 0);
+    actor_timer_sync(f->s);
+    assert_false(actor_system_idle(f->s));
+    gate_open(&f->r);
+    assert_true(wait_for(sys_idle, f->s));
+    assert_int_equal(rec_n(&f->r), 3);
+    assert_int_equal(f->r.kind[2], K_TIMER);
+    tfix_free(f);
+}
+
 /* ---- the real clock -------------------------------------------------------------------------- */
 
 static bool handled1(void *arg) { return rec_n(arg) >= 1; }
@@ -1040,6 +1095,7 @@ int main(void)
         cmocka_unit_test(test_many_timers_in_order),
         cmocka_unit_test(test_timer_into_full_mailbox),
         cmocka_unit_test(test_timers_pending_at_stop_freed),
+        cmocka_unit_test(test_system_idle),
         cmocka_unit_test(test_real_clock_smoke),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
