@@ -90,6 +90,7 @@ uint64_t node_current_period(const node_t *n)
 
 const model_params *node_params(const node_t *n) { return &n->params; }
 const repo_t *node_repo(const node_t *n) { return n->repo; }
+actor_system_t *node_actor_system(node_t *n) { return n->sys; }
 void node_id(const node_t *n, pubkey_t *out) { *out = n->repo->node_key.pk; }
 
 /* ---- lifecycle ------------------------------------------------------------------------------- */

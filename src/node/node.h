@@ -63,6 +63,7 @@ void node_id(const node_t *n, pubkey_t *out);
 /* The latest slot whose time has come (E_RANGE before genesis) at the node's clock. */
 WEFT_MUST_USE weft_err node_current_slot(const node_t *n, slot_t *out);
 uint64_t node_now_ms(const node_t *n);
+actor_system_t *node_actor_system(node_t *n); /* its actors (tests/sim: sync, idle) */
 
 /* ---- status ---------------------------------------------------------------------------------- */
 
