@@ -47,6 +47,7 @@
 
 #include "base/base.h"
 #include "model/model.h"
+#include "net/net.h"
 #include "node/node.h"
 
 /* ---- 1. errors ------------------------------------------------------------------------------ */
@@ -371,6 +372,26 @@ typedef struct api_node_vt {
 
 extern const api_node_vt api_node_real;
 
+/* The network as the Massa methods see it: netd's queries and commands (src/netd/netd.h) with the
+ * service as ctx, in plain types so that the API does not link the network shell.  Every function
+ * is thread-safe (it waits for the network's loop) and returns WEFT_OK or a weft_err (E_NOMEM;
+ * E_NOT_FOUND for an unban without a ban or the removal of an IP that is not whitelisted;
+ * anything else is reported as a node error).  Arrays are malloc'd (free()).  Used by
+ * node_ban_by_id/ip, node_unban_by_id/ip, node_peers_whitelist, node_add_to/remove_from_peers_
+ * whitelist, get_status (connected_nodes, network_stats) and the metrics (weft_peers, …). */
+typedef struct api_net_vt {
+    void *ctx; /* e.g. the netd service */
+    weft_err (*peers)(void *ctx, net_peer_info **out, size_t *n);
+    weft_err (*stats)(void *ctx, net_stats *out);
+    weft_err (*ban_id)(void *ctx, const pubkey_t *id);
+    weft_err (*ban_ip)(void *ctx, const char *ip);
+    weft_err (*unban_id)(void *ctx, const pubkey_t *id);
+    weft_err (*unban_ip)(void *ctx, const char *ip);
+    weft_err (*whitelist_add)(void *ctx, const char *ip);
+    weft_err (*whitelist_remove)(void *ctx, const char *ip);
+    weft_err (*whitelist)(void *ctx, char (**out)[NET_ADDR_MAX], size_t *n);
+} api_net_vt;
+
 #define API_MASSA_MAX_ARGS 128 /* ids, addresses or operations per call (Massa's max_arguments) */
 
 typedef struct api_massa_config {
@@ -381,6 +402,9 @@ typedef struct api_massa_config {
     api_metrics_t *metrics; /* optional registry (borrowed): operations admitted and refused by
                                send_operations are counted there; api_massa_metrics_text
                                appends it */
+    const api_net_vt *net;  /* optional network (borrowed, with its ctx: must outlive the
+                               methods); NULL: the peer methods answer API_ERR_UNAVAILABLE and
+                               get_status / the metrics report no peers */
 } api_massa_config;
 
 typedef struct api_massa api_massa_t;

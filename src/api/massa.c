@@ -26,6 +26,7 @@ struct api_massa {
 
 #define NODE(m) ((m)->cfg.node)
 #define VT(m) ((m)->cfg.vt)
+#define NET(m) ((m)->cfg.net)
 
 /* ---- the real node --------------------------------------------------------------------------- */
 
@@ -343,6 +344,57 @@ static uint64_t cycle_start_ms(const model_params *p, uint64_t cycle)
     return t;
 }
 
+/* The host of a "host:port" or "[v6]:port" peer address, into out (NET_ADDR_MAX bytes). */
+static void peer_host(char out[NET_ADDR_MAX], const char *addr)
+{
+    const char *start = addr, *end = addr + strnlen(addr, NET_ADDR_MAX - 1);
+    if (*addr == '[') {
+        const char *close = memchr(addr, ']', (size_t)(end - addr));
+        if (close) {
+            start = addr + 1;
+            end = close;
+        }
+    } else {
+        const char *colon = memchr(addr, ':', (size_t)(end - addr));
+        if (colon && !memchr(colon + 1, ':', (size_t)(end - colon - 1)))
+            end = colon; /* one colon: IPv4 or name with a port; more: a bare IPv6 address */
+    }
+    snprintf(out, NET_ADDR_MAX, "%.*s", (int)(end - start), start);
+}
+
+/* get_status's connected_nodes, {"N…": [ip, is_outgoing]} for every peer past its handshake, and
+ * the network's counters in *ns (zeros without a network, or when it does not answer: the status
+ * stays available). */
+static json_t *connected_nodes_json(api_massa_t *m, net_stats *ns)
+{
+    memset(ns, 0, sizeof *ns);
+    json_t *out = json_object();
+    if (!NET(m) || !out)
+        return out;
+    if (NET(m)->stats && NET(m)->stats(NET(m)->ctx, ns) != WEFT_OK)
+        memset(ns, 0, sizeof *ns);
+    net_peer_info *peers = NULL;
+    size_t n = 0;
+    if (!NET(m)->peers || NET(m)->peers(NET(m)->ctx, &peers, &n) != WEFT_OK)
+        return out;
+    for (size_t i = 0; i < n; i++) {
+        if (!peers[i].ready)
+            continue;
+        char id[MODEL_STR_MAX], host[NET_ADDR_MAX];
+        node_id_to_str(id, &peers[i].node_id);
+        peer_host(host, peers[i].addr);
+        if (json_object_set_new(
+                out, id,
+                json_pack("[o,b]", api_json_text(host, strlen(host)), peers[i].outbound)) != 0) {
+            json_decref(out);
+            out = NULL;
+            break;
+        }
+    }
+    free(peers);
+    return out;
+}
+
 static weft_err m_get_status(void *ctx, json_t *params, json_t **result, api_error *err)
 {
     api_massa_t *m = ctx;
@@ -363,9 +415,13 @@ static weft_err m_get_status(void *ctx, json_t *params, json_t **result, api_err
         api_json_u64(st.now_ms), "final_block_count", api_json_u64(st.final_block_count),
         "stale_block_count", api_json_u64(st.stale_block_count), "clique_count",
         api_json_u64(st.clique_count));
+    net_stats ns;
+    json_t *connected = connected_nodes_json(m, &ns);
     json_t *network =
-        json_pack("{s:i,s:i,s:i,s:i,s:i}", "in_connection_count", 0, "out_connection_count", 0,
-                  "known_peer_count", 0, "banned_peer_count", 0, "active_node_count", 0);
+        json_pack("{s:o,s:o,s:o,s:o,s:o}", "in_connection_count", api_json_u64(ns.peers_inbound),
+                  "out_connection_count", api_json_u64(ns.peers_outbound), "known_peer_count",
+                  api_json_u64(ns.peers), "banned_peer_count", api_json_u64(ns.bans_active),
+                  "active_node_count", api_json_u64(ns.peers_ready));
     json_t *execution =
         json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "time_window_start", api_json_u64(m->started_ms),
                   "time_window_end", api_json_u64(st.now_ms), "final_block_count",
@@ -383,16 +439,16 @@ static weft_err m_get_status(void *ctx, json_t *params, json_t **result, api_err
                                api_json_amount(amount_from_nano(p->roll_price)), "max_block_size",
                                api_json_u64(p->max_block_size));
     *result = json_pack(
-        "{s:o,s:n,s:s,s:o,s:o,s:o,s:o,s:{},s:o?,s:o,s:o,s:[o,o],s:o,s:o,s:o,s:o,s:s,s:i}",
-        "node_id", api_json_node_id(&id), "node_ip", "version", m->cfg.version, "current_time",
+        "{s:o,s:n,s:s,s:o,s:o,s:o,s:o,s:o,s:o?,s:o,s:o,s:[o,o],s:o,s:o,s:o,s:o,s:s,s:i}", "node_id",
+        api_json_node_id(&id), "node_ip", "version", m->cfg.version, "current_time",
         api_json_u64(st.now_ms), "current_cycle", api_json_u64(st.current_cycle),
         "current_cycle_time", api_json_u64(cycle_start_ms(p, st.current_cycle)), "next_cycle_time",
-        api_json_u64(cycle_start_ms(p, st.current_cycle + 1)), "connected_nodes", "last_slot",
-        st.has_slot ? api_json_slot(st.last_slot) : NULL, "next_slot", api_json_slot(st.next_slot),
-        "consensus_stats", consensus, "pool_stats", api_json_u64(st.pool_ops),
-        api_json_u64(st.pool_endorsements), "network_stats", network, "execution_stats", execution,
-        "config", config, "chain_id", api_json_u64(p->chain_id), "minimal_fees", fee,
-        "current_mip_version", 0);
+        api_json_u64(cycle_start_ms(p, st.current_cycle + 1)), "connected_nodes", connected,
+        "last_slot", st.has_slot ? api_json_slot(st.last_slot) : NULL, "next_slot",
+        api_json_slot(st.next_slot), "consensus_stats", consensus, "pool_stats",
+        api_json_u64(st.pool_ops), api_json_u64(st.pool_endorsements), "network_stats", network,
+        "execution_stats", execution, "config", config, "chain_id", api_json_u64(p->chain_id),
+        "minimal_fees", fee, "current_mip_version", 0);
     return *result ? WEFT_OK : WEFT_E_NOMEM;
 }
 
@@ -1358,53 +1414,166 @@ static weft_err m_get_staking_addresses(void *ctx, json_t *params, json_t **resu
     return WEFT_OK;
 }
 
-/* Peer bans and the peers whitelist: the parameters are checked (node ids or IP addresses), but
- * the node has no network layer yet. */
-static weft_err peers_method(json_t *params, api_error *err, bool by_ip, bool takes_list)
+/* Peer bans and the peers whitelist (Massa's shapes): params [[node ids "N…"]] or [[IP
+ * addresses]], result null; node_peers_whitelist takes none and answers the whitelisted IPs.  Every
+ * parameter is checked before anything is done (a bad one is -32602 and nothing changes); IPs are
+ * passed on in their canonical text form (inet_ntop).  Unbanning a peer that is not banned, or
+ * removing an IP that is not whitelisted, succeeds (as Massa).  Without a network: -32002. */
+typedef enum peer_cmd {
+    PEER_BAN_ID,
+    PEER_BAN_IP,
+    PEER_UNBAN_ID,
+    PEER_UNBAN_IP,
+    PEER_WHITELIST_ADD,
+    PEER_WHITELIST_REMOVE,
+} peer_cmd;
+
+static weft_err net_unavailable(api_error *err)
 {
-    if (!takes_list) {
-        if (api_params_none(params, err) != WEFT_OK)
-            return WEFT_E_RPC;
-    } else {
-        json_t *list;
-        size_t n;
-        if (list_param(&list, &n, params, err) != WEFT_OK)
-            return WEFT_E_RPC;
-        for (size_t i = 0; i < n; i++) {
-            const char *s;
-            char what[48];
-            snprintf(what, sizeof what, "params[0][%zu]", i);
-            if (api_json_get_string(&s, NULL, json_array_get(list, i), MODEL_STR_MAX - 1, what,
-                                    err) != WEFT_OK)
-                return WEFT_E_RPC;
-            if (by_ip) {
-                uint8_t buf[16];
-                if (inet_pton(AF_INET, s, buf) != 1 && inet_pton(AF_INET6, s, buf) != 1)
-                    return api_invalid_params(err, "%s: not an IP address", what);
-            } else {
-                pubkey_t pk;
-                weft_err d = node_id_parse(&pk, s);
-                if (d)
-                    return api_invalid_params(err, "%s: not a node id (%s)", what,
-                                              weft_err_name(d));
-            }
-        }
-    }
     return api_error_set(err, API_ERR_UNAVAILABLE,
-                         "peer management is not available: this node has no network layer yet");
+                         "peer management is not available: this node runs without a network");
+}
+
+/* An IP address (v4 or v6) in canonical text form. */
+static weft_err parse_ip(char out[NET_ADDR_MAX], const json_t *v, const char *what, api_error *err)
+{
+    const char *s;
+    if (api_json_get_string(&s, NULL, v, NET_ADDR_MAX - 1, what, err) != WEFT_OK)
+        return WEFT_E_RPC;
+    uint8_t buf[16];
+    int af = inet_pton(AF_INET, s, buf) == 1    ? AF_INET
+             : inet_pton(AF_INET6, s, buf) == 1 ? AF_INET6
+                                                : 0;
+    if (!af || !inet_ntop(af, buf, out, NET_ADDR_MAX))
+        return api_invalid_params(err, "%s: not an IP address", what);
+    return WEFT_OK;
+}
+
+static weft_err peer_command(api_massa_t *m, json_t *params, json_t **result, api_error *err,
+                             peer_cmd cmd)
+{
+    bool by_id = cmd == PEER_BAN_ID || cmd == PEER_UNBAN_ID;
+    json_t *list;
+    size_t n;
+    if (list_param(&list, &n, params, err) != WEFT_OK)
+        return WEFT_E_RPC;
+    pubkey_t *ids = by_id ? calloc(n ? n : 1, sizeof *ids) : NULL;
+    char(*ips)[NET_ADDR_MAX] = by_id ? NULL : calloc(n ? n : 1, sizeof *ips);
+    if (!ids && !ips)
+        return WEFT_E_NOMEM;
+    weft_err e = WEFT_OK;
+    for (size_t i = 0; i < n && !e; i++) {
+        char what[48];
+        snprintf(what, sizeof what, "params[0][%zu]", i);
+        if (!by_id) {
+            e = parse_ip(ips[i], json_array_get(list, i), what, err);
+            continue;
+        }
+        const char *s;
+        if ((e = api_json_get_string(&s, NULL, json_array_get(list, i), MODEL_STR_MAX - 1, what,
+                                     err)) != WEFT_OK)
+            break;
+        weft_err d = node_id_parse(&ids[i], s);
+        if (d)
+            e = api_invalid_params(err, "%s: not a node id (%s)", what, weft_err_name(d));
+    }
+    const api_net_vt *net = NET(m);
+    if (!e && !net)
+        e = net_unavailable(err);
+    for (size_t i = 0; i < n && !e; i++) {
+        weft_err d = WEFT_E_UNSUPPORTED;
+        const char *what = "ban";
+        switch (cmd) {
+        case PEER_BAN_ID:
+            d = net->ban_id ? net->ban_id(net->ctx, &ids[i]) : d;
+            break;
+        case PEER_UNBAN_ID:
+            what = "unban";
+            d = net->unban_id ? net->unban_id(net->ctx, &ids[i]) : d;
+            break;
+        case PEER_BAN_IP:
+            d = net->ban_ip ? net->ban_ip(net->ctx, ips[i]) : d;
+            break;
+        case PEER_UNBAN_IP:
+            what = "unban";
+            d = net->unban_ip ? net->unban_ip(net->ctx, ips[i]) : d;
+            break;
+        case PEER_WHITELIST_ADD:
+            what = "whitelist";
+            d = net->whitelist_add ? net->whitelist_add(net->ctx, ips[i]) : d;
+            break;
+        case PEER_WHITELIST_REMOVE:
+            what = "whitelist";
+            d = net->whitelist_remove ? net->whitelist_remove(net->ctx, ips[i]) : d;
+            break;
+        }
+        bool removal = cmd == PEER_UNBAN_ID || cmd == PEER_UNBAN_IP || cmd == PEER_WHITELIST_REMOVE;
+        if (d == WEFT_E_NOT_FOUND && removal)
+            d = WEFT_OK;
+        if (d == WEFT_E_NOMEM)
+            e = d;
+        else if (d)
+            e = api_error_node(err, d, "%s %s", what, by_id ? "node id" : ips[i]);
+    }
+    free(ids);
+    free(ips);
+    if (e)
+        return e;
+    *result = NULL;
+    return WEFT_OK;
 }
 
 static weft_err m_ban_by_id(void *ctx, json_t *params, json_t **result, api_error *err)
 {
-    return peers_method(params, err, false, true);
+    return peer_command(ctx, params, result, err, PEER_BAN_ID);
 }
 static weft_err m_ban_by_ip(void *ctx, json_t *params, json_t **result, api_error *err)
 {
-    return peers_method(params, err, true, true);
+    return peer_command(ctx, params, result, err, PEER_BAN_IP);
 }
+static weft_err m_unban_by_id(void *ctx, json_t *params, json_t **result, api_error *err)
+{
+    return peer_command(ctx, params, result, err, PEER_UNBAN_ID);
+}
+static weft_err m_unban_by_ip(void *ctx, json_t *params, json_t **result, api_error *err)
+{
+    return peer_command(ctx, params, result, err, PEER_UNBAN_IP);
+}
+static weft_err m_whitelist_add(void *ctx, json_t *params, json_t **result, api_error *err)
+{
+    return peer_command(ctx, params, result, err, PEER_WHITELIST_ADD);
+}
+static weft_err m_whitelist_remove(void *ctx, json_t *params, json_t **result, api_error *err)
+{
+    return peer_command(ctx, params, result, err, PEER_WHITELIST_REMOVE);
+}
+
 static weft_err m_peers_whitelist(void *ctx, json_t *params, json_t **result, api_error *err)
 {
-    return peers_method(params, err, true, false);
+    api_massa_t *m = ctx;
+    if (api_params_none(params, err) != WEFT_OK)
+        return WEFT_E_RPC;
+    const api_net_vt *net = NET(m);
+    if (!net || !net->whitelist)
+        return net_unavailable(err);
+    char(*ips)[NET_ADDR_MAX] = NULL;
+    size_t n = 0;
+    weft_err e = net->whitelist(net->ctx, &ips, &n);
+    if (e)
+        return e == WEFT_E_NOMEM ? e : api_error_node(err, e, "peers whitelist");
+    json_t *out = json_array();
+    for (size_t i = 0; out && i < n; i++) {
+        ips[i][NET_ADDR_MAX - 1] = '\0';
+        if (json_array_append_new(out, api_json_text(ips[i], strlen(ips[i]))) != 0) {
+            json_decref(out);
+            out = NULL;
+        }
+    }
+    free(ips);
+    if (!out)
+        return WEFT_E_NOMEM;
+    *result = out;
+    return WEFT_OK;
 }
 
 /* ---- metrics ------------------------------------------------------------------------------- */
@@ -1473,8 +1642,28 @@ weft_err api_massa_metrics_text(void *ctx, wr_t *out)
           (double)st.pending_block_count);
     gauge(out, "weft_pool_operations", "operations in the pool", (double)st.pool_ops);
     gauge(out, "weft_pool_endorsements", "endorsements in the pool", (double)st.pool_endorsements);
-    gauge(out, "weft_peers", "connected peers (no network layer yet)", 0);
-    gauge(out, "weft_banned_peers", "banned peers (no network layer yet)", 0);
+    net_stats ns;
+    memset(&ns, 0, sizeof ns);
+    if (NET(m) && NET(m)->stats && NET(m)->stats(NET(m)->ctx, &ns) != WEFT_OK)
+        memset(&ns, 0, sizeof ns);
+    gauge(out, "weft_peers", "peer connections (0 without a network)", (double)ns.peers);
+    gauge(out, "weft_peers_ready", "peers past the handshake and hello", (double)ns.peers_ready);
+    api_metrics_text_family(out, "weft_peer_connections", API_METRIC_GAUGE,
+                            "peer connections by direction");
+    api_label in = {"direction", "in"}, outl = {"direction", "out"};
+    api_metrics_text_sample(out, "weft_peer_connections", NULL, &in, 1, (double)ns.peers_inbound);
+    api_metrics_text_sample(out, "weft_peer_connections", NULL, &outl, 1,
+                            (double)ns.peers_outbound);
+    gauge(out, "weft_banned_peers", "peers and IPs banned now", (double)ns.bans_active);
+    counter(out, "weft_bans_total", "bans since start", (double)ns.bans_total);
+    counter(out, "weft_net_bytes_received_total", "bytes received from peers", (double)ns.bytes_in);
+    counter(out, "weft_net_bytes_sent_total", "bytes sent to peers", (double)ns.bytes_out);
+    counter(out, "weft_net_blocks_received_total", "blocks received from peers",
+            (double)ns.blocks_in);
+    counter(out, "weft_net_operations_received_total", "operations received from peers",
+            (double)ns.ops_in);
+    gauge(out, "weft_net_syncing", "1 while the node catches up with its peers",
+          ns.syncing ? 1 : 0);
     counter(out, "weft_operations_final_executed_total",
             "operations executed in final slots since start", (double)st.ops_final_executed);
     counter(out, "weft_blocks_produced_total", "blocks produced by this node since start",
@@ -1533,10 +1722,10 @@ const api_method api_massa_methods[] = {
     {"get_staking_addresses", m_get_staking_addresses, API_PRIVATE},
     {"node_ban_by_id", m_ban_by_id, API_PRIVATE},
     {"node_ban_by_ip", m_ban_by_ip, API_PRIVATE},
-    {"node_unban_by_id", m_ban_by_id, API_PRIVATE},
-    {"node_unban_by_ip", m_ban_by_ip, API_PRIVATE},
+    {"node_unban_by_id", m_unban_by_id, API_PRIVATE},
+    {"node_unban_by_ip", m_unban_by_ip, API_PRIVATE},
     {"node_peers_whitelist", m_peers_whitelist, API_PRIVATE},
-    {"node_add_to_peers_whitelist", m_ban_by_ip, API_PRIVATE},
-    {"node_remove_from_peers_whitelist", m_ban_by_ip, API_PRIVATE},
+    {"node_add_to_peers_whitelist", m_whitelist_add, API_PRIVATE},
+    {"node_remove_from_peers_whitelist", m_whitelist_remove, API_PRIVATE},
 };
 const size_t api_massa_method_count = WEFT_ARRAY_LEN(api_massa_methods);

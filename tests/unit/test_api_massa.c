@@ -1167,6 +1167,7 @@ static void test_private_methods(void **state)
     fails(true, "node_ban_by_ip", "[[\"10.0.0.300\"]]", API_ERR_INVALID_PARAMS, "IP");
     fails(true, "node_unban_by_id", "[[\"N1x\"]]", API_ERR_INVALID_PARAMS, "node id");
     fails(true, "node_peers_whitelist", NULL, API_ERR_UNAVAILABLE, "network");
+    fails(true, "node_add_to_peers_whitelist", "[[\"::1\"]]", API_ERR_UNAVAILABLE, "network");
 }
 
 static void test_metrics(void **state)
@@ -1235,10 +1236,218 @@ static void test_metrics(void **state)
         if (!strstr(t, want[i]))
             fail_msg("metrics text lacks '%s':\n%s", want[i], t);
     assert_null(strstr(t, "weft_process_resident_memory_bytes 0\n")); /* read from /proc */
+    assert_non_null(strstr(t, "weft_peers 0\n"));                     /* no network */
     wr_free(&w);
     api_rpc_free(r);
     api_massa_free(m);
     api_metrics_free(reg);
+}
+
+/* ---- the network (api_net_vt) ---------------------------------------------------------------- */
+
+struct fake_net {
+    net_peer_info peers[3];
+    size_t npeers;
+    net_stats stats;
+    pubkey_t banned_ids[4];
+    size_t nbanned_ids;
+    char ips[8][NET_ADDR_MAX]; /* "ban X", "unban X", "wl+ X", "wl- X" in call order */
+    size_t nips;
+    char whitelist[2][NET_ADDR_MAX];
+    size_t nwhitelist;
+    weft_err fail; /* returned by the next command, then reset */
+};
+static struct fake_net N;
+
+static weft_err n_peers(void *ctx, net_peer_info **out, size_t *n)
+{
+    struct fake_net *f = ctx;
+    *out = malloc(sizeof f->peers);
+    if (!*out)
+        return WEFT_E_NOMEM;
+    memcpy(*out, f->peers, sizeof f->peers);
+    *n = f->npeers;
+    return WEFT_OK;
+}
+static weft_err n_stats(void *ctx, net_stats *out)
+{
+    *out = ((struct fake_net *)ctx)->stats;
+    return WEFT_OK;
+}
+static weft_err n_record(struct fake_net *f, const char *what, const char *ip)
+{
+    weft_err e = f->fail;
+    f->fail = WEFT_OK;
+    if (!e && f->nips < WEFT_ARRAY_LEN(f->ips))
+        snprintf(f->ips[f->nips++], NET_ADDR_MAX, "%s %s", what, ip);
+    return e;
+}
+static weft_err n_ban_id(void *ctx, const pubkey_t *id)
+{
+    struct fake_net *f = ctx;
+    weft_err e = n_record(f, "ban", "id");
+    if (!e && f->nbanned_ids < WEFT_ARRAY_LEN(f->banned_ids))
+        f->banned_ids[f->nbanned_ids++] = *id;
+    return e;
+}
+static weft_err n_unban_id(void *ctx, const pubkey_t *id) { return n_record(ctx, "unban", "id"); }
+static weft_err n_ban_ip(void *ctx, const char *ip) { return n_record(ctx, "ban", ip); }
+static weft_err n_unban_ip(void *ctx, const char *ip) { return n_record(ctx, "unban", ip); }
+static weft_err n_wl_add(void *ctx, const char *ip) { return n_record(ctx, "wl+", ip); }
+static weft_err n_wl_remove(void *ctx, const char *ip) { return n_record(ctx, "wl-", ip); }
+static weft_err n_whitelist(void *ctx, char (**out)[NET_ADDR_MAX], size_t *n)
+{
+    struct fake_net *f = ctx;
+    *out = malloc(sizeof f->whitelist);
+    if (!*out)
+        return WEFT_E_NOMEM;
+    memcpy(*out, f->whitelist, sizeof f->whitelist);
+    *n = f->nwhitelist;
+    return WEFT_OK;
+}
+
+static void test_network(void **state)
+{
+    memset(&N, 0, sizeof N);
+    uint8_t seed[32] = {7};
+    keypair_t peer_a, peer_b;
+    keypair_from_seed(&peer_a, seed);
+    seed[0] = 8;
+    keypair_from_seed(&peer_b, seed);
+    N.peers[0] = (net_peer_info){
+        .peer = 1, .node_id = peer_a.pk, .addr = "10.0.0.2:31244", .outbound = true, .ready = true};
+    N.peers[1] = (net_peer_info){.peer = 2,
+                                 .node_id = peer_b.pk,
+                                 .addr = "[fe80::1]:40000",
+                                 .outbound = false,
+                                 .ready = true};
+    N.peers[2] = (net_peer_info){.peer = 3, .addr = "10.0.0.9:5555", .ready = false};
+    N.npeers = 3;
+    N.stats = (net_stats){.peers = 3,
+                          .peers_ready = 2,
+                          .peers_inbound = 2,
+                          .peers_outbound = 1,
+                          .bans_active = 4,
+                          .bans_total = 9,
+                          .bytes_in = 1000,
+                          .bytes_out = 2000};
+    snprintf(N.whitelist[0], NET_ADDR_MAX, "192.168.1.1");
+    snprintf(N.whitelist[1], NET_ADDR_MAX, "::1");
+    N.nwhitelist = 2;
+    api_net_vt vt = {.ctx = &N,
+                     .peers = n_peers,
+                     .stats = n_stats,
+                     .ban_id = n_ban_id,
+                     .ban_ip = n_ban_ip,
+                     .unban_id = n_unban_id,
+                     .unban_ip = n_unban_ip,
+                     .whitelist_add = n_wl_add,
+                     .whitelist_remove = n_wl_remove,
+                     .whitelist = n_whitelist};
+    api_massa_config c = {.node = &F, .vt = &fake_vt, .net = &vt};
+    api_massa_t *m = NULL;
+    assert_int_equal(api_massa_new(&m, &c), WEFT_OK);
+    api_rpc_config rc = {.methods = api_massa_methods,
+                         .method_count = api_massa_method_count,
+                         .ctx = m,
+                         .private_api = true};
+    api_rpc_t *saved = PRIV;
+    assert_int_equal(api_rpc_new(&PRIV, &rc), WEFT_OK);
+
+    /* get_status: connected_nodes {"N…": [ip, is_outgoing]} for ready peers, network_stats */
+    json_t *s = ok_private("get_status", "[{}]");
+    char ida[MODEL_STR_MAX], idb[MODEL_STR_MAX], params[512];
+    node_id_to_str(ida, &peer_a.pk);
+    node_id_to_str(idb, &peer_b.pk);
+    json_t *cn = at(s, "connected_nodes");
+    char keys[2 * MODEL_STR_MAX + 2];
+    snprintf(keys, sizeof keys, "%s,%s", ida, idb);
+    assert_keys(cn, keys);
+    json_t *a = at(cn, ida), *b = at(cn, idb);
+    assert_int_equal(json_array_size(a), 2);
+    assert_str(json_array_get(a, 0), "10.0.0.2");
+    assert_true(json_is_true(json_array_get(a, 1)));
+    assert_str(json_array_get(b, 0), "fe80::1");
+    assert_true(json_is_false(json_array_get(b, 1)));
+    json_t *ns = at(s, "network_stats");
+    assert_int_equal(json_integer_value(at(ns, "in_connection_count")), 2);
+    assert_int_equal(json_integer_value(at(ns, "out_connection_count")), 1);
+    assert_int_equal(json_integer_value(at(ns, "known_peer_count")), 3);
+    assert_int_equal(json_integer_value(at(ns, "banned_peer_count")), 4);
+    assert_int_equal(json_integer_value(at(ns, "active_node_count")), 2);
+    json_decref(s);
+
+    /* bans and unbans by id: null results, every id passed on */
+    snprintf(params, sizeof params, "[[\"%s\",\"%s\"]]", ida, idb);
+    json_t *r = ok_private("node_ban_by_id", params);
+    assert_true(json_is_null(r));
+    assert_int_equal(N.nbanned_ids, 2);
+    assert_memory_equal(&N.banned_ids[1], &peer_b.pk, sizeof peer_b.pk);
+    json_decref(r);
+    json_decref(ok_private("node_unban_by_id", params));
+    /* by IP: canonical text forms; an unban without a ban succeeds, other refusals are -32000 */
+    json_decref(ok_private("node_ban_by_ip", "[[\"10.0.0.2\",\"0:0::0:1\"]]"));
+    N.fail = WEFT_E_NOT_FOUND;
+    json_decref(ok_private("node_unban_by_ip", "[[\"10.0.0.3\"]]"));
+    json_decref(ok_private("node_add_to_peers_whitelist", "[[\"192.168.1.1\"]]"));
+    json_decref(ok_private("node_remove_from_peers_whitelist", "[[\"FE80::0001\"]]"));
+    const char *want[] = {"ban id",       "ban id",  "unban id",        "unban id",
+                          "ban 10.0.0.2", "ban ::1", "wl+ 192.168.1.1", "wl- fe80::1"};
+    assert_int_equal(N.nips, WEFT_ARRAY_LEN(want));
+    for (size_t i = 0; i < WEFT_ARRAY_LEN(want); i++)
+        assert_string_equal(N.ips[i], want[i]);
+    N.fail = WEFT_E_NOMEM;
+    fails(true, "node_ban_by_ip", "[[\"10.0.0.3\"]]", API_ERR_INTERNAL, NULL);
+    N.fail = WEFT_E_INVAL;
+    fails(true, "node_ban_by_ip", "[[\"10.0.0.3\"]]", API_ERR_NODE, "10.0.0.3");
+    N.fail = WEFT_OK;
+    r = ok_private("node_peers_whitelist", NULL);
+    assert_int_equal(json_array_size(r), 2);
+    assert_str(json_array_get(r, 0), "192.168.1.1");
+    assert_str(json_array_get(r, 1), "::1");
+    json_decref(r);
+    json_decref(ok_private("node_peers_whitelist", "[]"));
+
+    /* bad parameters: -32602 and nothing is done (the good ones before a bad one included) */
+    size_t before = N.nips;
+    fails(true, "node_ban_by_ip", "[[\"10.0.0.1\",\"10.0.0.300\"]]", API_ERR_INVALID_PARAMS,
+          "params[0][1]: not an IP address");
+    fails(true, "node_ban_by_ip", "[[\"10.0.0.1:80\"]]", API_ERR_INVALID_PARAMS, "IP");
+    fails(true, "node_ban_by_ip", "[[\"\"]]", API_ERR_INVALID_PARAMS, "IP");
+    fails(true, "node_ban_by_ip", "[[7]]", API_ERR_INVALID_PARAMS, "params[0][0]");
+    fails(true, "node_ban_by_ip", "[\"10.0.0.1\"]", API_ERR_INVALID_PARAMS, NULL);
+    fails(true, "node_add_to_peers_whitelist", "[[\"example.com\"]]", API_ERR_INVALID_PARAMS, "IP");
+    fails(true, "node_remove_from_peers_whitelist", "[[null]]", API_ERR_INVALID_PARAMS, NULL);
+    snprintf(params, sizeof params, "[[\"%s\",\"N1x\"]]", ida);
+    fails(true, "node_ban_by_id", params, API_ERR_INVALID_PARAMS, "params[0][1]: not a node id");
+    fails(true, "node_unban_by_id", "[[\"P1notanid\"]]", API_ERR_INVALID_PARAMS, "node id");
+    fails(true, "node_peers_whitelist", "[1]", API_ERR_INVALID_PARAMS, NULL);
+    assert_int_equal(N.nips, before);
+    assert_int_equal(N.nbanned_ids, 2);
+    /* still private */
+    fails(false, "node_ban_by_ip", "[[\"10.0.0.1\"]]", API_ERR_METHOD_NOT_FOUND, "private");
+
+    /* metrics: peers, bans, traffic */
+    wr_t w;
+    wr_init(&w);
+    assert_int_equal(api_massa_metrics_text(m, &w), WEFT_OK);
+    wr_u8(&w, 0);
+    const char *t = (const char *)w.buf;
+    const char *lines[] = {"weft_peers 3\n",
+                           "weft_peers_ready 2\n",
+                           "weft_peer_connections{direction=\"in\"} 2\n",
+                           "weft_peer_connections{direction=\"out\"} 1\n",
+                           "weft_banned_peers 4\n",
+                           "weft_bans_total 9\n",
+                           "weft_net_bytes_received_total 1000\n",
+                           "weft_net_bytes_sent_total 2000\n"};
+    for (size_t i = 0; i < WEFT_ARRAY_LEN(lines); i++)
+        if (!strstr(t, lines[i]))
+            fail_msg("metrics text lacks '%s':\n%s", lines[i], t);
+    wr_free(&w);
+    api_rpc_free(PRIV);
+    PRIV = saved;
+    api_massa_free(m);
 }
 
 /* massa-web3's own requests, through HTTP: get_status then a transfer. */
@@ -1299,6 +1508,7 @@ int main(void)
         cmocka_unit_test(test_read_only),
         cmocka_unit_test(test_private_methods),
         cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_network),
         cmocka_unit_test(test_over_http),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
