@@ -22,6 +22,9 @@ void repo_config_default(repo_config_t *c)
     snprintf(c->p2p_listen, sizeof c->p2p_listen, "0.0.0.0:31244");
     c->bootstrap_count = 0;
     c->max_peers = 32;
+    c->p2p_outbound = 8;
+    c->p2p_max_per_ip = 4;
+    c->p2p_ban_seconds = 3600;
     c->block_retention = REPO_RETAIN_ALL;
     snprintf(c->log_level, sizeof c->log_level, "info");
     c->store_map_mb = 64;
@@ -233,6 +236,9 @@ enum cfg_key {
     K_P2P_LISTEN,
     K_P2P_BOOTSTRAP,
     K_P2P_MAX_PEERS,
+    K_P2P_OUTBOUND,
+    K_P2P_MAX_PER_IP,
+    K_P2P_BAN_SECONDS,
     K_NODE_RETENTION,
     K_NODE_LOG,
     K_NODE_MAP_MB,
@@ -256,7 +262,16 @@ static const struct {
     [K_P2P_BOOTSTRAP] = {"p2p", "bootstrap",
                          "Peers to connect to at start: comma-separated host:port list (may be "
                          "empty)."},
-    [K_P2P_MAX_PEERS] = {"p2p", "max_peers", "Maximum number of connected peers."},
+    [K_P2P_MAX_PEERS] = {"p2p", "max_peers",
+                         "Maximum number of connected peers: inbound connections are accepted up "
+                         "to max_peers - outbound."},
+    [K_P2P_OUTBOUND] = {"p2p", "outbound", "Outbound connections the node keeps open."},
+    [K_P2P_MAX_PER_IP] = {"p2p", "max_per_ip",
+                          "Maximum number of connections with one IP address (whitelisted "
+                          "addresses excepted)."},
+    [K_P2P_BAN_SECONDS] = {"p2p", "ban_seconds",
+                           "How long a misbehaving peer stays banned (node id and IP), in "
+                           "seconds."},
     [K_NODE_RETENTION] = {"node", "block_retention",
                           "Final blocks kept in the store: \"all\", or a number N >= 1 of "
                           "periods (older final blocks are pruned)."},
@@ -307,6 +322,22 @@ static weft_err set_by_index(repo_config_t *c, int k, const char *v, char *err, 
         e = set_u64(&x, v, 0, UINT32_MAX, err, errcap);
         if (e == WEFT_OK)
             c->max_peers = (uint32_t)x;
+        return e;
+    case K_P2P_OUTBOUND:
+        e = set_u64(&x, v, 0, UINT32_MAX, err, errcap);
+        if (e == WEFT_OK)
+            c->p2p_outbound = (uint32_t)x;
+        return e;
+    case K_P2P_MAX_PER_IP:
+        e = set_u64(&x, v, 1, UINT32_MAX, err, errcap);
+        if (e == WEFT_OK)
+            c->p2p_max_per_ip = (uint32_t)x;
+        return e;
+    case K_P2P_BAN_SECONDS:
+        /* kept in milliseconds by the network: seconds * 1000 must fit in 64 bits */
+        e = set_u64(&x, v, 0, UINT64_MAX / 1000, err, errcap);
+        if (e == WEFT_OK)
+            c->p2p_ban_seconds = x;
         return e;
     case K_NODE_RETENTION:
         if (strcmp(v, "all") == 0) {
@@ -510,6 +541,15 @@ static void value_text(const repo_config_t *c, int k, wr_t *w)
     case K_P2P_MAX_PEERS:
         snprintf(tmp, sizeof tmp, "%u", c->max_peers);
         break;
+    case K_P2P_OUTBOUND:
+        snprintf(tmp, sizeof tmp, "%u", c->p2p_outbound);
+        break;
+    case K_P2P_MAX_PER_IP:
+        snprintf(tmp, sizeof tmp, "%u", c->p2p_max_per_ip);
+        break;
+    case K_P2P_BAN_SECONDS:
+        snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)c->p2p_ban_seconds);
+        break;
     case K_NODE_RETENTION:
         if (c->block_retention == REPO_RETAIN_ALL)
             s = "all";
@@ -621,7 +661,9 @@ bool repo_config_eq(const repo_config_t *a, const repo_config_t *b)
     for (size_t i = 0; i < a->bootstrap_count; i++)
         if (!field_eq(a->bootstrap[i], b->bootstrap[i], REPO_ADDR_MAX))
             return false;
-    return a->max_peers == b->max_peers && a->block_retention == b->block_retention &&
-           a->store_map_mb == b->store_map_mb && a->store_no_sync == b->store_no_sync &&
+    return a->max_peers == b->max_peers && a->p2p_outbound == b->p2p_outbound &&
+           a->p2p_max_per_ip == b->p2p_max_per_ip && a->p2p_ban_seconds == b->p2p_ban_seconds &&
+           a->block_retention == b->block_retention && a->store_map_mb == b->store_map_mb &&
+           a->store_no_sync == b->store_no_sync &&
            a->pool_max_ops_per_thread == b->pool_max_ops_per_thread;
 }

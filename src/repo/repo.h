@@ -16,7 +16,8 @@
  * Config keys (section.key = default) — docs/repo.md lists them all with their meaning:
  *   [api]     public = 127.0.0.1:33035   private = 127.0.0.1:33034   metrics = 127.0.0.1:31248
  *   [p2p]     listen = 0.0.0.0:31244     bootstrap = (comma-separated host:port list, empty)
- *             max_peers = 32
+ *             max_peers = 32            outbound = 8     max_per_ip = 4
+ *             ban_seconds = 3600
  *   [node]    block_retention = all | N (periods of final blocks kept)    log = info
  *             store_map_mb = 64          store_no_sync = false
  *             pool_max_ops_per_thread = 2048
@@ -67,7 +68,10 @@ typedef struct repo_config {
     char p2p_listen[REPO_ADDR_MAX];
     char bootstrap[REPO_MAX_BOOTSTRAP][REPO_ADDR_MAX];
     size_t bootstrap_count;
-    uint32_t max_peers;
+    uint32_t max_peers;       /* inbound connections are accepted up to max_peers - outbound */
+    uint32_t p2p_outbound;    /* outbound connections kept open */
+    uint32_t p2p_max_per_ip;  /* connections with one IP (whitelisted ones excepted) */
+    uint64_t p2p_ban_seconds; /* ban duration of a misbehaving peer */
     uint64_t block_retention; /* periods of final blocks kept; REPO_RETAIN_ALL */
     char log_level[16];
     uint64_t store_map_mb;

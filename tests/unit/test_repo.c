@@ -132,6 +132,9 @@ static void test_config_values(void **state)
     assert_string_equal(c.p2p_listen, "0.0.0.0:31244");
     assert_int_equal(c.bootstrap_count, 0);
     assert_int_equal(c.max_peers, 32);
+    assert_int_equal(c.p2p_outbound, 8);
+    assert_int_equal(c.p2p_max_per_ip, 4);
+    assert_int_equal(c.p2p_ban_seconds, 3600);
     assert_true(c.block_retention == REPO_RETAIN_ALL);
     assert_string_equal(c.log_level, "info");
     assert_int_equal(c.store_map_mb, 64);
@@ -160,6 +163,10 @@ static void test_config_values(void **state)
     assert_int_equal(repo_config_set(&c, "node.store_no_sync", "true", err, sizeof err), WEFT_OK);
     assert_true(c.store_no_sync);
     assert_int_equal(repo_config_set(&c, "p2p.max_peers", "0", err, sizeof err), WEFT_OK);
+    assert_int_equal(repo_config_set(&c, "p2p.outbound", "0", err, sizeof err), WEFT_OK);
+    assert_int_equal(repo_config_set(&c, "p2p.max_per_ip", "64", err, sizeof err), WEFT_OK);
+    assert_int_equal(c.p2p_max_per_ip, 64);
+    assert_int_equal(repo_config_set(&c, "p2p.ban_seconds", "0", err, sizeof err), WEFT_OK);
 
     expect_set_fail("api.foo", "1", "unknown key api.foo");
     expect_set_fail("nosection", "1", "unknown key nosection");
@@ -179,6 +186,8 @@ static void test_config_values(void **state)
     expect_set_fail("p2p.bootstrap", "a:1,b", "no port");
     expect_set_fail("p2p.max_peers", "4294967296", "0..4294967295");
     expect_set_fail("p2p.max_peers", "-1", "not a number");
+    expect_set_fail("p2p.max_per_ip", "0", "1..4294967295");
+    expect_set_fail("p2p.ban_seconds", "18446744073709552", "not a number");
     expect_set_fail("node.block_retention", "0", "neither");
     expect_set_fail("node.block_retention", "some", "neither");
     expect_set_fail("node.log", "verbose", "not a log level");
@@ -274,6 +283,8 @@ static void test_config_ini(void **state)
     assert_int_equal(repo_config_set(&c, "node.block_retention", "7", err, sizeof err), WEFT_OK);
     assert_int_equal(repo_config_set(&c, "node.pool_max_ops_per_thread", "9", err, sizeof err),
                      WEFT_OK);
+    assert_int_equal(repo_config_set(&c, "p2p.ban_seconds", "60", err, sizeof err), WEFT_OK);
+    assert_int_equal(repo_config_set(&c, "p2p.max_per_ip", "12", err, sizeof err), WEFT_OK);
     char *out;
     size_t len;
     assert_int_equal(repo_config_format(&c, &out, &len), WEFT_OK);
