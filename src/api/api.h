@@ -273,6 +273,11 @@ void api_metrics_write(const api_metrics_t *m, wr_t *out);
 void api_metrics_text_family(wr_t *out, const char *name, api_metric_type type, const char *help);
 void api_metrics_text_sample(wr_t *out, const char *name, const char *suffix,
                              const api_label *labels, size_t nlabels, double value);
+/* A whole histogram family without labels from values computed elsewhere: counts[0..nbounds]
+ * per bucket, not cumulative (the last one above the last bound); writes the cumulative
+ * `_bucket{le=…}` lines, `_sum` and `_count`. */
+void api_metrics_text_histogram(wr_t *out, const char *name, const char *help, const double *bounds,
+                                size_t nbounds, const uint64_t *counts, double sum);
 
 /* ---- 7. JSON helpers for Massa's shapes ----------------------------------------------------- */
 
@@ -368,6 +373,7 @@ typedef struct api_node_vt {
     weft_err (*staking_remove)(void *n, const address_t *addrs, size_t count);
     weft_err (*staking_list)(void *n, address_t **out, size_t *count);
     size_t (*actor_stats)(void *n, node_actor_stat *out, size_t cap);
+    void (*latency_stats)(void *n, node_latency_t *out); /* may be NULL: no latency metrics */
 } api_node_vt;
 
 extern const api_node_vt api_node_real;
@@ -414,10 +420,12 @@ WEFT_MUST_USE weft_err api_massa_new(api_massa_t **out, const api_massa_config *
 void api_massa_free(api_massa_t *m);
 
 /* The node's metrics text (an api_metrics_text_fn; ctx = the api_massa_t): current slot, final
- * period per thread, cliques, blocks final/stale/pending, pool sizes, peers and bans (0 until the
- * network exists), operations executed in final slots, blocks and endorsements produced, staking
- * addresses, actor mailbox depths and restarts, resident memory, then the registry of the
- * config (API calls, latencies, operations admitted).  E_NOMEM, or the node's error. */
+ * period per thread, cliques, blocks final/stale/pending, pool sizes, peers, bans and traffic
+ * (from the config's network; 0 without one), operations executed in final slots, blocks and
+ * endorsements produced, staking addresses, execution and finality latency histograms and
+ * operations executed speculatively (node_latency_stats), actor mailbox depths and restarts,
+ * resident memory, then the registry of the config (API calls and latencies, operations
+ * admitted).  E_NOMEM, or the node's error. */
 WEFT_MUST_USE weft_err api_massa_metrics_text(void *ctx, wr_t *out);
 
 /* The method table, public and private methods (docs/api.md lists them with their shapes); give

@@ -113,6 +113,7 @@ static size_t real_actor_stats(void *n, node_actor_stat *out, size_t cap)
 {
     return node_actor_stats(n, out, cap);
 }
+static void real_latency_stats(void *n, node_latency_t *out) { node_latency_stats(n, out); }
 
 const api_node_vt api_node_real = {
     .params = real_params,
@@ -139,6 +140,7 @@ const api_node_vt api_node_real = {
     .staking_remove = real_staking_remove,
     .staking_list = real_staking_list,
     .actor_stats = real_actor_stats,
+    .latency_stats = real_latency_stats,
 };
 
 weft_err api_massa_new(api_massa_t **out, const api_massa_config *cfg)
@@ -1672,6 +1674,21 @@ weft_err api_massa_metrics_text(void *ctx, wr_t *out)
             "endorsements produced by this node since start", (double)st.endorsements_produced);
     gauge(out, "weft_staking_addresses", "addresses this node stakes for",
           (double)st.staking_addresses);
+    if (VT(m)->latency_stats) {
+        node_latency_t lat;
+        VT(m)->latency_stats(NODE(m), &lat);
+        api_metrics_text_histogram(out, "weft_execution_latency_seconds",
+                                   "from a slot's start to the speculative execution of its block",
+                                   node_latency_bounds_s, NODE_LATENCY_BUCKETS,
+                                   lat.execution.counts, lat.execution.sum_s);
+        api_metrics_text_histogram(out, "weft_finality_latency_seconds",
+                                   "from a slot's start to the final execution of its block",
+                                   node_latency_bounds_s, NODE_LATENCY_BUCKETS, lat.finality.counts,
+                                   lat.finality.sum_s);
+        counter(out, "weft_operations_executed_total",
+                "operations executed speculatively (first execution of their block)",
+                (double)lat.ops_executed);
+    }
     if (VT(m)->actor_stats) {
         node_actor_stat as[16];
         size_t n = VT(m)->actor_stats(NODE(m), as, WEFT_ARRAY_LEN(as));

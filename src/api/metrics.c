@@ -192,6 +192,27 @@ void api_metrics_text_sample(wr_t *out, const char *name, const char *suffix,
     wr_free(&lw);
 }
 
+void api_metrics_text_histogram(wr_t *out, const char *name, const char *help, const double *bounds,
+                                size_t nbounds, const uint64_t *counts, double sum)
+{
+    api_metrics_text_family(out, name, API_METRIC_HISTOGRAM, help);
+    uint64_t cum = 0;
+    char le[40], v[40];
+    for (size_t i = 0; i <= nbounds; i++) {
+        cum += counts[i];
+        if (i < nbounds)
+            format_value(le, bounds[i]);
+        else
+            snprintf(le, sizeof le, "+Inf");
+        snprintf(v, sizeof v, "%" PRIu64, cum);
+        sample_line(out, name, "_bucket", "", le, v);
+    }
+    format_value(v, sum);
+    sample_line(out, name, "_sum", "", NULL, v);
+    snprintf(v, sizeof v, "%" PRIu64, cum);
+    sample_line(out, name, "_count", "", NULL, v);
+}
+
 /* ---- registry -------------------------------------------------------------------------------- */
 
 weft_err api_metrics_new(api_metrics_t **out)

@@ -14,6 +14,15 @@
 
 #define FINAL_EVENTS_MAX 20000
 
+const double node_latency_bounds_s[NODE_LATENCY_BUCKETS] = {
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
+
+/* A latency histogram updated by the actor's thread and read by any thread. */
+typedef struct lat_hist {
+    atomic_uint_fast64_t counts[NODE_LATENCY_BUCKETS + 1];
+    atomic_uint_fast64_t sum_ms;
+} lat_hist;
+
 struct exec_actor {
     node_t *n;
     store_t *store;
@@ -27,6 +36,11 @@ struct exec_actor {
     /* published for other threads */
     atomic_uint_fast64_t final_next; /* slot index + 1 of the next slot to finalize (0: unknown) */
     atomic_uint_fast64_t active;     /* slot index + 1 of the last speculative slot (0: none) */
+    /* latencies (node_latency_stats) */
+    uint64_t started_ms;    /* the first start: blocks of slots started before are not timed */
+    uint64_t lat_exec_last; /* slot index + 1 of the latest block timed for execution */
+    lat_hist lat_exec, lat_final;
+    atomic_uint_fast64_t ops_executed;
 };
 
 /* ---- helpers --------------------------------------------------------------------------------- */
@@ -158,6 +172,8 @@ static weft_err ex_start(void *ctx, actor_t *self)
     (void)self;
     exec_actor *a = ctx;
     node_t *n = a->n;
+    if (!a->started_ms)
+        a->started_ms = node_now_ms(n);
     char dir[4096];
     weft_err err = repo_path(n->repo, "store", dir, sizeof dir);
     if (err)
@@ -230,6 +246,66 @@ static void ex_stop(void *ctx, actor_t *self)
     a->store = NULL;
 }
 
+/* ---- latencies ------------------------------------------------------------------------------- */
+
+/* Times the block of slot s, executed now: into h when the slot started after the node did
+ * (genesis blocks are not timed). */
+static void lat_observe(exec_actor *a, lat_hist *h, slot_t s)
+{
+    uint64_t start, now = node_now_ms(a->n);
+    if (s.period == 0 || slot_time(&a->n->params, &start, s) != WEFT_OK || start < a->started_ms)
+        return;
+    uint64_t ms = now > start ? now - start : 0;
+    double sec = (double)ms / 1000.0;
+    size_t b = 0;
+    while (b < NODE_LATENCY_BUCKETS && sec > node_latency_bounds_s[b])
+        b++;
+    atomic_fetch_add(&h->counts[b], 1);
+    atomic_fetch_add(&h->sum_ms, ms);
+}
+
+static void lat_read(node_latency_hist *out, lat_hist *h)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t b = 0; b <= NODE_LATENCY_BUCKETS; b++) {
+        out->counts[b] = atomic_load(&h->counts[b]);
+        out->count += out->counts[b];
+    }
+    out->sum_s = (double)atomic_load(&h->sum_ms) / 1000.0;
+}
+
+void node_latency_stats(node_t *n, node_latency_t *out)
+{
+    memset(out, 0, sizeof *out);
+    exec_actor *a = n->ex;
+    if (!a)
+        return;
+    lat_read(&out->execution, &a->lat_exec);
+    lat_read(&out->finality, &a->lat_final);
+    out->ops_executed = atomic_load(&a->ops_executed);
+}
+
+/* The newest `executed` outputs of the history were just executed: times the blocks executed for
+ * the first time (slots after the latest one timed; a re-execution after a blockclique change is
+ * not counted again) and counts their operations. */
+static void lat_executed(exec_actor *a, size_t executed)
+{
+    const model_params *p = &a->n->params;
+    size_t h = exec_history_len(a->ex);
+    for (size_t i = h >= executed ? h - executed : 0; i < h; i++) {
+        const exec_output *o = exec_history_at(a->ex, i);
+        uint64_t idx = slot_idx1(p, o->slot);
+        if (!o->has_block || idx <= a->lat_exec_last)
+            continue;
+        a->lat_exec_last = idx;
+        lat_observe(a, &a->lat_exec, o->slot);
+        size_t acc = 0;
+        for (size_t k = 0; k < o->result_count; k++)
+            acc += o->results[k].accepted;
+        atomic_fetch_add(&a->ops_executed, acc);
+    }
+}
+
 /* ---- updates --------------------------------------------------------------------------------- */
 
 /* Collects the accepted operation ids of an output into *ids. */
@@ -284,6 +360,8 @@ static weft_err ex_update(exec_actor *a, nupdate *u)
         for (size_t k = 0; k < out.result_count; k++)
             acc += out.results[k].accepted;
         atomic_fetch_add(&n->ops_final, acc);
+        if (out.has_block)
+            lat_observe(a, &a->lat_final, out.slot);
         if (done)
             collect_ops(&out, done, &cap);
         for (size_t k = 0; k < out.event_count; k++)
@@ -300,6 +378,7 @@ static weft_err ex_update(exec_actor *a, nupdate *u)
     if (!err && u->n_bc) {
         size_t executed = 0;
         err = exec_set_blockclique(a->ex, u->bc, u->n_bc, &executed);
+        lat_executed(a, executed);
         size_t h = exec_history_len(a->ex);
         if (done)
             for (size_t i = h >= executed ? h - executed : 0; i < h; i++)

@@ -398,6 +398,28 @@ typedef struct node_actor_stat {
 /* Mailbox depths and restarts of every actor (at most cap entries); returns the count. */
 size_t node_actor_stats(node_t *n, node_actor_stat *out, size_t cap);
 
+/* ---- latencies (execution actor) ------------------------------------------------------------ */
+
+/* Histograms of how long blocks take, measured by the execution actor on the node's clock, for
+ * blocks (not genesis) whose slot started after the node did (a restart's replay is not counted):
+ *   execution: from the slot's start to the first speculative execution of its block;
+ *   finality:  from the slot's start to the final execution of its block.
+ * Buckets are Prometheus's: counts[i] observations <= node_latency_bounds_s[i] and above the
+ * previous bound (not cumulative), counts[NODE_LATENCY_BUCKETS] those above the last bound. */
+#define NODE_LATENCY_BUCKETS 15
+extern const double node_latency_bounds_s[NODE_LATENCY_BUCKETS]; /* 5 ms .. 300 s */
+typedef struct node_latency_hist {
+    uint64_t counts[NODE_LATENCY_BUCKETS + 1];
+    uint64_t count; /* the sum of counts */
+    double sum_s;   /* of every observation, seconds */
+} node_latency_hist;
+typedef struct node_latency {
+    node_latency_hist execution, finality;
+    uint64_t ops_executed; /* operations executed speculatively (first execution of their block) */
+} node_latency_t;
+/* A snapshot of the histograms (thread-safe, lock-free; no request to the actor). */
+void node_latency_stats(node_t *n, node_latency_t *out);
+
 /* ---- genesis --------------------------------------------------------------------------------- */
 
 /* The T genesis blocks of a network (deterministic: a header per thread at period 0, signed by

@@ -359,6 +359,20 @@ static size_t f_actor_stats(void *n, node_actor_stat *out, size_t cap)
     return cap < 4 ? cap : 4;
 }
 
+/* execution: one block in the 5 ms bucket, two in the 0.1 s one; finality: one above 300 s */
+static void f_latency_stats(void *n, node_latency_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->execution.counts[0] = 1;
+    out->execution.counts[4] = 2;
+    out->execution.count = 3;
+    out->execution.sum_s = 0.125;
+    out->finality.counts[NODE_LATENCY_BUCKETS] = 1;
+    out->finality.count = 1;
+    out->finality.sum_s = 400;
+    out->ops_executed = 42;
+}
+
 static const api_node_vt fake_vt = {
     .params = f_params,
     .node_id = f_node_id,
@@ -384,6 +398,7 @@ static const api_node_vt fake_vt = {
     .staking_remove = f_staking_remove,
     .staking_list = f_staking_list,
     .actor_stats = f_actor_stats,
+    .latency_stats = f_latency_stats,
 };
 
 /* ---- fixture --------------------------------------------------------------------------------- */
@@ -1231,6 +1246,20 @@ static void test_metrics(void **state)
         "weft_api_operations_admitted_total 1\n",
         "weft_api_operations_refused_total 1\n",
         "weft_api_calls_total{api=\"public\",method=\"send_operations\"} 2\n",
+        "# TYPE weft_execution_latency_seconds histogram\n"
+        "weft_execution_latency_seconds_bucket{le=\"0.005\"} 1\n"
+        "weft_execution_latency_seconds_bucket{le=\"0.01\"} 1\n",
+        "weft_execution_latency_seconds_bucket{le=\"0.05\"} 1\n"
+        "weft_execution_latency_seconds_bucket{le=\"0.1\"} 3\n",
+        "weft_execution_latency_seconds_bucket{le=\"300\"} 3\n"
+        "weft_execution_latency_seconds_bucket{le=\"+Inf\"} 3\n"
+        "weft_execution_latency_seconds_sum 0.125\n"
+        "weft_execution_latency_seconds_count 3\n",
+        "weft_finality_latency_seconds_bucket{le=\"300\"} 0\n"
+        "weft_finality_latency_seconds_bucket{le=\"+Inf\"} 1\n"
+        "weft_finality_latency_seconds_sum 400\n"
+        "weft_finality_latency_seconds_count 1\n",
+        "# TYPE weft_operations_executed_total counter\nweft_operations_executed_total 42\n",
     };
     for (size_t i = 0; i < WEFT_ARRAY_LEN(want); i++)
         if (!strstr(t, want[i]))
