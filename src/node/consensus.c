@@ -7,9 +7,16 @@
  * Restart: the graph is rebuilt from the block log — the final blocks of the last periods (the
  * final frontier, graph_new_from), then every pending block in slot order — without asking peers.
  *
+ * The network (docs/node.md "Network"): blocks from peers arrive as requests (MSG_CONS_NET_BLOCK,
+ * already checked for everything that needs no state) and take the factory's path from the draws
+ * check on, with a verdict for the sender; the graph's outputs are reported to the network sink
+ * (newly pending blocks, invalid blocks, missing parents); peers' queries (blocks, operations of
+ * blocks in memory through an operation index, status, final ranges) are answered from memory or
+ * the block log.
+ *
  * Messages: MSG_CONS_BLOCK (one-way, BLOCK: a block is never dropped by back-pressure),
  * MSG_CONS_TICK (timer), requests MSG_CONS_PARENTS/_STATUS/_BLOCK_INFO/_BC_AT/_INTERVAL/
- * _CLIQUES/_OP_BLOCKS/_ENDO_BLOCKS. */
+ * _CLIQUES/_OP_BLOCKS/_ENDO_BLOCKS and MSG_CONS_NET_BLOCK/_HAS/_GET/_OPS/_STATUS/_RANGE. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +36,7 @@ struct cons_actor {
     blocklog_t *log;
     nmap blocks; /* id → nblock* (owned reference): graph blocks and recent final blocks */
     nmap finals; /* slot key → nblock* (borrowed from blocks): final blocks not yet executed */
+    nmap ops;    /* op id → signed_op_t* (borrowed, inside a block of `blocks`): for peers */
     bool has_now;
     slot_t now;
     actor_timer_id tick;
@@ -42,6 +50,22 @@ static nblock *get_block(cons_actor *a, const block_id_t *id)
     return nmap_get(&a->blocks, idk(id));
 }
 
+/* Keeps b in memory (takes the caller's reference, also on error) and indexes its operations
+ * (best effort: an operation left out of the index is only not served to peers). */
+static weft_err keep_block(cons_actor *a, nblock *b)
+{
+    weft_err err = nmap_put(&a->blocks, idk(&b->b.header.id), b);
+    if (err) {
+        nblock_unref(b);
+        return err;
+    }
+    for (uint32_t i = 0; i < b->b.op_count; i++)
+        if (!nmap_get(&a->ops, b->ops[i].id.h.b) &&
+            nmap_put(&a->ops, b->ops[i].id.h.b, &b->ops[i]) != WEFT_OK)
+            break;
+    return WEFT_OK;
+}
+
 static void forget_block(cons_actor *a, const block_id_t *id)
 {
     nblock *b = nmap_del(&a->blocks, idk(id));
@@ -50,6 +74,9 @@ static void forget_block(cons_actor *a, const block_id_t *id)
         nmap_slot_key(k, b->b.header.slot);
         if (nmap_get(&a->finals, k) == b)
             nmap_del(&a->finals, k);
+        for (uint32_t i = 0; i < b->b.op_count; i++)
+            if (nmap_get(&a->ops, b->ops[i].id.h.b) == &b->ops[i])
+                nmap_del(&a->ops, b->ops[i].id.h.b);
         nblock_unref(b);
     }
 }
@@ -254,6 +281,17 @@ static weft_err take_outputs(cons_actor *a)
 {
     const graph_outputs *o = graph_get_outputs(a->g);
     weft_err err = WEFT_OK;
+    /* the network first hears of newly pending blocks (in the order they became pending: parents
+     * before children), except those that already left the graph in the same update */
+    for (size_t i = 0; i < o->n_pending; i++) {
+        nblock *b = get_block(a, &o->pending[i].id);
+        graph_status st = graph_block_status(a->g, &o->pending[i].id, NULL);
+        if (b && st != GRAPH_STALE && st != GRAPH_INVALID)
+            node_ev_block_pending(a->n, &b->b.header);
+    }
+    for (size_t i = 0; i < o->n_invalid; i++)
+        node_ev_block_invalid(a->n, &o->invalid[i].id, o->invalid[i].reason);
+    node_ev_blocks_missing(a->n, o->missing, o->n_missing);
     if (o->n_final) {
         block_id_t *ids = malloc(o->n_final * sizeof *ids);
         if (!ids)
@@ -300,12 +338,14 @@ static weft_err take_outputs(cons_actor *a)
 
 /* ---- blocks ---------------------------------------------------------------------------------- */
 
-/* Checks a block against the draws (producer, endorsers) and its signatures. */
-static weft_err check_block(cons_actor *a, nblock *b)
+/* Checks a block against the draws: E_NODE_BLOCK (parent count, producer, endorser), or
+ * E_POS_CYCLE_UNAVAILABLE when the draws of its cycle are not known. */
+static weft_err check_draws(cons_actor *a, nblock *b)
 {
     node_t *n = a->n;
     const block_header_t *h = &b->b.header;
-    if (h->parent_count != n->params.thread_count)
+    if (h->parent_count != n->params.thread_count || h->slot.thread >= n->params.thread_count ||
+        h->endorsement_count > n->params.endorsement_count)
         return WEFT_E_NODE_BLOCK;
     address_t prod;
     weft_err err = nsel_producer(&n->sel, h->slot, &prod);
@@ -320,12 +360,14 @@ static weft_err check_block(cons_actor *a, nblock *b)
             return err;
         for (uint32_t i = 0; i < h->endorsement_count; i++) {
             address_t c;
+            if (h->endorsements[i].index >= n->params.endorsement_count)
+                return WEFT_E_NODE_BLOCK;
             address_of_pubkey(&c, &h->endorsements[i].creator);
             if (!address_eq(&c, &e[h->endorsements[i].index]))
                 return WEFT_E_NODE_BLOCK;
         }
     }
-    return header_verify(h);
+    return WEFT_OK;
 }
 
 static weft_err graph_take(cons_actor *a, nblock *b, unsigned flags)
@@ -341,25 +383,50 @@ static weft_err graph_take(cons_actor *a, nblock *b, unsigned flags)
     return graph_add(a->g, &gb, a->has_now ? &a->now : NULL, flags);
 }
 
-static weft_err on_block(cons_actor *a, nblock *b)
+/* Takes a block (consumes the reference): from the factory, or from a peer (from_net: checked by
+ * node_net_block for everything that needs no state, signatures included).  Draws, then the block
+ * log, then the graph and its outputs.  *verdict as node_net_block's; the return value is an
+ * error of this actor (the block log, memory), which restarts it. */
+static weft_err take_block(cons_actor *a, nblock *b, bool from_net, weft_err *verdict)
 {
     const block_header_t *h = &b->b.header;
-    if (get_block(a, &h->id) || graph_block_status(a->g, &h->id, NULL) != GRAPH_UNKNOWN) {
+    *verdict = WEFT_OK;
+    if (get_block(a, &h->id) || graph_block_status(a->g, &h->id, NULL) != GRAPH_UNKNOWN ||
+        (from_net && blocklog_has(a->log, &h->id))) {
         nblock_unref(b);
         return WEFT_OK;
     }
-    weft_err err = check_block(a, b);
+    weft_err err = WEFT_OK;
+    if (h->slot.thread >= a->n->params.thread_count)
+        err = WEFT_E_NODE_BLOCK;
+    if (!err && from_net) {
+        /* a peer's block at or below its thread's final period is stale on arrival: not worth
+         * a draws check (its cycle may be forgotten) nor a write to the log */
+        slot_t lf;
+        graph_latest_final(a->g, h->slot.thread, NULL, &lf);
+        if (h->slot.period <= lf.period)
+            err = WEFT_E_GRAPH_OLD_PERIOD;
+    }
+    if (!err)
+        err = check_draws(a, b);
+    if (!err && !from_net)
+        err = header_verify(h);
     if (err) {
-        log_warn("consensus", "block refused", "period=%llu thread=%u err=%s",
-                 (unsigned long long)h->slot.period, h->slot.thread, weft_err_name(err));
+        *verdict = err == WEFT_E_POS_CYCLE_UNAVAILABLE ? WEFT_E_NODE_BLOCK_LATER : err;
+        if (*verdict == WEFT_E_NODE_BLOCK || *verdict == WEFT_E_SIGNATURE)
+            log_warn("consensus", "block refused", "period=%llu thread=%u err=%s net=%d",
+                     (unsigned long long)h->slot.period, h->slot.thread, weft_err_name(*verdict),
+                     from_net);
+        else
+            log_debug("consensus", "block not taken", "period=%llu thread=%u err=%s",
+                      (unsigned long long)h->slot.period, h->slot.thread, weft_err_name(*verdict));
         nblock_unref(b);
         return WEFT_OK;
     }
     /* the periods of its parents, for the log (graph restart) */
-    nblock *mut = b;
     for (uint32_t t = 0; t < h->parent_count; t++) {
         nblock *par = get_block(a, &h->parents[t]);
-        mut->parent_periods[t] = par ? par->b.header.slot.period : 0;
+        b->parent_periods[t] = par ? par->b.header.slot.period : 0;
     }
     wr_t w;
     wr_init(&w);
@@ -372,11 +439,9 @@ static weft_err on_block(cons_actor *a, nblock *b)
         nblock_unref(b);
         return err;
     }
-    err = nmap_put(&a->blocks, idk(&h->id), b);
-    if (err) {
-        nblock_unref(b);
+    err = keep_block(a, b);
+    if (err)
         return err;
-    }
     err = graph_take(a, b, 0);
     if (err) {
         log_info("consensus", "graph refused block", "period=%llu thread=%u err=%s",
@@ -384,12 +449,21 @@ static weft_err on_block(cons_actor *a, nblock *b)
         if (blocklog_remove(a->log, &h->id) != WEFT_OK)
             log_warn("consensus", "cannot remove a refused block from the log", NULL);
         forget_block(a, &h->id);
-        return err == WEFT_E_NOMEM ? err : WEFT_OK;
+        if (err == WEFT_E_NOMEM)
+            return err;
+        *verdict = err;
+        return WEFT_OK;
     }
     err = take_outputs(a);
     if (!err)
         err = send_update(a);
     return err;
+}
+
+static weft_err on_block(cons_actor *a, nblock *b)
+{
+    weft_err verdict;
+    return take_block(a, b, false, &verdict);
 }
 
 static void arm_tick(cons_actor *a)
@@ -480,11 +554,9 @@ static bool load_final(void *ctx, const block_id_t *id, slot_t slot, const uint8
     if (old)
         nblock_unref(b);
     else {
-        l->err = nmap_put(&l->a->blocks, idk(id), b);
-        if (l->err) {
-            nblock_unref(b);
+        l->err = keep_block(l->a, b);
+        if (l->err)
             return false;
-        }
         uint8_t k[NMAP_KEY];
         nmap_slot_key(k, h->slot);
         l->err = nmap_put(&l->a->finals, k, b);
@@ -515,11 +587,9 @@ static bool load_pending(void *ctx, const block_id_t *id, slot_t slot, const uin
         nblock_unref(b);
         return true;
     }
-    l->err = nmap_put(&a->blocks, idk(id), b);
-    if (l->err) {
-        nblock_unref(b);
+    l->err = keep_block(a, b);
+    if (l->err)
         return false;
-    }
     /* restored blocks: stale and final decisions wait for the graph_tick after the whole set */
     err = graph_take(a, b, GRAPH_FORCE | GRAPH_RESTORE);
     if (err == WEFT_E_NOMEM) {
@@ -579,6 +649,7 @@ static weft_err co_start(void *ctx, actor_t *self)
     crypto_random(&seed, sizeof seed);
     nmap_init(&a->blocks, seed);
     nmap_init(&a->finals, seed ^ 0x5555);
+    nmap_init(&a->ops, seed ^ 0xaaaa);
     a->has_now = clock_slot(a, &a->now) == WEFT_OK;
     loadctx l = {a, NULL, 0, 0, WEFT_OK, 0};
     err = blocklog_open(&a->log, &lo);
@@ -654,6 +725,7 @@ static void co_stop(void *ctx, actor_t *self)
             nblock_unref(a->blocks.e[i].v);
     nmap_free(&a->blocks);
     nmap_free(&a->finals);
+    nmap_free(&a->ops);
     graph_free(a->g);
     a->g = NULL;
     blocklog_close(a->log);
@@ -899,6 +971,139 @@ static weft_err q_endo_blocks(cons_actor *a, node_endorsement_info_t *o)
     return err;
 }
 
+/* ---- the network's queries ------------------------------------------------------------------ */
+
+static weft_err q_net_get(cons_actor *a, nnetq *q, bool body)
+{
+    graph_status st = graph_block_status(a->g, &q->id, NULL);
+    nblock *b = get_block(a, &q->id);
+    if (b) {
+        q->found = true;
+        q->is_final = st == GRAPH_FINAL || st == GRAPH_UNKNOWN; /* in memory, out of the graph */
+        if (body)
+            q->b = nblock_ref(b);
+        return WEFT_OK;
+    }
+    if (!body) {
+        q->found = st != GRAPH_UNKNOWN || blocklog_has(a->log, &q->id);
+        return WEFT_OK;
+    }
+    slot_t slot;
+    blocklog_status ls;
+    weft_err err = blocklog_get(a->log, &q->id, &slot, &ls, &q->rec, &q->len);
+    if (err)
+        return err;
+    q->found = true;
+    q->is_final = ls == BLOCKLOG_FINAL;
+    return WEFT_OK;
+}
+
+static weft_err q_net_ops(cons_actor *a, nnetops *q)
+{
+    wr_t w;
+    wr_init(&w);
+    for (size_t i = 0; i < q->n; i++) {
+        if (q->out[i].len)
+            continue;
+        const signed_op_t *op = nmap_get(&a->ops, q->ids[i].h.b);
+        if (!op)
+            continue;
+        signed_op_encode(&w, op);
+        q->out[i].b = wr_take(&w, &q->out[i].len);
+        if (!q->out[i].b) {
+            q->out[i].len = 0;
+            return WEFT_E_NOMEM;
+        }
+    }
+    return WEFT_OK;
+}
+
+static weft_err q_net_status(cons_actor *a, node_net_status *s)
+{
+    uint32_t T = a->n->params.thread_count;
+    s->thread_count = T;
+    final_periods(a, s->final_periods);
+    graph_best_parents(a->g, s->heads);
+    for (uint32_t t = 0; t < T; t++) {
+        nblock *b = get_block(a, &s->heads[t]);
+        if (b)
+            s->head_slots[t] = b->b.header.slot;
+        else /* a head is in memory (pending, or final and recent); the final head otherwise */
+            graph_latest_final(a->g, t, &s->heads[t], &s->head_slots[t]);
+    }
+    return WEFT_OK;
+}
+
+typedef struct rangectx {
+    nrange *q;
+    size_t cap;
+    bool first_only;
+    weft_err err;
+} rangectx;
+
+static bool range_visit(void *ctx, const block_id_t *id, slot_t slot, const uint8_t *rec,
+                        size_t len)
+{
+    (void)rec;
+    (void)len;
+    rangectx *r = ctx;
+    nrange *q = r->q;
+    if (r->first_only) {
+        q->oldest_kept = slot;
+        return false;
+    }
+    if (q->n == q->max) {
+        q->more = true;
+        return false;
+    }
+    if (q->n == r->cap) {
+        size_t nc = r->cap ? r->cap * 2 : 64;
+        nc = nc > q->max ? q->max : nc;
+        block_id_t *ids = realloc(q->ids, nc * sizeof *ids);
+        if (ids)
+            q->ids = ids;
+        slot_t *slots = ids ? realloc(q->slots, nc * sizeof *slots) : NULL;
+        if (!slots) {
+            r->err = WEFT_E_NOMEM;
+            return false;
+        }
+        q->slots = slots;
+        r->cap = nc;
+    }
+    q->ids[q->n] = *id;
+    q->slots[q->n++] = slot;
+    return true;
+}
+
+/* Final blocks after q->after from the block log.  Below the retention boundary (final blocks
+ * more than block_retention periods below execution's cursor) only the threads' heads remain:
+ * the range starts at the first slot from which every final block is kept. */
+static weft_err q_net_range(cons_actor *a, nrange *q)
+{
+    const model_params *p = &a->n->params;
+    rangectx r = {q, 0, true, WEFT_OK};
+    slot_t end = {UINT64_MAX, 0};
+    q->oldest_kept = (slot_t){0, 0};
+    weft_err err = blocklog_foreach_final(a->log, (slot_t){0, 0}, end, range_visit, &r);
+    if (err)
+        return err;
+    uint64_t ret = a->n->repo->config.block_retention;
+    slot_t next;
+    if (ret != REPO_RETAIN_ALL && exec_actor_final_next(a->n->ex, &next) && next.period > ret) {
+        slot_t bound = {next.period - ret, 0};
+        if (slot_cmp(bound, q->oldest_kept) > 0)
+            q->oldest_kept = bound;
+    }
+    slot_t from;
+    if (slot_next(p, &from, q->after) != WEFT_OK)
+        return WEFT_OK; /* nothing after the end of time */
+    if (slot_cmp(from, q->oldest_kept) < 0)
+        from = q->oldest_kept;
+    r.first_only = false;
+    err = blocklog_foreach_final(a->log, from, end, range_visit, &r);
+    return err ? err : r.err;
+}
+
 static weft_err co_handle(void *ctx, actor_t *self, actor_msg_t *m)
 {
     (void)self;
@@ -936,6 +1141,30 @@ static weft_err co_handle(void *ctx, actor_t *self, actor_msg_t *m)
         break;
     case MSG_CONS_ENDO_BLOCKS:
         st = q_endo_blocks(a, m->payload);
+        break;
+    case MSG_CONS_NET_BLOCK: {
+        nnetblock *q = m->payload;
+        nblock *b = q->b;
+        q->b = NULL;
+        weft_err err = take_block(a, b, true, &q->verdict);
+        if (err)
+            return err; /* the caller hears E_ACTOR_FAILED; the actor restarts */
+        break;
+    }
+    case MSG_CONS_NET_HAS:
+        st = q_net_get(a, m->payload, false);
+        break;
+    case MSG_CONS_NET_GET:
+        st = q_net_get(a, m->payload, true);
+        break;
+    case MSG_CONS_NET_OPS:
+        st = q_net_ops(a, m->payload);
+        break;
+    case MSG_CONS_NET_STATUS:
+        st = q_net_status(a, m->payload);
+        break;
+    case MSG_CONS_NET_RANGE:
+        st = q_net_range(a, m->payload);
         break;
     default:
         st = node_msg_unknown("consensus", m);

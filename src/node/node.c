@@ -128,6 +128,7 @@ weft_err node_start(node_t **out, repo_t *repo, const node_options *o, char *err
     n->clock = o && o->clock ? o->clock : actor_clock_system();
     n->on_stop = o ? o->on_stop_request : NULL;
     n->on_stop_ctx = o ? o->on_stop_ctx : NULL;
+    n->net = o ? o->net : NULL;
     pthread_rwlock_init(&n->sel.lock, NULL);
     node_genesis_headers(&n->params, n->genesis);
     address_of_pubkey(&n->genesis_creator, &n->genesis[0].creator);

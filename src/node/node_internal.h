@@ -80,6 +80,8 @@ enum {
     MSG_POOL_STATUS,        /* request node_status_t* */
     MSG_POOL_GET_ENDO,      /* request node_endorsement_info_t* */
     MSG_POOL_TICK,          /* no payload: prune (timer) */
+    MSG_POOL_ADD_ENDOS,     /* request nendoq*: endorsements from the network */
+    MSG_POOL_NET_OPS,       /* request nnetops*: operations in wire form */
     /* consensus */
     MSG_CONS_TICK = 300,  /* slot timer */
     MSG_CONS_BLOCK,       /* nblock* from the factory (or the network), send BLOCK */
@@ -91,6 +93,12 @@ enum {
     MSG_CONS_CLIQUES,     /* request ncliq* */
     MSG_CONS_OP_BLOCKS,   /* request node_op_info_t* (in_blocks, op copy) */
     MSG_CONS_ENDO_BLOCKS, /* request node_endorsement_info_t* */
+    MSG_CONS_NET_BLOCK,   /* request nnetblock*: a block from the network, with its verdict */
+    MSG_CONS_NET_HAS,     /* request nnetq* (found) */
+    MSG_CONS_NET_GET,     /* request nnetq* (block reference or log record) */
+    MSG_CONS_NET_OPS,     /* request nnetops*: operations of blocks in memory */
+    MSG_CONS_NET_STATUS,  /* request node_net_status* (graph fields) */
+    MSG_CONS_NET_RANGE,   /* request nrange* */
     /* factory */
     MSG_FACT_TICK = 400,   /* slot timer */
     MSG_FACT_STAKING_ADD,  /* request nkeys* */
@@ -204,6 +212,47 @@ typedef struct naddrs {
     size_t out_n;
 } naddrs;
 
+/* ---- the network section (node_net.c) ----------------------------------------------------- */
+
+typedef struct nnetblock {
+    nblock *b;        /* the block (checked for everything that needs no state); the handler
+                       * takes it and sets b to NULL */
+    weft_err verdict; /* out: as node_net_block */
+} nnetblock;
+
+typedef struct nnetq {
+    block_id_t id;
+    /* out */
+    bool found;   /* known: memory, graph or block log */
+    nblock *b;    /* MSG_CONS_NET_GET: a reference to the block in memory, or NULL … */
+    uint8_t *rec; /* … else its block log record (malloc'd), or NULL */
+    size_t len;
+    bool is_final;
+} nnetq;
+
+typedef struct nnetops {
+    const op_id_t *ids;
+    size_t n;
+    node_bytes_t *out; /* entries still empty (len 0) are looked up and filled (malloc'd wire) */
+} nnetops;
+
+typedef struct nrange {
+    slot_t after;
+    size_t max;
+    /* out */
+    block_id_t *ids; /* malloc'd */
+    slot_t *slots;   /* malloc'd */
+    size_t n;
+    bool more;
+    slot_t oldest_kept;
+} nrange;
+
+typedef struct nendoq {
+    const endorsement_t *e;
+    size_t n;
+    weft_err *results; /* in: WEFT_OK for the entries to admit (others are skipped); out */
+} nendoq;
+
 /* ---- the node -------------------------------------------------------------------------------- */
 
 typedef struct exec_actor exec_actor;
@@ -229,7 +278,40 @@ struct node {
     atomic_bool stop_requested;
     atomic_uint_fast64_t blocks_produced, endorsements_produced, ops_final;
     atomic_uint_fast64_t final_blocks, stale_blocks;
+    const node_net_events *net; /* node_options.net (borrowed), or NULL */
 };
+
+/* The network sink's callbacks (node_options.net), called from actor threads; each does nothing
+ * when the sink or the callback is absent. */
+static inline void node_ev_block_pending(const node_t *n, const block_header_t *h)
+{
+    if (n->net && n->net->block_pending)
+        n->net->block_pending(n->net->ctx, h);
+}
+
+static inline void node_ev_block_invalid(const node_t *n, const block_id_t *id, weft_err r)
+{
+    if (n->net && n->net->block_invalid)
+        n->net->block_invalid(n->net->ctx, id, r);
+}
+
+static inline void node_ev_blocks_missing(const node_t *n, const block_id_t *ids, size_t k)
+{
+    if (k && n->net && n->net->blocks_missing)
+        n->net->blocks_missing(n->net->ctx, ids, k);
+}
+
+static inline void node_ev_ops_admitted(const node_t *n, const op_id_t *ids, size_t k)
+{
+    if (k && n->net && n->net->ops_admitted)
+        n->net->ops_admitted(n->net->ctx, ids, k);
+}
+
+static inline void node_ev_endorsements(const node_t *n, const endorsement_t *e, size_t k)
+{
+    if (k && n->net && n->net->endorsements_admitted)
+        n->net->endorsements_admitted(n->net->ctx, e, k);
+}
 
 /* Builds and registers each actor (node.c calls them in dependency order). */
 WEFT_MUST_USE weft_err exec_actor_add(node_t *n);

@@ -3,10 +3,14 @@
  * operations that execution reports executed, prunes expired entries once per period, and
  * selects a block's operations and endorsements for the factory.
  *
+ * Operations and endorsements newly admitted (not those already known) are reported to the
+ * network sink, which announces them to peers.
+ *
  * Messages: MSG_POOL_ADD_OPS (request; the API waits), MSG_POOL_ADD_ENDO and MSG_POOL_REMOVE
  * (one-way, sent with DROP: under load an endorsement or a removal notice may be lost, which
  * costs fitness or a wasted inclusion, never safety), MSG_POOL_SELECT / _GET / _STATUS
- * (requests), MSG_POOL_TICK (timer).  The pool is not durable: a restart starts it empty, as
+ * (requests), MSG_POOL_ADD_ENDOS / _NET_OPS (requests from the network), MSG_POOL_TICK
+ * (timer).  The pool is not durable: a restart starts it empty, as
  * clients resubmit and peers re-announce. */
 #include <stdlib.h>
 #include <string.h>
@@ -129,7 +133,8 @@ static weft_err add_ops(pool_actor *a, nopsq *q)
     /* distinct creators, then one balance query */
     address_t *addrs = malloc((q->n ? q->n : 1) * sizeof *addrs);
     amount_t *amts = malloc((q->n ? q->n : 1) * sizeof *amts);
-    size_t na = 0;
+    op_id_t *fresh = NULL;
+    size_t na = 0, nfresh = 0;
     if (!addrs || !amts) {
         err = WEFT_E_NOMEM;
         goto done;
@@ -151,14 +156,22 @@ static weft_err add_ops(pool_actor *a, nopsq *q)
         goto done;
     for (size_t i = 0; i < na; i++)
         t.v[bt_slot(&t, &addrs[i])] = amts[i];
+    /* the ids of newly admitted operations, for the network (the op may be evicted later) */
+    fresh = malloc((q->n ? q->n : 1) * sizeof *fresh);
     for (size_t i = 0; i < q->n; i++) {
         if (!q->ops[i])
             continue;
         signed_op_t *op = q->ops[i];
+        op_id_t id = op->id;
+        bool dup;
         q->ops[i] = NULL;
-        q->results[i] = pool_add_op(a->pool, op, q->current_period, bt_lookup, &t, NULL);
+        q->results[i] = pool_add_op(a->pool, op, q->current_period, bt_lookup, &t, &dup);
+        if (fresh && q->results[i] == WEFT_OK && !dup)
+            fresh[nfresh++] = id;
     }
+    node_ev_ops_admitted(a->n, fresh, nfresh);
 done:
+    free(fresh);
     free(addrs);
     free(amts);
     bt_free(&t);
@@ -222,6 +235,47 @@ static weft_err select_block(pool_actor *a, nselq *q)
     return err;
 }
 
+/* Endorsements from the network (signature and draw checked by node_net_endorsements). */
+static weft_err add_endorsements(pool_actor *a, nendoq *q)
+{
+    endorsement_t *fresh = malloc((q->n ? q->n : 1) * sizeof *fresh);
+    size_t nfresh = 0;
+    if (!fresh)
+        return WEFT_E_NOMEM;
+    for (size_t i = 0; i < q->n; i++) {
+        if (q->results[i])
+            continue;
+        bool dup;
+        q->results[i] = pool_add_endorsement(a->pool, &q->e[i], &dup);
+        if (!q->results[i] && !dup)
+            fresh[nfresh++] = q->e[i];
+    }
+    node_ev_endorsements(a->n, fresh, nfresh);
+    free(fresh);
+    return WEFT_OK;
+}
+
+/* Operations of the pool in wire form, for peers; entries already filled are skipped. */
+static weft_err get_ops_wire(pool_actor *a, nnetops *q)
+{
+    wr_t w;
+    wr_init(&w);
+    for (size_t i = 0; i < q->n; i++) {
+        if (q->out[i].len)
+            continue;
+        const signed_op_t *op = pool_get_op(a->pool, &q->ids[i]);
+        if (!op)
+            continue;
+        signed_op_encode(&w, op);
+        q->out[i].b = wr_take(&w, &q->out[i].len);
+        if (!q->out[i].b) {
+            q->out[i].len = 0;
+            return WEFT_E_NOMEM;
+        }
+    }
+    return WEFT_OK;
+}
+
 static void arm_tick(pool_actor *a)
 {
     (void)actor_timer_after(a->n->sys, a->n->a_pool, a->n->params.t0_ms, MSG_POOL_TICK, NULL, NULL);
@@ -259,9 +313,17 @@ static weft_err po_handle(void *ctx, actor_t *self, actor_msg_t *m)
         weft_err e = pool_add_endorsement(a->pool, m->payload, &dup);
         if (e)
             log_debug("pool", "endorsement refused", "err=%s", weft_err_name(e));
+        else if (!dup)
+            node_ev_endorsements(a->n, m->payload, 1);
         free(m->payload);
         break;
     }
+    case MSG_POOL_ADD_ENDOS:
+        st = add_endorsements(a, m->payload);
+        break;
+    case MSG_POOL_NET_OPS:
+        st = get_ops_wire(a, m->payload);
+        break;
     case MSG_POOL_REMOVE: {
         nids *x = m->payload;
         pool_remove_ops(a->pool, x->ids, x->n);

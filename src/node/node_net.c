@@ -1,0 +1,321 @@
+/* The node's network interface (node.h "network", docs/node.md "Network"): what the network shell
+ * gives the node (blocks, endorsements) and asks of it (blocks, operations, status, final ranges).
+ *
+ * Everything that needs no state is checked here, on the caller's thread (the network's), so that
+ * the actors only see well-formed, correctly signed data: the header's structure, its id and
+ * signature and those of its endorsements, the operation list against the header's ops_hash,
+ * every operation's id, signature, thread and validity window, and the block's size.  The draws
+ * (which need the selector) are checked by the consensus actor for blocks and here for
+ * endorsements; what needs the graph, the block log or the pool is asked of their actors. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "node_internal.h"
+
+/* ---- blocks from peers ----------------------------------------------------------------------- */
+
+/* The structure of a peer's header, and whether its id is the hash of its content (so that the
+ * signatures, which are over ids, cover the content): E_NODE_BLOCK, E_SIGNATURE or OK. */
+static weft_err check_header_form(const model_params *p, const block_header_t *h)
+{
+    if (h->version != HEADER_VERSION || h->slot.thread >= p->thread_count || h->slot.period == 0 ||
+        h->parent_count != p->thread_count || h->endorsement_count > p->endorsement_count)
+        return WEFT_E_NODE_BLOCK;
+    for (uint32_t i = 0; i < h->endorsement_count; i++) {
+        const endorsement_t *e = &h->endorsements[i];
+        if (e->index >= p->endorsement_count || (i && e->index <= h->endorsements[i - 1].index) ||
+            slot_cmp(e->slot, h->slot) != 0 ||
+            !block_id_eq(&e->endorsed, &h->parents[h->slot.thread]))
+            return WEFT_E_NODE_BLOCK;
+        endorsement_t c = *e;
+        endorsement_compute_id(&c);
+        if (hash32_cmp(&c.id.h, &e->id.h) != 0)
+            return WEFT_E_SIGNATURE;
+    }
+    block_header_t *c = malloc(sizeof *c); /* a header is large: not on the network's stack */
+    if (!c)
+        return WEFT_E_NOMEM;
+    *c = *h;
+    header_compute_id(c);
+    bool same = block_id_eq(&c->id, &h->id);
+    free(c);
+    return same ? WEFT_OK : WEFT_E_SIGNATURE;
+}
+
+static int cmp_op_id(const void *x, const void *y) { return memcmp(x, y, sizeof(op_id_t)); }
+
+/* The operations of a block built from a peer's parts (ids already match the ops_hash): each
+ * operation's id is its content's digest, its creator in the block's thread, the block's period
+ * in its validity window (the pool's selection rules, which execution also applies), no id twice,
+ * the block within max_block_size; then every signature. */
+static weft_err check_block_ops(const model_params *p, const nblock *b)
+{
+    const block_header_t *h = &b->b.header;
+    uint64_t bytes = 0;
+    for (uint32_t i = 0; i < b->b.op_count; i++) {
+        const signed_op_t *op = &b->ops[i];
+        hash32_t d;
+        op_digest(&d, p->chain_id, &op->creator, op->content, op->content_len);
+        if (hash32_cmp(&d, &op->id.h) != 0)
+            return WEFT_E_SIGNATURE;
+        address_t cr;
+        address_of_pubkey(&cr, &op->creator);
+        uint64_t exp = op->op.expire_period;
+        if (address_thread(&cr, p->thread_count) != h->slot.thread || exp < h->slot.period ||
+            exp - h->slot.period > p->operation_validity_periods)
+            return WEFT_E_NODE_BLOCK;
+        bytes += MODEL_SIG_LEN + MODEL_PK_LEN + (uint64_t)op->content_len;
+        if (bytes > p->max_block_size)
+            return WEFT_E_NODE_BLOCK;
+    }
+    if (b->b.op_count > 1) {
+        op_id_t *ids = malloc(b->b.op_count * sizeof *ids);
+        if (!ids)
+            return WEFT_E_NOMEM;
+        memcpy(ids, b->b.op_ids, b->b.op_count * sizeof *ids);
+        qsort(ids, b->b.op_count, sizeof *ids, cmp_op_id);
+        bool dup = false;
+        for (uint32_t i = 1; i < b->b.op_count && !dup; i++)
+            dup = hash32_cmp(&ids[i - 1].h, &ids[i].h) == 0;
+        free(ids);
+        if (dup)
+            return WEFT_E_NODE_BLOCK;
+    }
+    for (uint32_t i = 0; i < b->b.op_count; i++)
+        if (signed_op_verify(&b->ops[i]) != WEFT_OK)
+            return WEFT_E_SIGNATURE;
+    return WEFT_OK;
+}
+
+static void free_ops(signed_op_t *ops, uint32_t count)
+{
+    for (uint32_t i = 0; ops && i < count; i++)
+        signed_op_free(&ops[i]);
+    free(ops);
+}
+
+static bool is_genesis(const node_t *n, const block_header_t *h)
+{
+    return h->slot.period == 0 && h->slot.thread < n->params.thread_count &&
+           block_id_eq(&h->id, &n->genesis[h->slot.thread].id);
+}
+
+weft_err node_net_block(node_t *n, const block_header_t *h, signed_op_t *ops, uint32_t count,
+                        weft_err *verdict)
+{
+    const model_params *p = &n->params;
+    *verdict = WEFT_OK;
+    if (is_genesis(n, h)) { /* every node has them */
+        free_ops(ops, count);
+        return WEFT_OK;
+    }
+    weft_err v = check_header_form(p, h);
+    if (!v && count > p->max_operations_per_block)
+        v = WEFT_E_TOO_MANY_OPS;
+    if (!v && header_verify(h) != WEFT_OK)
+        v = WEFT_E_SIGNATURE;
+    if (v) {
+        free_ops(ops, count);
+        if (v == WEFT_E_NOMEM)
+            return v;
+        *verdict = v;
+        return WEFT_OK;
+    }
+    nblock *b = NULL;
+    v = nblock_new(&b, h, ops, count, NULL); /* takes the operations, whatever the outcome */
+    if (!v)
+        v = check_block_ops(p, b);
+    if (v) {
+        nblock_unref(b);
+        if (v == WEFT_E_NOMEM)
+            return v;
+        *verdict = v;
+        return WEFT_OK;
+    }
+    nnetblock q = {b, WEFT_OK};
+    weft_err e = node_call(n->a_cons, MSG_CONS_NET_BLOCK, &q);
+    nblock_unref(q.b); /* not delivered */
+    if (e) {
+        *verdict = e;
+        return e;
+    }
+    *verdict = q.verdict;
+    return WEFT_OK;
+}
+
+/* ---- endorsements from peers ----------------------------------------------------------------- */
+
+/* An endorsement's form, slot age, draw and signature (the pool's own checks come after). */
+static weft_err check_endorsement(node_t *n, const endorsement_t *e, uint64_t period)
+{
+    const model_params *p = &n->params;
+    if (e->slot.thread >= p->thread_count || e->index >= p->endorsement_count)
+        return WEFT_E_ENDORSEMENT;
+    endorsement_t c = *e;
+    endorsement_compute_id(&c);
+    if (hash32_cmp(&c.id.h, &e->id.h) != 0)
+        return WEFT_E_SIGNATURE;
+    /* the pool keeps endorsements of the last periods only (pool ticks prune below period − 2) */
+    if (e->slot.period + 2 < period)
+        return WEFT_E_POOL_EXPIRED;
+    address_t drawn[MODEL_MAX_ENDORSEMENTS];
+    weft_err err = nsel_endorsers(&n->sel, e->slot, drawn);
+    if (err == WEFT_E_POS_CYCLE_UNAVAILABLE)
+        return WEFT_E_NODE_BLOCK_LATER;
+    if (err)
+        return err;
+    address_t cr;
+    address_of_pubkey(&cr, &e->creator);
+    if (!address_eq(&cr, &drawn[e->index]))
+        return WEFT_E_ENDORSEMENT;
+    return endorsement_verify(e) == WEFT_OK ? WEFT_OK : WEFT_E_SIGNATURE;
+}
+
+weft_err node_net_endorsements(node_t *n, const endorsement_t *e, size_t count, weft_err *results)
+{
+    uint64_t period = node_current_period(n);
+    bool any = false;
+    for (size_t i = 0; i < count; i++) {
+        results[i] = check_endorsement(n, &e[i], period);
+        any |= results[i] == WEFT_OK;
+    }
+    if (!any)
+        return WEFT_OK;
+    nendoq q = {e, count, results};
+    weft_err err = node_call(n->a_pool, MSG_POOL_ADD_ENDOS, &q);
+    if (err)
+        for (size_t i = 0; i < count; i++)
+            if (results[i] == WEFT_OK)
+                results[i] = err;
+    return err == WEFT_E_ACTOR_STOPPED || err == WEFT_E_NOMEM ? err : WEFT_OK;
+}
+
+/* ---- blocks and operations for peers --------------------------------------------------------- */
+
+bool node_net_has_block(node_t *n, const block_id_t *id)
+{
+    for (uint32_t t = 0; t < n->params.thread_count; t++)
+        if (block_id_eq(id, &n->genesis[t].id))
+            return true;
+    nnetq q;
+    memset(&q, 0, sizeof q);
+    q.id = *id;
+    return node_call(n->a_cons, MSG_CONS_NET_HAS, &q) == WEFT_OK && q.found;
+}
+
+static weft_err encode_op(node_bytes_t *out, const signed_op_t *op)
+{
+    wr_t w;
+    wr_init(&w);
+    signed_op_encode(&w, op);
+    out->b = wr_take(&w, &out->len);
+    if (!out->b) {
+        out->len = 0;
+        return WEFT_E_NOMEM;
+    }
+    return WEFT_OK;
+}
+
+weft_err node_net_get_block(node_t *n, const block_id_t *id, bool with_ops,
+                            node_net_block_data *out)
+{
+    memset(out, 0, sizeof *out);
+    nnetq q;
+    memset(&q, 0, sizeof q);
+    q.id = *id;
+    weft_err err = node_call(n->a_cons, MSG_CONS_NET_GET, &q);
+    if (err) {
+        nblock_unref(q.b);
+        free(q.rec);
+        return err;
+    }
+    nblock *b = q.b;
+    if (!b && q.rec) { /* from the block log: decoded here, off the consensus thread */
+        err = nblock_decode(&b, &n->params, q.rec, q.len);
+        free(q.rec);
+        if (err)
+            return err;
+    }
+    if (!b)
+        return WEFT_E_NOT_FOUND;
+    out->header = b->b.header;
+    out->is_final = q.is_final;
+    out->op_count = b->b.op_count;
+    out->op_ids = malloc((b->b.op_count ? b->b.op_count : 1) * sizeof *out->op_ids);
+    if (!out->op_ids)
+        err = WEFT_E_NOMEM;
+    else
+        memcpy(out->op_ids, b->b.op_ids, b->b.op_count * sizeof *out->op_ids);
+    if (!err && with_ops) {
+        out->ops = calloc(b->b.op_count ? b->b.op_count : 1, sizeof *out->ops);
+        if (!out->ops)
+            err = WEFT_E_NOMEM;
+        for (uint32_t i = 0; !err && i < b->b.op_count; i++)
+            err = encode_op(&out->ops[i], &b->ops[i]);
+    }
+    nblock_unref(b);
+    if (err)
+        node_net_block_data_free(out);
+    return err;
+}
+
+void node_net_block_data_free(node_net_block_data *d)
+{
+    for (uint32_t i = 0; d->ops && i < d->op_count; i++)
+        free(d->ops[i].b);
+    free(d->ops);
+    free(d->op_ids);
+    memset(d, 0, sizeof *d);
+}
+
+weft_err node_net_get_ops(node_t *n, const op_id_t *ids, size_t count, node_bytes_t *out)
+{
+    memset(out, 0, count * sizeof *out);
+    if (!count)
+        return WEFT_OK;
+    nnetops q = {ids, count, out};
+    weft_err err = node_call(n->a_pool, MSG_POOL_NET_OPS, &q);
+    bool missing = false;
+    for (size_t i = 0; i < count && !missing; i++)
+        missing = out[i].len == 0;
+    if (!err && missing) /* the operations of blocks (they leave the pool once executed) */
+        err = node_call(n->a_cons, MSG_CONS_NET_OPS, &q);
+    if (err) {
+        for (size_t i = 0; i < count; i++)
+            free(out[i].b);
+        memset(out, 0, count * sizeof *out);
+    }
+    return err;
+}
+
+/* ---- status and sync ------------------------------------------------------------------------- */
+
+weft_err node_net_get_status(node_t *n, node_net_status *out)
+{
+    memset(out, 0, sizeof *out);
+    weft_err err = node_call(n->a_cons, MSG_CONS_NET_STATUS, out);
+    if (!err)
+        out->has_final_cursor = exec_actor_final_next(n->ex, &out->final_cursor);
+    return err;
+}
+
+weft_err node_net_final_range(node_t *n, slot_t after, size_t max, block_id_t **ids, slot_t **slots,
+                              size_t *count, bool *more, slot_t *oldest_kept)
+{
+    nrange q;
+    memset(&q, 0, sizeof q);
+    q.after = after;
+    q.max = max < NODE_NET_MAX_RANGE ? max : NODE_NET_MAX_RANGE;
+    weft_err err = node_call(n->a_cons, MSG_CONS_NET_RANGE, &q);
+    if (err) {
+        free(q.ids);
+        free(q.slots);
+        memset(&q, 0, sizeof q);
+    }
+    *ids = q.ids;
+    *slots = q.slots;
+    *count = q.n;
+    *more = q.more;
+    *oldest_kept = q.oldest_kept;
+    return err;
+}
