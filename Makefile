@@ -2,8 +2,8 @@
 # drives CMake presets (CMakePresets.json); build trees live in build/<preset>/.
 #
 #   make test     build dev + asan, run every test of both through ctest (unit, fuzz-corpus replay, ...)
-#   make devnet   a fresh local network with live status until Ctrl-C (DEVNET_DIR, DEVNET_NODES,
-#                 DEVNET_ARGS="--t0 3200" ...; see README)
+#   make devnet   a fresh local network (4 connected nodes) with live status until Ctrl-C (DEVNET_DIR,
+#                 DEVNET_NODES=4, DEVNET_ARGS="--t0 3200" ...; see README)
 #   make build    dev build only             make release   optimized build
 #   make fuzz     libFuzzer run of every target for FUZZ_SECONDS (default 30) each
 #   make bench    release build, then run every benchmark
@@ -44,7 +44,7 @@ devnet: release
 	if [ -f "$$d/devnet.json" ]; then \
 		build/release/app/weft devnet stop --dir "$$d" >/dev/null 2>&1 || true; rm -rf "$$d"; \
 	fi; \
-	build/release/app/weft devnet --nodes $${DEVNET_NODES:-1} --dir "$$d" $(DEVNET_ARGS)
+	build/release/app/weft devnet --nodes $${DEVNET_NODES:-4} --dir "$$d" $(DEVNET_ARGS)
 
 fuzz: setup
 	@cmake --preset fuzz >/dev/null && cmake --build --preset fuzz

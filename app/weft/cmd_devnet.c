@@ -9,9 +9,12 @@
  * Creating a devnet: a fresh genesis (starting a few seconds from now) with funded test accounts
  * and every node's staking key holding rolls, one repository per node (DIR/nodeI, its whole
  * configuration, ports included, in its config.ini), each node started as `weftd run --repo`, and
- * DIR/devnet.json describing the network.  The test accounts' secret keys are printed.  Without
- * --detach the command shows live status until Ctrl-C, then stops the nodes; with --detach it
- * returns and `weft devnet stop --dir DIR` stops them. */
+ * DIR/devnet.json describing the network.  The nodes are connected: node I bootstraps from nodes
+ * 0..I-1 (and learns the others from their peer lists); on loopback every peer has the same IP, so
+ * the per-IP and peer limits are raised to fit N nodes.  The test accounts' secret keys are
+ * printed.  Without --detach the command shows live status of every node (slot, final period,
+ * peers, blocks, and whether the nodes agree on the latest common final block) until Ctrl-C, then
+ * stops the nodes; with --detach it returns and `weft devnet stop --dir DIR` stops them. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -135,15 +138,40 @@ static pid_t spawn_node(const char *weftd, const char *repo, bool detach)
 }
 
 static int run_init(const char *weftd, const char *repo, const char *genesis, const dnode *d,
-                    const char *bootstrap)
+                    const char *bootstrap, size_t nodes)
 {
-    char sk[MODEL_STR_MAX], nk[MODEL_STR_MAX], pub[32], priv[32], met[32], p2p[32];
+    char sk[MODEL_STR_MAX], nk[MODEL_STR_MAX], pub[32], priv[32], met[32], p2p[32], peers[16],
+        per_ip[16];
     secret_key_to_str(sk, &d->staking);
     secret_key_to_str(nk, &d->node_key);
     snprintf(pub, sizeof pub, "127.0.0.1:%u", d->ports[0]);
     snprintf(priv, sizeof priv, "127.0.0.1:%u", d->ports[1]);
     snprintf(met, sizeof met, "127.0.0.1:%u", d->ports[2]);
     snprintf(p2p, sizeof p2p, "127.0.0.1:%u", d->ports[3]);
+    /* every peer of a loopback devnet has the IP 127.0.0.1: room for all of them (inbound
+     * connections are accepted up to max_peers - outbound, 8 by default) */
+    snprintf(peers, sizeof peers, "%zu", nodes + 8);
+    snprintf(per_ip, sizeof per_ip, "%zu", 2 * nodes + 4);
+    const char *const opts[][2] = {{"--repo", repo},
+                                   {"--genesis", genesis},
+                                   {"--staking-key", sk},
+                                   {"--node-key", nk},
+                                   {"--api.public", pub},
+                                   {"--api.private", priv},
+                                   {"--api.metrics", met},
+                                   {"--p2p.listen", p2p},
+                                   {"--p2p.max_peers", peers},
+                                   {"--p2p.max_per_ip", per_ip},
+                                   {"--p2p.bootstrap", bootstrap}};
+    const char *argv[2 * WEFT_ARRAY_LEN(opts) + 3] = {weftd, "init"};
+    size_t argc = 2;
+    for (size_t i = 0; i < WEFT_ARRAY_LEN(opts); i++) {
+        if (!opts[i][1] || !*opts[i][1])
+            continue; /* no bootstrap list for node 0 */
+        argv[argc++] = opts[i][0];
+        argv[argc++] = opts[i][1];
+    }
+    argv[argc] = NULL;
     pid_t pid = fork();
     if (pid == 0) {
         int nul = open("/dev/null", O_WRONLY);
@@ -151,14 +179,7 @@ static int run_init(const char *weftd, const char *repo, const char *genesis, co
             dup2(nul, 1);
             close(nul);
         }
-        if (bootstrap && *bootstrap)
-            execl(weftd, weftd, "init", "--repo", repo, "--genesis", genesis, "--staking-key", sk,
-                  "--node-key", nk, "--api.public", pub, "--api.private", priv, "--api.metrics",
-                  met, "--p2p.listen", p2p, "--p2p.bootstrap", bootstrap, (char *)NULL);
-        else
-            execl(weftd, weftd, "init", "--repo", repo, "--genesis", genesis, "--staking-key", sk,
-                  "--node-key", nk, "--api.public", pub, "--api.private", priv, "--api.metrics",
-                  met, "--p2p.listen", p2p, (char *)NULL);
+        execv(weftd, (char *const *)argv);
         fprintf(stderr, "weft devnet: cannot run %s: %s\n", weftd, strerror(errno));
         _exit(127);
     }
@@ -170,45 +191,80 @@ static int run_init(const char *weftd, const char *repo, const char *genesis, co
     return 0;
 }
 
-static json_t *status_of(const char *url)
+static json_t *call_node(const char *url, const char *method, json_t *params)
 {
-    json_t *params = json_pack("[{}]");
     json_t *res = NULL;
     api_error e;
     memset(&e, 0, sizeof e);
-    weft_err err = api_client_call(url, NULL, "get_status", params, 2000, &res, &e);
+    weft_err err = api_client_call(url, NULL, method, params, 2000, &res, &e);
     api_error_clear(&e);
     json_decref(params);
     return err ? NULL : res;
 }
 
+static json_t *status_of(const char *url)
+{
+    return call_node(url, "get_status", json_pack("[{}]"));
+}
+
+static long long jint(json_t *o, const char *key)
+{
+    return (long long)json_integer_value(json_object_get(o, key));
+}
+
+/* One line per node, then whether the nodes agree on the final block of the latest slot that is
+ * final everywhere (thread 0 of the lowest final period). */
 static void print_status(json_t *dev)
 {
     json_t *nodes = json_object_get(dev, "nodes");
-    size_t i;
+    size_t n = json_array_size(nodes), i;
     json_t *nd;
+    long long common = -1;
+    size_t answering = 0;
+    printf("node  slot        final  peers  final blocks  stale  cliques  pool ops\n");
     json_array_foreach (nodes, i, nd) {
         const char *url = json_string_value(json_object_get(nd, "public_api"));
         json_t *st = url ? status_of(url) : NULL;
         if (!st) {
-            printf("node %zu  (not answering)\n", i);
+            printf("%4zu  (not answering)\n", i);
             continue;
         }
         json_t *ls = json_object_get(st, "last_slot");
         json_t *cs = json_object_get(st, "consensus_stats");
-        json_t *ps = json_object_get(st, "pool_stats");
         json_t *ex = json_object_get(st, "execution_stats");
-        json_t *fc = ex ? json_object_get(json_object_get(ex, "final_cursor"), "period") : NULL;
-        printf("node %zu  slot %lld:%lld  final period %lld  cliques %lld  final blocks %lld  "
-               "stale %lld  pool %lld ops\n",
-               i, (long long)json_integer_value(json_object_get(ls, "period")),
-               (long long)json_integer_value(json_object_get(ls, "thread")),
-               (long long)json_integer_value(fc),
-               (long long)json_integer_value(json_object_get(cs, "clique_count")),
-               (long long)json_integer_value(json_object_get(cs, "final_block_count")),
-               (long long)json_integer_value(json_object_get(cs, "stale_block_count")),
-               (long long)json_integer_value(json_array_get(ps, 0)));
+        json_t *fc = ex ? json_object_get(ex, "final_cursor") : NULL;
+        long long fp = json_is_object(fc) ? jint(fc, "period") : -1;
+        char slot[32];
+        snprintf(slot, sizeof slot, "%lld:%lld", jint(ls, "period"), jint(ls, "thread"));
+        printf("%4zu  %-10s  %5lld  %5zu  %12lld  %5lld  %7lld  %8lld\n", i, slot, fp,
+               json_object_size(json_object_get(st, "connected_nodes")),
+               jint(cs, "final_block_count"), jint(cs, "stale_block_count"),
+               jint(cs, "clique_count"),
+               (long long)json_integer_value(json_array_get(json_object_get(st, "pool_stats"), 0)));
+        if (answering++ == 0 || fp < common)
+            common = fp;
         json_decref(st);
+    }
+    if (n > 1 && answering == n && common >= 1) {
+        char first[MODEL_STR_MAX] = "";
+        bool agree = true, known = true;
+        json_array_foreach (nodes, i, nd) {
+            const char *url = json_string_value(json_object_get(nd, "public_api"));
+            json_t *b =
+                call_node(url, "get_blockclique_block_by_slot",
+                          json_pack("[{s:I,s:i}]", "period", (json_int_t)common, "thread", 0));
+            const char *id = json_string_value(b);
+            if (!b || (!id && !json_is_null(b)))
+                known = false;
+            else if (i == 0)
+                snprintf(first, sizeof first, "%s", id ? id : "(no block)");
+            else if (strcmp(first, id ? id : "(no block)") != 0)
+                agree = false;
+            json_decref(b);
+        }
+        if (known)
+            printf("slot %lld:0 final on every node: %s\n", common,
+                   agree ? first : "NODES DISAGREE");
     }
     fflush(stdout);
 }
@@ -224,6 +280,7 @@ static json_t *load_devnet(const char *dir)
     return j;
 }
 
+/* SIGTERM to every node, then waits for each (the process may be ours or detached) up to 10 s. */
 static int stop_nodes(json_t *dev)
 {
     json_t *nodes = json_object_get(dev, "nodes");
@@ -232,18 +289,24 @@ static int stop_nodes(json_t *dev)
     int rc = 0;
     json_array_foreach (nodes, i, nd) {
         pid_t pid = (pid_t)json_integer_value(json_object_get(nd, "pid"));
-        if (pid > 0 && kill(pid, SIGTERM) == 0) {
-            /* wait (the process may be ours or detached) up to 10 s */
-            for (int k = 0; k < 1000 && kill(pid, 0) == 0; k++) {
-                waitpid(pid, NULL, WNOHANG);
-                usleep(10000);
-            }
-            if (kill(pid, 0) == 0) {
-                fprintf(stderr, "weft devnet: node %zu (pid %d) did not stop\n", i, (int)pid);
-                rc = 1;
-            } else
-                printf("node %zu stopped (pid %d)\n", i, (int)pid);
+        if (pid > 0 && kill(pid, SIGTERM) != 0)
+            json_object_set_new(nd, "pid", json_integer(0)); /* already gone */
+    }
+    uint64_t deadline = now_ms() + 10000;
+    json_array_foreach (nodes, i, nd) {
+        pid_t pid = (pid_t)json_integer_value(json_object_get(nd, "pid"));
+        if (pid <= 0)
+            continue;
+        while (kill(pid, 0) == 0 && now_ms() < deadline) {
+            if (waitpid(pid, NULL, WNOHANG) == pid)
+                break;
+            usleep(10000);
         }
+        if (kill(pid, 0) == 0 && waitpid(pid, NULL, WNOHANG) != pid) {
+            fprintf(stderr, "weft devnet: node %zu (pid %d) did not stop\n", i, (int)pid);
+            rc = 1;
+        } else
+            printf("node %zu stopped (pid %d)\n", i, (int)pid);
     }
     return rc;
 }
@@ -430,7 +493,7 @@ int cmd_devnet(int argc, char **argv)
         for (size_t k = 0; k < i && off + 32 < sizeof bootstrap; k++)
             off += (size_t)snprintf(bootstrap + off, sizeof bootstrap - off, "%s127.0.0.1:%u",
                                     k ? "," : "", nodes[k].ports[3]);
-        if (run_init(weftd, nodes[i].repo, gpath, &nodes[i], bootstrap) != 0)
+        if (run_init(weftd, nodes[i].repo, gpath, &nodes[i], bootstrap, nn) != 0)
             return cli_error(WEFT_E_IO, "`%s init --repo %s` failed", weftd, nodes[i].repo);
     }
     /* start */
@@ -472,7 +535,7 @@ int cmd_devnet(int argc, char **argv)
         json_object_set_new(o, "public_api", json_string(url));
         snprintf(url, sizeof url, "http://%s", ep.api_private);
         json_object_set_new(o, "private_api", json_string(url));
-        json_object_set_new(o, "p2p", json_string(ep.p2p));
+        json_object_set_new(o, "p2p", json_string(ep.p2p)); /* the address actually bound */
         node_id_to_str(buf, &nodes[i].node_key.pk);
         json_object_set_new(o, "node_id", json_string(buf));
         address_t sa_;
