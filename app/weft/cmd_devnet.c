@@ -253,7 +253,8 @@ static void print_status(json_t *dev)
             json_t *b =
                 call_node(url, "get_blockclique_block_by_slot",
                           json_pack("[{s:I,s:i}]", "period", (json_int_t)common, "thread", 0));
-            const char *id = json_string_value(b);
+            /* the block (Massa's shape: header.id), or null for a slot without one */
+            const char *id = json_string_value(json_object_get(json_object_get(b, "header"), "id"));
             if (!b || (!id && !json_is_null(b)))
                 known = false;
             else if (i == 0)
