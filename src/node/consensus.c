@@ -383,6 +383,25 @@ static weft_err graph_take(cons_actor *a, nblock *b, unsigned flags)
     return graph_add(a->g, &gb, a->has_now ? &a->now : NULL, flags);
 }
 
+/* The period of a block this node holds: in memory, else in the block log. */
+static bool known_period(cons_actor *a, const block_id_t *id, uint64_t *period)
+{
+    nblock *b = get_block(a, id);
+    if (b) {
+        *period = b->b.header.slot.period;
+        return true;
+    }
+    slot_t s;
+    blocklog_status st;
+    uint8_t *rec;
+    size_t len;
+    if (blocklog_get(a->log, id, &s, &st, &rec, &len) != WEFT_OK)
+        return false;
+    free(rec);
+    *period = s.period;
+    return true;
+}
+
 /* Takes a block (consumes the reference): from the factory, or from a peer (from_net: checked by
  * node_net_block for everything that needs no state, signatures included).  Draws, then the block
  * log, then the graph and its outputs.  *verdict as node_net_block's; the return value is an
@@ -423,11 +442,11 @@ static weft_err take_block(cons_actor *a, nblock *b, bool from_net, weft_err *ve
         nblock_unref(b);
         return WEFT_OK;
     }
-    /* the periods of its parents, for the log (graph restart) */
-    for (uint32_t t = 0; t < h->parent_count; t++) {
-        nblock *par = get_block(a, &h->parents[t]);
-        b->parent_periods[t] = par ? par->b.header.slot.period : 0;
-    }
+    /* the periods of its parents, for the log (graph restart); 0 for a parent not known yet (a
+     * peer's block may come before its parents: the start fixes the record, see load_final) */
+    for (uint32_t t = 0; t < h->parent_count; t++)
+        if (!known_period(a, &h->parents[t], &b->parent_periods[t]))
+            b->parent_periods[t] = 0;
     wr_t w;
     wr_init(&w);
     err = nblock_encode(b, &w);
@@ -548,6 +567,17 @@ static bool load_final(void *ctx, const block_id_t *id, slot_t slot, const uint8
     for (uint32_t t = 0; t < h->parent_count; t++) {
         f->parents[t] = h->parents[t];
         f->parent_periods[t] = b->parent_periods[t];
+        /* a block logged before one of its parents arrived (from a peer) has a 0 there: the
+         * parents of a final block are final, loaded before it (slot order) or in the log */
+        bool genesis = false;
+        for (uint32_t g = 0; g < l->a->n->params.thread_count && !genesis; g++)
+            genesis = block_id_eq(&h->parents[t], &l->a->n->genesis[g].id);
+        nblock *par = get_block(l->a, &h->parents[t]);
+        if (par)
+            f->parent_periods[t] = par->b.header.slot.period;
+        else if (f->parent_periods[t] == 0 && !genesis &&
+                 !known_period(l->a, &h->parents[t], &f->parent_periods[t]))
+            f->parent_periods[t] = 0;
     }
     /* kept in memory: recent final blocks serve as parents and for execution */
     nblock *old = nmap_get(&l->a->blocks, idk(id));

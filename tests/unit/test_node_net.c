@@ -10,7 +10,9 @@
  *      through node_net_block (taken, block_pending); every kind of bad block gets its verdict;
  *      a block with an unknown parent is taken and blocks_missing names the parent; a block the
  *      graph finds invalid fires block_invalid;
- *   3. endorsements from peers; node_net_get_status; node_net_final_range. */
+ *   3. endorsements from peers; node_net_get_status; node_net_final_range;
+ *   4. a block that arrives before its parent, then becomes final: the node restarts from its
+ *      block log (the block's record had the parent's period unknown). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -752,6 +754,81 @@ static void test_final_range(void **state)
     free(slots);
 }
 
+/* ---- 4. a child before its parent, final, then a restart ------------------------------------- */
+
+static void produce_next(fixture *f)
+{
+    slot_t s = f->next;
+    advance_to(f, s);
+    block_header_t *h = malloc(sizeof *h);
+    assert_non_null(h);
+    make_header(f, h, s, NULL, 0, &f->staker);
+    assert_int_equal(submit(f, h, NULL, 0), WEFT_OK);
+    block_id_t got;
+    wait_pending_slot(f, s, &got);
+    assert_memory_equal(&got, &h->id, sizeof got);
+    free(h);
+    assert_int_equal(slot_next(&f->p, &f->next, s), WEFT_OK);
+}
+
+static void test_orphan_final_restart(void **state)
+{
+    fixture *f = *state;
+    slot_t s0 = f->next, s1;
+    assert_int_equal(slot_next(&f->p, &s1, s0), WEFT_OK);
+    block_header_t *par = malloc(sizeof *par), *child = malloc(sizeof *child);
+    assert_non_null(par);
+    assert_non_null(child);
+    make_header(f, par, s0, NULL, 0, &f->staker);
+    make_header(f, child, s1, NULL, 0, &f->staker);
+    child->parents[s0.thread] = par->id;
+    header_sign(child, &f->staker);
+    advance_to(f, s1);
+    /* the child first: taken, waiting, its parent asked for */
+    assert_int_equal(submit(f, child, NULL, 0), WEFT_OK);
+    pthread_mutex_lock(&f->ev.mu);
+    assert_true(block_id_eq(&f->ev.missing[f->ev.n_missing - 1], &par->id));
+    pthread_mutex_unlock(&f->ev.mu);
+    /* then the parent: both pending, the parent reported first */
+    assert_int_equal(submit(f, par, NULL, 0), WEFT_OK);
+    pthread_mutex_lock(&f->ev.mu);
+    size_t np = f->ev.n_pending;
+    assert_true(np >= 2);
+    assert_true(block_id_eq(&f->ev.pending[np - 2].id, &par->id));
+    assert_true(block_id_eq(&f->ev.pending[np - 1].id, &child->id));
+    pthread_mutex_unlock(&f->ev.mu);
+    assert_int_equal(slot_next(&f->p, &f->next, s1), WEFT_OK);
+    /* descendants until the child is final */
+    node_block_info_t bi;
+    for (int i = 0; i < 40; i++) {
+        produce_next(f);
+        assert_int_equal(node_get_block(f->node, &child->id, &bi), WEFT_OK);
+        node_block_info_free(&bi);
+        if (bi.status == NODE_BLOCK_FINAL)
+            break;
+    }
+    assert_int_equal(bi.status, NODE_BLOCK_FINAL);
+    /* a restart rebuilds the graph from the log, the child among the final blocks */
+    node_status_t before;
+    assert_int_equal(node_get_status(f->node, &before), WEFT_OK);
+    node_stop(f->node);
+    f->node = NULL;
+    char err[256];
+    node_options o = {.clock = actor_fake_clock_base(f->clock), .net = &f->sink};
+    assert_int_equal(node_start(&f->node, f->repo, &o, err, sizeof err), WEFT_OK);
+    node_status_t after;
+    assert_int_equal(node_get_status(f->node, &after), WEFT_OK);
+    for (uint32_t t = 0; t < 2; t++)
+        assert_int_equal(after.final_periods[t], before.final_periods[t]);
+    assert_int_equal(node_get_block(f->node, &child->id, &bi), WEFT_OK);
+    assert_int_equal(bi.status, NODE_BLOCK_FINAL);
+    node_block_info_free(&bi);
+    /* and it goes on */
+    produce_next(f);
+    free(par);
+    free(child);
+}
+
 int main(void)
 {
     if (crypto_init() != WEFT_OK)
@@ -761,7 +838,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_factory_blocks),   cmocka_unit_test(test_net_blocks),
         cmocka_unit_test(test_net_endorsements), cmocka_unit_test(test_net_status),
-        cmocka_unit_test(test_final_range),
+        cmocka_unit_test(test_final_range),      cmocka_unit_test(test_orphan_final_restart),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
