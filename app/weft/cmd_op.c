@@ -1,5 +1,6 @@
 /* weft op inspect | op sign — decode an operation's serialized content (Massa's layout), compute
- * its signed digest and id for a chain, check or make its signature. */
+ * its signed digest and id for a chain, check or make its signature.  (op status | op wait, the
+ * online subcommands, are in cmd_send.c.) */
 #include <string.h>
 
 #include "cli.h"
@@ -72,7 +73,8 @@ static int op_usage(void)
     return cli_error(WEFT_E_USAGE,
                      "usage: weft op inspect --chain-id N --public-key P --content HEX "
                      "[--signature SIG] [--json] | "
-                     "weft op sign --chain-id N --secret-key S --content HEX [--json]");
+                     "weft op sign --chain-id N --secret-key S --content HEX [--json] | "
+                     "weft op status ID | weft op wait ID [--timeout S] [--speculative]");
 }
 
 int cmd_op(int argc, char **argv)
@@ -80,6 +82,8 @@ int cmd_op(int argc, char **argv)
     if (argc < 2)
         return op_usage();
     const char *sub = argv[1];
+    if (strcmp(sub, "status") == 0 || strcmp(sub, "wait") == 0)
+        return cmd_op_track(argc, argv); /* online: cmd_send.c */
     enum { O_JSON, O_CHAIN, O_PK, O_SK, O_CONTENT, O_SIG, O_N };
     struct cli_opt opts[O_N] = {{.name = "json", .is_flag = true},
                                 {.name = "chain-id"},
