@@ -195,8 +195,10 @@ WEFT_MUST_USE weft_err api_server_start(api_server_t **out, const api_server_con
 /* The address actually bound, "host:port" with the real port (static for the server's life). */
 const char *api_server_address(const api_server_t *s);
 uint16_t api_server_port(const api_server_t *s);
-/* Stops the server (waits for running handlers to return, closes every connection) and frees it.
- * Stop API servers before whatever their handlers call into.  NULL is a no-op. */
+/* Stops the server and frees it: lets the answers of requests under way be written (for at most
+ * half a second: the stop_node answer reaches its client), waits for running handlers to return,
+ * closes every connection.  Stop API servers before whatever their handlers call into.  NULL is a
+ * no-op. */
 void api_server_stop(api_server_t *s);
 
 /* ---- 5. the client -------------------------------------------------------------------------- */

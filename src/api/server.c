@@ -15,11 +15,13 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -41,7 +43,11 @@ struct api_server {
     api_metric_t *refused[4]; /* HTTP 401, 404, 405, 413 */
     char address[ADDR_MAX];
     uint16_t port;
+    atomic_int inflight; /* requests from their first call to their completion notice */
 };
+
+/* How long api_server_stop lets answers being written finish (stop_node's own among them). */
+#define STOP_DRAIN_MS 500
 
 enum { REFUSED_401, REFUSED_404, REFUSED_405, REFUSED_413 };
 
@@ -267,6 +273,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!rq)
             return MHD_NO;
         *con_cls = rq;
+        atomic_fetch_add(&s->inflight, 1);
         return first_call(s, c, rq, url, method);
     }
     if (*upload_data_size) {
@@ -295,6 +302,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         free(rq->body);
         free(rq);
         *con_cls = NULL;
+        atomic_fetch_sub(&((api_server_t *)cls)->inflight, 1);
     }
 }
 
@@ -527,6 +535,13 @@ void api_server_stop(api_server_t *s)
 {
     if (!s)
         return;
+    /* A request being answered (the stop_node call that led here, typically) gets its answer
+     * out before the connections close; a client that holds a request open only delays the stop
+     * by STOP_DRAIN_MS. */
+    for (int ms = 0; ms < STOP_DRAIN_MS && atomic_load(&s->inflight) > 0; ms++) {
+        struct timespec ts = {0, 1000000L};
+        nanosleep(&ts, NULL);
+    }
     MHD_stop_daemon(s->daemon);
     api_rpc_free(s->rpc);
     free(s);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -88,6 +89,25 @@ static weft_err m_stop(void *ctx, json_t *params, json_t **result, api_error *er
     return WEFT_OK;
 }
 
+/* stop_self: stops its own server from another thread while it is answering (as stop_node makes
+ * weftd stop the API), then answers after a moment. */
+static api_server_t *stop_target;
+static pthread_t stopper;
+static void *stopper_main(void *arg)
+{
+    api_server_stop(arg);
+    return NULL;
+}
+static weft_err m_stop_self(void *ctx, json_t *params, json_t **result, api_error *err)
+{
+    if (pthread_create(&stopper, NULL, stopper_main, stop_target) != 0)
+        return WEFT_E_NOMEM;
+    struct timespec ts = {0, 100 * 1000000L}; /* api_server_stop is under way meanwhile */
+    nanosleep(&ts, NULL);
+    *result = json_string("bye");
+    return WEFT_OK;
+}
+
 static const api_method methods[] = {
     {"echo", m_echo, API_PUBLIC},
     {"add", m_add, API_PUBLIC},
@@ -97,6 +117,7 @@ static const api_method methods[] = {
     {"plain_error", m_plain_error, API_PUBLIC},
     {"bytes", m_bytes, API_PUBLIC},
     {"stop_node", m_stop, API_PRIVATE},
+    {"stop_self", m_stop_self, API_PUBLIC},
 };
 
 static struct fake fake;
@@ -911,6 +932,26 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* A request answered while the server stops still gets its answer (weftd's stop_node). */
+static void test_answer_survives_stop(void **state)
+{
+    stop_target = start(API_SERVER_PUBLIC, "127.0.0.1:0", 0, 2, 0, 0, NULL);
+    char url[128];
+    url_of(url, sizeof url, stop_target);
+    json_t *result = NULL;
+    api_error err;
+    weft_err e = api_client_call(url, NULL, "stop_self", NULL, 5000, &result, &err);
+    if (e != WEFT_OK)
+        fail_msg("stop_self: %s: %s", weft_err_name(e), err.message);
+    assert_string_equal(json_string_value(result), "bye");
+    json_decref(result);
+    pthread_join(stopper, NULL);
+    /* and the server is gone */
+    assert_int_equal(api_client_call(url, NULL, "echo", NULL, 2000, &result, &err),
+                     WEFT_E_RPC_TRANSPORT);
+    api_error_clear(&err);
+}
+
 static void test_slow_clients_do_not_stall_others(void **state)
 {
     api_server_t *s = start(API_SERVER_PUBLIC, "127.0.0.1:0", 0, 2, 0, 0, NULL);
@@ -1438,6 +1479,7 @@ int main(void)
         cmocka_unit_test(test_body_limit),
         cmocka_unit_test(test_private_api),
         cmocka_unit_test(test_listen_addresses),
+        cmocka_unit_test(test_answer_survives_stop),
         cmocka_unit_test(test_client_transport_errors),
         cmocka_unit_test(test_slow_clients_do_not_stall_others),
         cmocka_unit_test(test_connection_limit_and_timeout),
