@@ -161,7 +161,7 @@ static int conn_from_repo(struct cli_conn *c, const char *dir, bool quiet_missin
     if (e == WEFT_OK)
         memcpy(c->token, token, sizeof token);
     crypto_wipe(token, sizeof token);
-    snprintf(c->hint, sizeof c->hint, "from %.300s/api.json", dir);
+    snprintf(c->hint, sizeof c->hint, "%.300s/api.json", dir);
     return CLI_EXIT_OK;
 }
 

@@ -329,6 +329,9 @@ def main():
             vals = list(b.values())
             check(n and n > 0 and b.get("+Inf") == n and vals == sorted(vals),
                   f"{name}: {n} observations, cumulative buckets {b}")
+            if n:  # figures, not assertions: the bucket holding the median and the 90th percentile
+                q = {p_: next(le for le, c in b.items() if c >= p_ * n) for p_ in (0.5, 0.9)}
+                print(f"{name}: {n} blocks, median <= {q[0.5]} s, 90% <= {q[0.9]} s")
 
         # node stop: the daemon exits, then the node is unreachable
         rc, out, err = weft("node", "stop", "--repo", repo)
