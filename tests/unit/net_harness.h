@@ -71,6 +71,7 @@ typedef struct fchain {
     bool has_invalid_id;
     block_id_t reject_id; /* verdict E_NODE_BLOCK */
     bool has_reject_id;
+    bool trust; /* no signature checks (benchmarks: the core's own cost) */
     /* observations */
     size_t submits, taken_from_net;
     slot_t *taken_slots; /* slots of the blocks taken from the network, in order */
