@@ -410,7 +410,8 @@ static weft_err sync_pump(net_core *c)
             break;
         if (se->state == NET_SE_READY) {
             net_asm *a = se->blk;
-            if (c->nlater) { /* behind a block the chain cannot take yet: keep the order */
+            if (c->nlater && slot_cmp(c->later[0]->header->slot, a->header->slot) < 0) {
+                /* behind an earlier block the chain cannot take yet: keep the slot order */
                 if (later_full(c, a->bytes))
                     break;
                 se->blk = NULL;
@@ -600,6 +601,7 @@ weft_err net_on_hello(net_core *c, net_peer *p, const net_msg *m)
         if (e)
             return e;
     }
+    c->sched_dirty = true; /* it may have what waits for a peer */
     if (c->sync.active)
         return WEFT_OK; /* its heads are asked when the sync ends */
     net_chain_status st;
@@ -734,25 +736,39 @@ weft_err net_blocks_missing(net_core *c, const block_id_t *ids, size_t n)
 
 /* ---- scheduling ------------------------------------------------------------------------------ */
 
-static net_peer *pick_peer(net_core *c, const net_want *w, bool *capacity)
+/* How good a peer is to ask a block from; 0: not to be asked.  A sync block is asked only from
+ * peers known to have it (the sync peer, a peer that listed it, or one whose hello shows the
+ * block's thread final at or past it), so a silent peer cannot hold the sync's head of line. */
+static int rank_for(const net_core *c, const net_want *w, const net_peer *p)
+{
+    if (p->id == w->prefer)
+        return 5;
+    if (net_lru_has(&p->known_blocks, w->id.h.b))
+        return 4;
+    if (!w->sync)
+        return 1;
+    if (p->id == c->sync.peer ||
+        (p->hello && p->hello->final_periods[w->slot.thread] >= w->slot.period))
+        return 3;
+    return 0;
+}
+
+/* The best untried peer with room for w; *room: some peer that may be asked w has room. */
+static net_peer *pick_peer(net_core *c, const net_want *w, bool *room)
 {
     net_peer *best = NULL;
     int best_rank = 0;
-    *capacity = false;
+    *room = false;
     for (size_t i = 0; i < c->npeers; i++) {
         net_peer *p = c->peers[i];
         if (!net_peer_live(p) || p->asks >= c->cfg.max_asks_per_peer)
             continue;
-        *capacity = true;
+        int rank = rank_for(c, w, p);
+        if (!rank)
+            continue;
+        *room = true;
         if (tried_has(w, p->id))
             continue;
-        int rank = 1;
-        if (p->id == w->prefer)
-            rank = 4;
-        else if (net_lru_has(&p->known_blocks, w->id.h.b))
-            rank = 3;
-        else if (w->sync && p->id == c->sync.peer)
-            rank = 2;
         if (rank > best_rank || (rank == best_rank && p->asks < best->asks)) {
             best = p;
             best_rank = rank;
@@ -799,24 +815,26 @@ static bool sync_throttled(const net_core *c, const net_want *w)
 weft_err net_schedule(net_core *c)
 {
     c->sched_dirty = false;
-    bool live = false;
-    for (size_t i = 0; i < c->npeers && !live; i++)
-        live = net_peer_live(c->peers[i]);
-    if (!live)
+    size_t room = 0; /* live peers that can take another ask */
+    for (size_t i = 0; i < c->npeers; i++)
+        if (net_peer_live(c->peers[i]) && c->peers[i]->asks < c->cfg.max_asks_per_peer)
+            room++;
+    if (!room)
         return WEFT_OK;
     size_t keep = 0;
     weft_err e = WEFT_OK;
-    bool capacity = true, abort_sync = false;
+    bool abort_sync = false, sync_blocked = false;
     net_want **dropped = NULL;
     size_t ndropped = 0;
     for (size_t i = 0; i < c->qlen; i++) {
         net_want *w = c->queue[i];
-        if (e || !capacity || sync_throttled(c, w)) {
+        if (e || !room || (w->sync && (sync_blocked || sync_throttled(c, w)))) {
             c->queue[keep++] = w;
             continue;
         }
-        net_peer *p = pick_peer(c, w, &capacity);
-        if (!p && capacity) { /* every peer with room was tried: another round */
+        bool eligible;
+        net_peer *p = pick_peer(c, w, &eligible);
+        if (!p && eligible) { /* every peer that may be asked was: another round */
             w->ntried = 0;
             if (++w->rounds > NET_WANT_ROUNDS) {
                 if (!dropped)
@@ -828,10 +846,12 @@ weft_err net_schedule(net_core *c)
                     continue;
                 }
             } else {
-                p = pick_peer(c, w, &capacity);
+                p = pick_peer(c, w, &eligible);
             }
         }
         if (!p) {
+            /* sync blocks come in slot order: the later ones have no better peers */
+            sync_blocked |= w->sync;
             c->queue[keep++] = w;
             continue;
         }
@@ -841,6 +861,8 @@ weft_err net_schedule(net_core *c)
             continue;
         }
         w->queued = false;
+        if (p->asks >= c->cfg.max_asks_per_peer)
+            room--;
     }
     c->qlen = keep;
     for (size_t i = 0; i < ndropped; i++) {

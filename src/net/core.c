@@ -401,6 +401,7 @@ static weft_err on_proof(net_core *c, net_peer *p, const signature_t *sig)
         break;
     }
     p->hs = NET_HS_READY;
+    c->sched_dirty = true; /* a peer to ask */
     net_book_ready(c, p);
     char id[MODEL_STR_MAX];
     node_id_to_str(id, &p->node_id);

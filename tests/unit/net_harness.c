@@ -845,6 +845,21 @@ static bool deliver(tnet *t, int ci)
     return moved;
 }
 
+void tn_close(tnet *t, int ci)
+{
+    tconn *c = &t->c[ci];
+    if (!c->open)
+        return;
+    c->open = false;
+    for (int d = 0; d < 2; d++)
+        for (int l = 0; l < 2; l++)
+            q_free(&c->q[d][l]);
+    if (!t->n[c->a].raw)
+        net_core_disconnected(t->n[c->a].core, c->pa, t->now);
+    if (!t->n[c->b].raw)
+        net_core_disconnected(t->n[c->b].core, c->pb, t->now);
+}
+
 void tn_pump(tnet *t)
 {
     for (long iter = 0;; iter++) {

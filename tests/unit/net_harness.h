@@ -173,6 +173,8 @@ uint8_t tn_raw_next(tnet *t, int raw, tframe *f);
 bool tn_ready(tnet *t, int node, int other);
 size_t tn_ready_count(tnet *t, int node);
 bool tn_conn_open(const tnet *t, int ci);
+/* The connection drops (both ends told, queued frames lost). */
+void tn_close(tnet *t, int ci);
 
 /* The fuzz environment (fuzz/net_frame): one core over a fake chain holding two blocks (of 2 and
  * 1 operations) and one pool operation, with a raw peer (handle 1, IP 10.1.1.1, key of node 1)

@@ -463,6 +463,77 @@ static void test_sync_with_later_blocks(void **state)
     net_del(t);
 }
 
+static void test_sync_survives_losing_its_peer(void **state)
+{
+    (void)state;
+    tnet *t = net_new();
+    int a = tn_add(t, "10.0.0.1", 1001, NULL, NULL, NULL, 0);
+    int b = tn_add(t, "10.0.0.2", 1002, NULL, NULL, NULL, 0);
+    int c = tn_add(t, "10.0.0.3", 1003, NULL, NULL, NULL, 0);
+    produce_chain(t, a, 100);
+    for (size_t i = TN_T; i < t->n[a].ch.nall; i++)
+        fc_insert_copy(&t->n[c].ch, t->n[a].ch.all[i]);
+    t->drop_from = a;
+    t->drop_to = b;
+    t->drop_type = NET_MSG_BLOCK_FULL; /* a lists the blocks but never delivers them */
+    int ca = tn_connect(t, b, a);
+    assert_true(stats(t, b).syncing);
+    assert_int_equal(t->n[b].ch.taken_from_net, 0);
+    connect_ready(t, b, c); /* c takes the asks beyond a's share */
+    assert_true(stats(t, b).syncing);
+    assert_true(t->sent[c][b][NET_MSG_BLOCK_FULL] > 0);
+    size_t before = t->n[b].ch.taken_from_net;
+    assert_int_equal(before, 0); /* the first blocks are stuck at a */
+    tn_close(t, ca);             /* a goes away: its asks and the sync move to c */
+    tn_tick(t);
+    check_taken_in_order(&t->n[b].ch, 100 * TN_T);
+    assert_false(stats(t, b).syncing);
+    assert_true(t->sent[b][c][NET_MSG_SYNC_ASK] > 0);
+    net_del(t);
+}
+
+static void test_sync_not_held_by_later_live_blocks(void **state)
+{
+    (void)state;
+    tnet *t = net_new();
+    int a = tn_add(t, "10.0.0.1", 1001, NULL, NULL, NULL, 0);
+    int b = tn_add(t, "10.0.0.2", 1002, NULL, NULL, NULL, 0);
+    produce_chain(t, a, 30);
+    /* b's chain cannot take blocks past period 40 yet; one such block arrives first */
+    t->n[b].ch.later_gate = 40;
+    const fblock *far = fc_produce(&t->n[a].ch, &t->n[a].key, 60, 0, 0);
+    tn_pump(t);
+    int r = tn_add_raw(t, "10.0.0.66");
+    int ci = tn_connect(t, r, b);
+    raw_handshake(t, ci, r, b, NULL);
+    wr_t w;
+    wr_init(&w);
+    net_enc_header(&w, NET_MSG_HEADER, &far->h);
+    raw_send_frame(t, ci, r, w.buf, w.len);
+    wr_free(&w);
+    tframe f;
+    uint8_t type;
+    while ((type = tn_raw_next(t, r, &f)) != 0) { /* answer b's asks for the far block */
+        if (type == NET_MSG_ASK_BLOCK) {
+            wr_init(&w);
+            net_enc_block_full(&w, &far->h, far->ops, far->lens, far->n);
+            raw_send_frame(t, ci, r, w.buf, w.len);
+            wr_free(&w);
+        }
+        free(f.b);
+    }
+    assert_int_equal(t->n[b].ch.taken_from_net, 0); /* kept for later */
+    /* the sync's blocks, all before it, go straight to the chain */
+    connect_ready(t, b, a);
+    assert_int_equal(t->n[b].ch.taken_from_net, 30 * TN_T);
+    t->n[b].ch.later_gate = 0;
+    t->now += 300;
+    tn_tick(t);
+    assert_true(has_block(t, b, &far->h.id));
+    raw_drain(t, r);
+    net_del(t);
+}
+
 /* ---- endorsements and operations ------------------------------------------------------------- */
 
 static void test_endorsement_push(void **state)
@@ -1082,6 +1153,8 @@ int main(void)
         cmocka_unit_test(test_parents_missing_walk_back),
         cmocka_unit_test(test_sync_2000_blocks),
         cmocka_unit_test(test_sync_with_later_blocks),
+        cmocka_unit_test(test_sync_survives_losing_its_peer),
+        cmocka_unit_test(test_sync_not_held_by_later_live_blocks),
         cmocka_unit_test(test_endorsement_push),
         cmocka_unit_test(test_bad_endorsement_banned),
         cmocka_unit_test(test_ops_announce_ask_no_echo),
