@@ -226,7 +226,7 @@ static weft_err later_add(net_core *c, net_asm *a)
     memmove(c->later + lo + 1, c->later + lo, (c->nlater - lo) * sizeof *c->later);
     c->later[lo] = a;
     if (c->nlater == 0)
-        c->later_next_ms = c->now + NET_LATER_RETRY_MS;
+        c->later_next_ms = c->now + c->later_delay;
     c->nlater++;
     c->later_bytes += a->bytes;
     return WEFT_OK;
@@ -277,6 +277,10 @@ static weft_err submit(net_core *c, net_asm *a, bool *later)
     char id[MODEL_STR_MAX];
     switch (verdict) {
     case WEFT_OK:
+        /* the chain moved: what it could not take may go now */
+        c->later_delay = NET_LATER_RETRY_MS;
+        if (c->nlater && c->later_next_ms > c->now + NET_LATER_RETRY_MS)
+            c->later_next_ms = c->now + NET_LATER_RETRY_MS;
         c->st.blocks_in++;
         if (a->sync)
             c->st.sync_blocks_in++;
@@ -304,11 +308,14 @@ static weft_err submit(net_core *c, net_asm *a, bool *later)
     }
 }
 
+/* Gives the chain the blocks it could not take, in slot order, until it refuses one again.  The
+ * node checks every signature before it finds the draws unknown, so while nothing is taken the
+ * retries slow down (doubling up to NET_LATER_RETRY_MAX_MS). */
 static weft_err later_retry(net_core *c)
 {
     if (!c->nlater || c->now < c->later_next_ms)
         return WEFT_OK;
-    c->later_next_ms = c->now + NET_LATER_RETRY_MS;
+    uint64_t before = c->st.blocks_in;
     while (c->nlater) {
         net_asm *a = c->later[0];
         memmove(c->later, c->later + 1, (c->nlater - 1) * sizeof *c->later);
@@ -316,9 +323,16 @@ static weft_err later_retry(net_core *c)
         c->later_bytes -= a->bytes;
         bool later;
         weft_err e = submit(c, a, &later);
-        if (e || later)
+        if (e)
             return e;
+        if (later)
+            break;
     }
+    if (c->st.blocks_in == before && c->later_delay < NET_LATER_RETRY_MAX_MS)
+        c->later_delay *= 2;
+    if (c->later_delay > NET_LATER_RETRY_MAX_MS)
+        c->later_delay = NET_LATER_RETRY_MAX_MS;
+    c->later_next_ms = c->now + c->later_delay;
     return WEFT_OK;
 }
 
@@ -1259,6 +1273,7 @@ weft_err net_blocks_tick(net_core *c)
 weft_err net_blocks_init(net_core *c)
 {
     net_pmap_init(&c->wants, c->seed);
+    c->later_delay = NET_LATER_RETRY_MS;
     net_lru_init(&c->senders, NET_SENDERS_MAX, 32, sizeof(net_senders), c->seed);
     return WEFT_OK;
 }

@@ -22,12 +22,13 @@
 #define NET_WANT_ROUNDS 4    /* rounds over every peer before a want is dropped */
 #define NET_SENDERS_MAX 8192 /* recent blocks whose senders are remembered */
 #define NET_SENDERS_PER_BLOCK 4
-#define NET_OP_MAP_MAX 262144             /* operation ids known by prefix */
-#define NET_OP_ASKED_MAX 65536            /* operation prefixes asked recently */
-#define NET_LATER_MAX 4096                /* blocks kept for a later resubmission … */
-#define NET_LATER_BYTES (256u << 20)      /* … and their operation bytes */
-#define NET_LATER_RETRY_MS 250            /* how often the first of them is tried again */
-#define NET_LATER_TTL_MS 300000           /* … given up after this long */
+#define NET_OP_MAP_MAX 262144        /* operation ids known by prefix */
+#define NET_OP_ASKED_MAX 65536       /* operation prefixes asked recently */
+#define NET_LATER_MAX 4096           /* blocks kept for a later resubmission … */
+#define NET_LATER_BYTES (256u << 20) /* … and their operation bytes */
+#define NET_LATER_RETRY_MS 250       /* how often the first of them is tried again, doubled … */
+#define NET_LATER_RETRY_MAX_MS 4000  /* … while the chain takes nothing, up to this */
+#define NET_LATER_TTL_MS 300000      /* … given up after this long */
 #define NET_SYNC_BUFFER_BYTES (64u << 20) /* received sync blocks waiting for earlier ones */
 #define NET_SYNC_LAG 1                    /* a peer this many final periods ahead is synced from */
 #define NET_DEFERRED_MAX 4096             /* missing blocks noted while syncing */
@@ -221,7 +222,7 @@ struct net_core {
     net_sync sync;
     net_asm **later; /* sorted by slot */
     size_t nlater, later_bytes;
-    uint64_t later_next_ms;
+    uint64_t later_next_ms, later_delay;
     net_lru senders; /* block id → net_senders */
     net_peer_id last_block_peer;
     block_id_t *deferred; /* missing blocks noted while syncing */

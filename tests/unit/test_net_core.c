@@ -460,6 +460,25 @@ static void test_sync_with_later_blocks(void **state)
     tn_tick(t);
     check_taken_in_order(&t->n[b].ch, 50 * TN_T);
     assert_int_equal(stats(t, b).bans_total, 0);
+    /* while the chain takes nothing, the retries slow down: 250, 500, 1000 … ms */
+    const fblock *x = fc_produce(&t->n[a].ch, &t->n[a].key, 51, 0, 0);
+    size_t submits = t->n[b].ch.submits;
+    t->n[b].ch.later_gate = 1;
+    tn_pump(t); /* pushed, pulled, kept for later */
+    assert_int_equal(t->n[b].ch.submits, submits + 1);
+    uint64_t waits[] = {250, 500, 1000, 2000, 4000, 4000};
+    for (size_t i = 0; i < WEFT_ARRAY_LEN(waits); i++) {
+        t->now += waits[i] - 1;
+        tn_tick(t);
+        assert_int_equal(t->n[b].ch.submits, submits + 1 + i);
+        t->now += 1;
+        tn_tick(t);
+        assert_int_equal(t->n[b].ch.submits, submits + 2 + i);
+    }
+    t->n[b].ch.later_gate = 0;
+    t->now += 4000;
+    tn_tick(t);
+    assert_true(has_block(t, b, &x->h.id));
     net_del(t);
 }
 
