@@ -68,11 +68,17 @@ weft_err sim_plan_make(sim_plan *pl, const char *name, int nodes, uint64_t perio
         P = periods ? periods : 16;
         if (P < 12 || pl->nodes < 2)
             return WEFT_E_INVAL;
+        /* the first cut stalls the connections across it (they resume at the heal); during the
+         * second one TCP gives up after 1 s: they break and the nodes must redial after it */
         uint64_t a = P / 6, b = P / 2;
         split(add(pl, a, SIM_GROUPS, -1), pl->nodes, &r);
         add(pl, a + 3, SIM_GROUPS, -1);
+        sim_script_step *l = add(pl, b, SIM_LINK, -1);
+        l->link = pl->link;
+        l->link.user_timeout_ms = 1000;
         split(add(pl, b, SIM_GROUPS, -1), pl->nodes, &r);
         add(pl, b + 3, SIM_GROUPS, -1);
+        add(pl, b + 3, SIM_LINK, -1)->link = pl->link;
         pl->heal_period = b + 3;
     } else if (strcmp(name, "crash") == 0) {
         /* one node crashes and restarts from its repository, then another (or the same) */

@@ -72,6 +72,7 @@ typedef struct peer_map {
     net_peer_id peer;
     uint32_t conn;
     int end;
+    int node; /* the node at the other end */
 } peer_map;
 
 typedef struct sim_world sim_world;
@@ -93,7 +94,8 @@ typedef struct wnode {
     peer_map *peers;
     size_t npeers, peercap;
     uint64_t final_periods[MODEL_MAX_THREADS];
-    fin_tab fin; /* final blocks seen on this node */
+    fin_tab fin;        /* final blocks seen on this node */
+    size_t oldest_kept; /* slot index of the oldest final block its log keeps */
     uint64_t starts;
 } wnode;
 
@@ -359,9 +361,12 @@ static bool make_world(sim_world *w)
         seed_key(&nd->node_key, &keys);
         seed_key(&nd->staking, &keys);
         address_of_pubkey(&nd->staking_addr, &nd->staking.pk);
-        snprintf(nd->ip, sizeof nd->ip, "10.0.0.%d", i + 1);
-        snprintf(nd->addr, sizeof nd->addr, "%s:%d", nd->ip, PORT);
-        snprintf(nd->dir, sizeof nd->dir, "%s/node%d", w->root, i);
+        char ip[sizeof nd->ip], root[sizeof w->root];
+        snprintf(ip, sizeof ip, "10.0.0.%d", i + 1);
+        memcpy(nd->ip, ip, sizeof ip);
+        memcpy(root, w->root, sizeof root);
+        snprintf(nd->addr, sizeof nd->addr, "%s:%d", ip, PORT);
+        snprintf(nd->dir, sizeof nd->dir, "%s/node%d", root, i);
         gen.rolls[i].addr = nd->staking_addr;
         gen.rolls[i].rolls = 10;
         gen.balances[ACCOUNTS + (size_t)i].addr = nd->staking_addr;
@@ -531,9 +536,8 @@ static bool do_actions(sim_world *w, wnode *nd)
                 w->bans += a[i].banned;
                 if (!pm)
                     break;
-                vlog(w, "node %d closes peer %u (node %d): %s%s", nd->idx, a[i].peer,
-                     sim_net_peer_node(w->net, pm->conn, pm->end), weft_err_name(a[i].reason),
-                     a[i].banned ? ", banned" : "");
+                vlog(w, "node %d closes peer %u (node %d): %s%s", nd->idx, a[i].peer, pm->node,
+                     weft_err_name(a[i].reason), a[i].banned ? ", banned" : "");
                 sim_net_close(w->net, pm->conn, pm->end, w->now);
                 peer_drop(nd, pm);
                 net_core_disconnected(nd->core, a[i].peer, w->now);
@@ -579,7 +583,8 @@ static void on_event(sim_world *w, sim_event *ev)
             WEFT_ASSERT(nd->peers != NULL);
         }
         net_peer_id id = ++w->next_peer;
-        nd->peers[nd->npeers++] = (peer_map){.peer = id, .conn = ev->conn, .end = ev->end};
+        nd->peers[nd->npeers++] =
+            (peer_map){.peer = id, .conn = ev->conn, .end = ev->end, .node = other};
         uint8_t nonce[32];
         for (int i = 0; i < 4; i++) {
             uint64_t x = sim_rng_next(&w->r_nonce);
@@ -611,6 +616,8 @@ static void on_event(sim_world *w, sim_event *ev)
     }
     case SIM_EV_CLOSED:
         pm = peer_by_conn(nd, ev->conn, ev->end);
+        if (pm)
+            vlog(w, "node %d: connection to node %d gone (peer %u)", nd->idx, pm->node, pm->peer);
         if (pm) {
             net_peer_id id = pm->peer;
             peer_drop(nd, pm);
@@ -779,6 +786,26 @@ static bool op_final_everywhere(sim_world *w, op_rec *r)
             return false;
     }
     return true;
+}
+
+/* Where each running node has an operation: "n0: pool, 2 blocks, spec; n1: unknown; …". */
+static void op_whereabouts(sim_world *w, const op_rec *r, char *out, size_t cap)
+{
+    size_t off = 0;
+    out[0] = 0;
+    for (int i = 0; i < w->n && off + 1 < cap; i++) {
+        wnode *nd = &w->nodes[i];
+        if (!nd->up)
+            continue;
+        node_op_info_t info;
+        if (node_get_operation(nd->node, &r->id, &info) != WEFT_OK)
+            continue;
+        off += (size_t)snprintf(
+            out + off, cap - off, "%sn%d: %s%s%zu block(s)%s%s", off ? "; " : "", i,
+            info.found ? "" : "unknown, ", info.in_pool ? "pool, " : "", info.in_block_count,
+            info.spec_executed ? ", spec" : "", info.final_executed ? ", final" : "");
+        node_op_info_free(&info);
+    }
 }
 
 static size_t ops_pending(sim_world *w)
@@ -974,7 +1001,7 @@ static void check(sim_world *w)
         slot_t after = {.period = 0, .thread = (uint8_t)(w->T - 1)};
         for (bool more = true; more && !w->failed;) {
             block_id_t *ids = NULL;
-            slot_t *slots = NULL, oldest;
+            slot_t *slots = NULL, oldest = {0};
             size_t cnt = 0;
             e = node_net_final_range(nd->node, after, NODE_NET_MAX_RANGE, &ids, &slots, &cnt, &more,
                                      &oldest);
@@ -982,6 +1009,7 @@ static void check(sim_world *w)
                 failf(w, "node %d: node_net_final_range: %s", i, weft_err_name(e));
                 break;
             }
+            nd->oldest_kept = slot_ix(w, oldest);
             for (size_t k = 0; k < cnt; k++) {
                 size_t ix = slot_ix(w, slots[k]);
                 fin_slot *s = fin_at(&now_fin[i], ix);
@@ -1011,7 +1039,7 @@ static void check(sim_world *w)
             free(ids);
             free(slots);
         }
-        for (size_t ix = 0; ix < nd->fin.n && !w->failed; ix++)
+        for (size_t ix = nd->oldest_kept; ix < nd->fin.n && !w->failed; ix++)
             if (nd->fin.v[ix].has && (ix >= now_fin[i].n || !now_fin[i].v[ix].has)) {
                 slot_t s = ix_slot(w, ix);
                 failf(w, "node %d: final block %s of slot (%" PRIu64 ", %u) vanished", i,
@@ -1026,7 +1054,7 @@ static void check(sim_world *w)
         wnode *nd = &w->nodes[i];
         if (!nd->up)
             continue;
-        for (size_t ix = 0; ix < w->gfin.n && !w->failed; ix++) {
+        for (size_t ix = nd->oldest_kept; ix < w->gfin.n && !w->failed; ix++) {
             const fin_slot *g = &w->gfin.v[ix];
             slot_t s = ix_slot(w, ix);
             if (!g->has || s.period == 0 || s.period > nd->final_periods[s.thread])
@@ -1129,6 +1157,20 @@ static void step(sim_world *w)
                     off = sizeof line - 1;
             }
             vlog(w, "final periods%s; connections %zu", line, sim_net_open_count(w->net));
+            /* operations slow to become final: where they are */
+            for (size_t i = 0; i < w->nops && !w->failed; i++) {
+                op_rec *r = &w->ops[i];
+                if (r->done || r->exempt || w->now < r->at + 8 * w->p.t0_ms)
+                    continue;
+                r->done = op_final_everywhere(w, r);
+                if (r->done)
+                    continue;
+                char a[MODEL_STR_MAX], where[512];
+                op_id_to_str(a, &r->id);
+                op_whereabouts(w, r, where, sizeof where);
+                vlog(w, "operation %s (node %d, %.2f s) not final yet: %s", a, r->node,
+                     (double)(r->at - w->genesis_ms) / 1000.0, where);
+            }
         }
     }
 }
@@ -1223,10 +1265,12 @@ int sim_run(const sim_opts *o)
             if (!w->ops[i].done && !w->ops[i].exempt)
                 r = &w->ops[i];
         op_id_to_str(a, &r->id);
+        char where[512];
+        op_whereabouts(w, r, where, sizeof where);
         failf(w,
               "%zu accepted operation(s) not final on every node %d periods after the heal, "
-              "e.g. %s accepted by node %d at %.2f s",
-              left, OP_BOUND_PERIODS, a, r->node, (double)(r->at - w->genesis_ms) / 1000.0);
+              "e.g. %s accepted by node %d at %.2f s (%s)",
+              left, OP_BOUND_PERIODS, a, r->node, (double)(r->at - w->genesis_ms) / 1000.0, where);
     }
     if (!w->failed && (min_final == UINT64_MAX || min_final < w->pl.heal_period + 1))
         failf(w,
@@ -1253,12 +1297,14 @@ int sim_run(const sim_opts *o)
         rc = 1;
     } else {
         printf("sim: ok scenario=%s seed=%" PRIu64 " nodes=%d periods=%" PRIu64
-               " virtual=%.1fs real=%.1fs final_period=%" PRIu64
-               " final_blocks=%zu ops=%zu/%" PRIu64 " (exempt %" PRIu64 ", refused %" PRIu64
-               ") doubles=%" PRIu64 "/%" PRIu64 " frames=%" PRIu64 " bytes=%" PRIu64
-               " connections=%" PRIu64 " breaks=%" PRIu64 " closes=%" PRIu64 " bans=%" PRIu64 "\n",
-               w->pl.name, o->seed, w->n, w->pl.periods, virt, real, min_final, nfinal, w->nops,
-               w->ops_submitted, w->ops_exempt, w->ops_refused, w->doubles_taken, w->doubles_made,
+               " virtual=%.1fs real=%.1fs final_period=%" PRIu64 " final_blocks=%zu"
+               " ops_final=%zu/%" PRIu64 " (exempt %" PRIu64 ", refused %" PRIu64
+               ", to the byzantine node %" PRIu64 ") second_blocks=%" PRIu64 " (taken %" PRIu64
+               ") frames=%" PRIu64 " bytes=%" PRIu64 " connections=%" PRIu64 " breaks=%" PRIu64
+               " closes=%" PRIu64 " bans=%" PRIu64 "\n",
+               w->pl.name, o->seed, w->n, w->pl.periods, virt, real, min_final, nfinal,
+               w->nops - w->ops_exempt, w->ops_submitted, w->ops_exempt, w->ops_refused,
+               w->ops_submitted - w->ops_refused - w->nops, w->doubles_made, w->doubles_taken,
                ns.frames, ns.bytes, ns.connections,
                ns.breaks_drop + ns.breaks_dup + ns.breaks_stall + ns.resets_crash, w->closes,
                w->bans);
