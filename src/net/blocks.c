@@ -1162,6 +1162,8 @@ weft_err net_on_ask_block(net_core *c, net_peer *p, const net_msg *m)
     const block_id_t *id = &m->u.ask.id;
     uint8_t what = m->u.ask.what;
     bool with_ops = what == NET_ASK_OPS || what == NET_ASK_FULL;
+    if (what != NET_ASK_HEADER && net_served_enough(c, p))
+        return send_not_found(c, p, id);
     net_block b;
     memset(&b, 0, sizeof b);
     weft_err e = c->vt->get_block(c->ctx, id, with_ops, &b);

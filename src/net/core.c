@@ -94,6 +94,8 @@ weft_err net_send(net_core *c, net_peer *p, wr_t *frame)
     }
     c->st.frames_out++;
     c->st.bytes_out += a.len;
+    if (a.lane == NET_LANE_BULK) /* answers: block bodies and operations */
+        p->win_served += a.len;
     return WEFT_OK;
 }
 
@@ -530,6 +532,7 @@ weft_err net_core_received(net_core *c, net_peer_id peer, const uint8_t *frame, 
             p->win_start = now_ms;
             p->win_bytes = 0;
             p->win_msgs = 0;
+            p->win_served = 0;
         }
         p->win_bytes += len;
         p->win_msgs++;

@@ -189,6 +189,8 @@ weft_err net_send_ops(net_core *c, net_peer *p, const op_id_t *ids, size_t n)
 
 weft_err net_on_op_ask(net_core *c, net_peer *p, const net_msg *m)
 {
+    if (net_served_enough(c, p))
+        return WEFT_OK; /* it asks again from whoever announces them next */
     uint32_t n = m->u.prefixes.count;
     op_id_t *ids = malloc((n ? n : 1) * sizeof *ids);
     if (!ids)

@@ -99,6 +99,7 @@ typedef struct net_peer {
     uint64_t bytes_in, msgs_in;
     uint64_t win_start, win_bytes;
     uint32_t win_msgs;
+    uint64_t win_served; /* bytes of answers (blocks, operations) sent to it in the window */
     net_lru known_blocks, known_ops, known_endos; /* what the peer is known to have */
     uint32_t asks;                                /* blocks asked from it and not answered */
     net_hello *hello;                             /* its latest hello (owned), or NULL */
@@ -255,6 +256,12 @@ WEFT_MUST_USE weft_err net_push_action(net_core *c, const net_action *a);
 void net_peer_close(net_core *c, net_peer *p, weft_err reason, bool banned);
 /* The peer is at fault: close and ban (its node id and IP), unless whitelisted. */
 void net_peer_fault(net_core *c, net_peer *p, weft_err reason);
+/* Whether a peer has used up its answer budget for the window (asks then get nothing or
+ * BLOCK_NOT_FOUND, without reading the chain). */
+static inline bool net_served_enough(const net_core *c, const net_peer *p)
+{
+    return !p->whitelisted && p->win_served >= c->cfg.max_bytes_per_window;
+}
 /* Ready, not closing. */
 static inline bool net_peer_live(const net_peer *p) { return p->hs == NET_HS_READY && !p->closing; }
 WEFT_MUST_USE weft_err net_send_hello(net_core *c, net_peer *p);

@@ -133,8 +133,8 @@ static void raw_send_frame(tnet *t, int ci, int r, const uint8_t *b, size_t len)
 static void raw_drain(tnet *t, int r)
 {
     tframe f;
-    while (tn_raw_next(t, r, &f) || f.b)
-        free(f.b), f.b = NULL;
+    while (tn_raw_next(t, r, &f)) /* the core never sends a frame of type 0 */
+        free(f.b);
 }
 
 /* ---- handshake ------------------------------------------------------------------------------- */
@@ -890,6 +890,58 @@ static void test_manual_bans_and_limits(void **state)
     net_del(t);
 }
 
+static void small_budget(net_config *c, void *ctx)
+{
+    (void)ctx;
+    c->max_bytes_per_window = 4000;
+}
+
+static void test_answer_budget(void **state)
+{
+    (void)state;
+    tnet *t = net_new();
+    int a = tn_add(t, "10.0.0.1", 1001, small_budget, NULL, NULL, 0);
+    const fblock *x = fc_produce(&t->n[a].ch, &t->n[a].key, 1, 0, 10);
+    int r = tn_add_raw(t, "10.0.0.66");
+    int ci = tn_connect(t, r, a);
+    raw_handshake(t, ci, r, a, NULL);
+    raw_drain(t, r);
+    wr_t w;
+    for (int i = 0; i < 6; i++) {
+        wr_init(&w);
+        net_enc_ask_block(&w, &x->h.id, NET_ASK_FULL, NULL, 0);
+        tn_raw_send(t, ci, r, w.buf, w.len);
+        wr_free(&w);
+    }
+    tn_pump(t);
+    size_t full = 0, not_found = 0, bytes = 0;
+    tframe f;
+    uint8_t type;
+    while ((type = tn_raw_next(t, r, &f)) != 0) {
+        if (type == NET_MSG_BLOCK_FULL) {
+            full++;
+            bytes = f.len;
+        }
+        not_found += type == NET_MSG_BLOCK_NOT_FOUND;
+        free(f.b);
+    }
+    if (!(bytes > 1000 && bytes < 4000))
+        fail_msg("full=%zu not_found=%zu bytes=%zu", full, not_found, bytes);
+    assert_int_equal(full, (4000 + bytes - 1) / bytes); /* until the budget is used up */
+    assert_int_equal(full + not_found, 6);
+    assert_true(tn_conn_open(t, ci)); /* asking is not a fault */
+    /* a new window, a new budget */
+    t->now += 1000;
+    wr_init(&w);
+    net_enc_ask_block(&w, &x->h.id, NET_ASK_FULL, NULL, 0);
+    raw_send_frame(t, ci, r, w.buf, w.len);
+    wr_free(&w);
+    assert_int_equal(tn_raw_next(t, r, &f), NET_MSG_BLOCK_FULL);
+    free(f.b);
+    raw_drain(t, r);
+    net_del(t);
+}
+
 /* ---- asks, dials, peer lists ----------------------------------------------------------------- */
 
 static void test_ask_timeout_reasks_elsewhere(void **state)
@@ -1183,6 +1235,7 @@ int main(void)
         cmocka_unit_test(test_invalid_block_banned),
         cmocka_unit_test(test_rate_limit_and_whitelist),
         cmocka_unit_test(test_manual_bans_and_limits),
+        cmocka_unit_test(test_answer_budget),
         cmocka_unit_test(test_ask_timeout_reasks_elsewhere),
         cmocka_unit_test(test_dial_backoff),
         cmocka_unit_test(test_peer_lists_lead_to_dials),
