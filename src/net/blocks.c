@@ -271,10 +271,9 @@ static weft_err submit(net_core *c, net_asm *a, bool *later)
         asm_free(a);
         if (e == WEFT_E_NOMEM)
             return oom(c);
-        log_warn("net", "chain did not take a block", "err=%s", weft_err_name(e));
+        /* the chain cannot take requests now (stopping): the block is dropped */
         return WEFT_OK;
     }
-    char id[MODEL_STR_MAX];
     switch (verdict) {
     case WEFT_OK:
         /* the chain moved: what it could not take may go now */
@@ -296,9 +295,6 @@ static weft_err submit(net_core *c, net_asm *a, bool *later)
     case WEFT_E_OPS_HASH:
     case WEFT_E_TOO_MANY_OPS:
     case WEFT_E_NODE_BLOCK:
-        block_id_to_str(id, &a->header->id);
-        log_info("net", "peer sent an invalid block", "peer=%u block=%s verdict=%s", a->from.peer,
-                 id, weft_err_name(verdict));
         (void)net_ban_sender(c, &a->from, WEFT_E_NET_INVALID_BLOCK, c->now);
         asm_free(a);
         return WEFT_OK;
@@ -395,8 +391,7 @@ static void sync_clear(net_core *c)
 
 static weft_err sync_finish(net_core *c, bool complete)
 {
-    log_info("net", complete ? "sync done" : "sync stopped", "blocks=%llu",
-             (unsigned long long)c->st.sync_blocks_in);
+    (void)complete; /* done, or stopped: the next hello that is ahead starts it again */
     sync_clear(c);
     /* follow: the heads the peers told us about, and the parents noted while syncing */
     weft_err e = WEFT_OK;
@@ -464,10 +459,6 @@ static weft_err sync_start(net_core *c, net_peer *p, const net_chain_status *st)
     c->sync.peer = p->id;
     c->sync.cursor = min_final_slot(c, st);
     c->sync.more = true;
-    char id[MODEL_STR_MAX];
-    node_id_to_str(id, &p->node_id);
-    log_info("net", "sync from peer", "peer=%u node=%s after_period=%llu after_thread=%u", p->id,
-             id, (unsigned long long)c->sync.cursor.period, c->sync.cursor.thread);
     return send_sync_ask(c, p);
 }
 
@@ -880,9 +871,6 @@ weft_err net_schedule(net_core *c)
     }
     c->qlen = keep;
     for (size_t i = 0; i < ndropped; i++) {
-        char s[MODEL_STR_MAX];
-        block_id_to_str(s, &dropped[i]->id);
-        log_debug("net", "block not found at any peer", "block=%s", s);
         want_free(c, dropped[i]);
     }
     free(dropped);

@@ -112,10 +112,6 @@ bool net_ban_sender(net_core *c, const net_sender *s, weft_err reason, uint64_t 
     if (!by_id && !by_ip)
         return false;
     c->st.bans_total++;
-    char id[MODEL_STR_MAX] = "-";
-    if (s->has_node_id)
-        node_id_to_str(id, &s->node_id);
-    log_info("net", "peer banned", "node=%s ip=%s reason=%s", id, s->ip, weft_err_name(reason));
     close_matching(c, by_id ? &s->node_id : NULL, by_ip ? s->ip : NULL, reason, true);
     return true;
 }

@@ -151,11 +151,6 @@ void net_peer_close(net_core *c, net_peer *p, weft_err reason, bool banned)
     weft_err e = net_push_action(c, &a); /* E_NOMEM is sticky in c->oom */
     (void)e;
     net_blocks_peer_gone(c, p);
-    char id[MODEL_STR_MAX] = "-";
-    if (p->has_node_id)
-        node_id_to_str(id, &p->node_id);
-    log_debug("net", "closing peer", "peer=%u addr=%s node=%s reason=%s banned=%d", p->id, p->addr,
-              id, weft_err_name(reason), banned);
 }
 
 void net_peer_fault(net_core *c, net_peer *p, weft_err reason)
@@ -405,10 +400,6 @@ static weft_err on_proof(net_core *c, net_peer *p, const signature_t *sig)
     p->hs = NET_HS_READY;
     c->sched_dirty = true; /* a peer to ask */
     net_book_ready(c, p);
-    char id[MODEL_STR_MAX];
-    node_id_to_str(id, &p->node_id);
-    log_info("net", "peer ready", "peer=%u addr=%s node=%s outbound=%d", p->id, p->addr, id,
-             p->outbound);
     p->last_periodic_ms = c->now;
     weft_err e = net_send_hello(c, p);
     if (e)
@@ -424,8 +415,6 @@ static weft_err on_proof(net_core *c, net_peer *p, const signature_t *sig)
 static weft_err dispatch(net_core *c, net_peer *p, net_msg *m)
 {
     if (m->type == NET_MSG_REFUSE) {
-        log_info("net", "refused by peer", "peer=%u addr=%s code=%u text=\"%s\"", p->id, p->addr,
-                 m->u.refuse.code, m->u.refuse.text);
         net_book_refused(c, p, m->u.refuse.code);
         weft_err reason = WEFT_E_CLOSED;
         switch (m->u.refuse.code) {
@@ -556,8 +545,6 @@ weft_err net_core_received(net_core *c, net_peer_id peer, const uint8_t *frame, 
     if (e == WEFT_E_NOMEM)
         return finish(c, e);
     if (e) {
-        log_debug("net", "malformed message", "peer=%u type=%s err=%s", p->id,
-                  net_msg_name(frame[4]), weft_err_name(e));
         net_peer_fault(c, p, e);
         return finish(c, WEFT_OK);
     }
@@ -617,9 +604,7 @@ weft_err net_core_block_invalid(net_core *c, const block_id_t *id, weft_err reas
     c->now = now_ms;
     if (c->oom)
         return WEFT_E_NOMEM;
-    char s[MODEL_STR_MAX];
-    block_id_to_str(s, id);
-    log_info("net", "block invalid", "block=%s reason=%s", s, weft_err_name(reason));
+    (void)reason; /* whatever the graph found, the senders were at fault */
     return finish(c, net_blocks_invalid(c, id));
 }
 
@@ -684,8 +669,8 @@ weft_err net_core_new(net_core **out, const net_config *cfg, const net_chain_vt 
         net_lru_init(&c->op_ids, NET_OP_MAP_MAX, NET_OP_PREFIX_LEN, 0, c->seed);
         net_lru_init(&c->op_asked, NET_OP_ASKED_MAX, NET_OP_PREFIX_LEN, sizeof(uint64_t), c->seed);
         for (size_t i = 0; i < n_boot; i++)
-            if (bootstrap[i] && !net_book_add(c, bootstrap[i], true))
-                log_warn("net", "bootstrap address ignored", "addr=\"%s\"", bootstrap[i]);
+            if (bootstrap[i])
+                (void)net_book_add(c, bootstrap[i], true); /* invalid ones are ignored */
     }
     if (e || c->oom) {
         net_core_free(c);

@@ -47,7 +47,9 @@ typedef uint32_t net_peer_id; /* the shell's handle for a connection; never 0 */
 /* Lanes of one connection: the shell writes every queued CONTROL frame before any BULK frame
  * (seed 003: consensus and control traffic never waits behind block bodies or operation
  * batches).  CONTROL: handshake, hello, headers, endorsements, asks, sync control, peer lists.
- * BULK: block bodies (operation id lists and operations), operation batches. */
+ * BULK: block bodies (operation id lists and operations), operation batches.  The core relies on
+ * each lane delivering in order and on a BULK frame never overtaking an earlier CONTROL frame (a
+ * TCP connection written as above does both); a simulated link must keep that order too. */
 typedef enum net_lane { NET_LANE_CONTROL = 0, NET_LANE_BULK = 1 } net_lane;
 
 typedef struct net_config {
@@ -146,7 +148,8 @@ typedef struct net_action {
 typedef struct net_core net_core;
 
 /* Creates a core over the chain (vt and ctx borrowed, must outlive the core).  Bootstrap
- * addresses ("host:port") seed the address book (copied). */
+ * addresses ("host:port") seed the address book (copied); invalid ones (net_addr_valid) are
+ * ignored. */
 WEFT_MUST_USE weft_err net_core_new(net_core **out, const net_config *cfg, const net_chain_vt *vt,
                                     void *chain_ctx, const char *const *bootstrap, size_t n_boot);
 void net_core_free(net_core *c);
@@ -189,6 +192,10 @@ WEFT_MUST_USE weft_err net_core_endorsements_admitted(net_core *c, const endorse
 /* Moves up to cap queued actions into out (the caller owns them now); returns the count. */
 size_t net_core_take_actions(net_core *c, net_action *out, size_t cap);
 void net_actions_free(net_action *a, size_t n);
+
+/* Whether addr is a "host:port" the core accepts (docs/protocol.md, PEERS): a DNS name or IPv4
+ * literal, or a bracketed IPv6 literal, and a port 1..65535; at most NET_ADDR_MAX - 1 bytes. */
+bool net_addr_valid(const char *addr);
 
 /* The length of the frame that starts with hdr (NET_FRAME_HEADER bytes): E_NET_LIMIT if above
  * max_frame, E_NET_MESSAGE if empty.  *total = NET_FRAME_HEADER + body length. */

@@ -391,6 +391,13 @@ bool net_addr_parse(const char *addr, char *host, size_t cap, uint16_t *port)
     return true;
 }
 
+bool net_addr_valid(const char *addr)
+{
+    char host[NET_ADDR_MAX];
+    uint16_t port;
+    return addr && net_addr_parse(addr, host, sizeof host, &port);
+}
+
 /* ---- decoder --------------------------------------------------------------------------------- */
 
 /* A count read as a varint, checked against its limit (E_NET_LIMIT) and against the bytes left

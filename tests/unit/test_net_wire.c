@@ -520,6 +520,9 @@ static void test_addr_parse(void **state)
     for (size_t i = 0; i < WEFT_ARRAY_LEN(bad); i++)
         if (net_addr_parse(bad[i], host, sizeof host, &port))
             fail_msg("accepted \"%s\"", bad[i]);
+    assert_true(net_addr_valid("10.0.0.1:31244"));
+    assert_false(net_addr_valid("10.0.0.1"));
+    assert_false(net_addr_valid(NULL));
     char longa[NET_ADDR_MAX + 8];
     memset(longa, 'a', sizeof longa);
     strcpy(longa + NET_ADDR_MAX, ":1");
