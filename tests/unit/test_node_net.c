@@ -11,7 +11,9 @@
  *      a block with an unknown parent is taken and blocks_missing names the parent; a block the
  *      graph finds invalid fires block_invalid;
  *   3. endorsements from peers; node_net_get_status; node_net_final_range;
- *   4. a block that arrives before its parent, then becomes final: the node restarts from its
+ *   4. the same through netd's chain callbacks (netd_node_chain_vt), as the protocol core sees
+ *      them;
+ *   5. a block that arrives before its parent, then becomes final: the node restarts from its
  *      block log (the block's record had the parent's period unknown). */
 #include <pthread.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@
 #include <time.h>
 
 #include "crypto/crypto.h"
+#include "netd/netd.h"
 #include "node/node.h"
 #include "repo/repo.h"
 #include "testutil.h"
@@ -754,7 +757,116 @@ static void test_final_range(void **state)
     free(slots);
 }
 
-/* ---- 4. a child before its parent, final, then a restart ------------------------------------- */
+/* ---- 4. the chain callbacks of netd -----------------------------------------------------------
+ */
+
+static void test_chain_vt(void **state)
+{
+    fixture *f = *state;
+    const net_chain_vt *vt = &netd_node_chain_vt;
+    net_chain_status cs;
+    node_net_status ns;
+    assert_int_equal(vt->status(f->node, &cs), WEFT_OK);
+    assert_int_equal(node_net_get_status(f->node, &ns), WEFT_OK);
+    assert_int_equal(cs.thread_count, 2);
+    assert_memory_equal(cs.final_periods, ns.final_periods, sizeof cs.final_periods);
+    assert_memory_equal(cs.heads, ns.heads, sizeof cs.heads);
+    assert_memory_equal(cs.head_slots, ns.head_slots, sizeof cs.head_slots);
+
+    /* the factory's block with the operation, with and without operations */
+    assert_true(vt->has_block(f->node, &f->op_block));
+    net_block b;
+    assert_int_equal(vt->get_block(f->node, &f->op_block, true, &b), WEFT_OK);
+    assert_memory_equal(&b.header.id, &f->op_block, sizeof f->op_block);
+    assert_int_equal(b.op_count, 1);
+    assert_non_null(b.ops);
+    signed_op_t so;
+    assert_int_equal(signed_op_decode(&so, f->p.chain_id, b.ops[0], b.op_lens[0]), WEFT_OK);
+    assert_memory_equal(&so.id, &f->sent_op, sizeof so.id);
+    assert_memory_equal(&b.op_ids[0], &f->sent_op, sizeof so.id);
+    signed_op_free(&so);
+    net_block_free(&b);
+    assert_int_equal(vt->get_block(f->node, &f->op_block, false, &b), WEFT_OK);
+    assert_null(b.ops);
+    assert_int_equal(b.op_count, 1);
+    net_block_free(&b);
+    block_id_t unknown;
+    memset(&unknown, 0x5b, sizeof unknown);
+    assert_false(vt->has_block(f->node, &unknown));
+    assert_int_equal(vt->get_block(f->node, &unknown, true, &b), WEFT_E_NOT_FOUND);
+
+    /* operations by id */
+    op_id_t ids[2] = {f->sent_op, {{{0}}}};
+    memset(&ids[1], 0x34, sizeof ids[1]);
+    uint8_t *ops[2];
+    size_t lens[2];
+    assert_int_equal(vt->get_ops(f->node, ids, 2, ops, lens), WEFT_OK);
+    assert_true(lens[0] > 0);
+    assert_int_equal(lens[1], 0);
+    assert_null(ops[1]);
+    assert_int_equal(signed_op_decode(&so, f->p.chain_id, ops[0], lens[0]), WEFT_OK);
+    assert_memory_equal(&so.id, &f->sent_op, sizeof so.id);
+    signed_op_free(&so);
+    free(ops[0]);
+
+    /* final ranges */
+    block_id_t *rids;
+    slot_t *rslots;
+    size_t n;
+    bool more;
+    assert_int_equal(vt->final_range(f->node, (slot_t){0, 0}, 2, &rids, &rslots, &n, &more),
+                     WEFT_OK);
+    assert_int_equal(n, 2);
+    assert_true(more);
+    assert_int_equal(slot_cmp(rslots[0], (slot_t){0, 1}), 0);
+    free(rids);
+    free(rslots);
+
+    /* submissions: a block for the next slot (the test produces), operations (the array and
+     * the operations pass), endorsements */
+    slot_t s = f->next;
+    advance_to(f, s);
+    block_header_t *h = malloc(sizeof *h);
+    assert_non_null(h);
+    make_header(f, h, s, NULL, 0, &f->staker);
+    weft_err v = WEFT_E_INVAL;
+    assert_int_equal(vt->submit_block(f->node, h, NULL, 0, &v), WEFT_OK);
+    assert_int_equal(v, WEFT_OK);
+    block_id_t got;
+    wait_pending_slot(f, s, &got);
+    assert_memory_equal(&got, &h->id, sizeof got);
+    h->sig.b[1] ^= 1;
+    assert_int_equal(vt->submit_block(f->node, h, NULL, 0, &v), WEFT_OK);
+    assert_int_equal(v, WEFT_E_SIGNATURE);
+    free(h);
+    assert_int_equal(slot_next(&f->p, &f->next, s), WEFT_OK);
+
+    signed_op_t **arr = malloc(2 * sizeof *arr);
+    assert_non_null(arr);
+    for (int i = 0; i < 2; i++) {
+        arr[i] = malloc(sizeof *arr[i]);
+        assert_non_null(arr[i]);
+        make_op(f, arr[i], acc_of_thread(f, 0, 0), s.period + 4, 4242 + (uint64_t)i);
+    }
+    arr[1]->sig.b[2] ^= 1;
+    weft_err res[2];
+    pthread_mutex_lock(&f->ev.mu);
+    size_t nops = f->ev.n_ops;
+    pthread_mutex_unlock(&f->ev.mu);
+    assert_int_equal(vt->submit_ops(f->node, arr, 2, res), WEFT_OK);
+    assert_int_equal(res[0], WEFT_OK);
+    assert_int_equal(res[1], WEFT_E_SIGNATURE);
+    pthread_mutex_lock(&f->ev.mu);
+    assert_int_equal(f->ev.n_ops, nops + 1);
+    pthread_mutex_unlock(&f->ev.mu);
+
+    endorsement_t e;
+    make_endo(f, &e, f->next, 2, &f->staker);
+    assert_int_equal(vt->submit_endorsements(f->node, &e, 1, res), WEFT_OK);
+    assert_int_equal(res[0], WEFT_OK);
+}
+
+/* ---- 5. a child before its parent, final, then a restart ------------------------------------- */
 
 static void produce_next(fixture *f)
 {
@@ -836,9 +948,10 @@ int main(void)
     if (log_init("error") != WEFT_OK)
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_factory_blocks),   cmocka_unit_test(test_net_blocks),
-        cmocka_unit_test(test_net_endorsements), cmocka_unit_test(test_net_status),
-        cmocka_unit_test(test_final_range),      cmocka_unit_test(test_orphan_final_restart),
+        cmocka_unit_test(test_factory_blocks),       cmocka_unit_test(test_net_blocks),
+        cmocka_unit_test(test_net_endorsements),     cmocka_unit_test(test_net_status),
+        cmocka_unit_test(test_final_range),          cmocka_unit_test(test_chain_vt),
+        cmocka_unit_test(test_orphan_final_restart),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
