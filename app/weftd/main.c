@@ -6,8 +6,9 @@
  *
  * Every config.ini setting is also a flag (--api.public 127.0.0.1:0, --node.log debug, …): at init
  * it is written to config.ini, at run it overrides config.ini for that run.  `run` holds the
- * repository's lock, starts the node and its API, writes api.json and api.token, and stops
- * cleanly (every final write completed) on SIGINT or SIGTERM or the stop_node RPC.
+ * repository's lock, starts the node, its network (peers: p2p.listen, p2p.bootstrap) and its API,
+ * writes api.json and api.token, and stops cleanly (API, network, then the node: every final write
+ * completed) on SIGINT or SIGTERM or the stop_node RPC.
  * Exit status: 0 clean stop, 1 runtime failure, 2 usage or bad input (a named error on stderr). */
 #include <pthread.h>
 #include <signal.h>
@@ -28,13 +29,15 @@
 
 static int usage(FILE *f)
 {
-    fprintf(f, "usage:\n"
-               "  weftd init --repo DIR --genesis FILE [--staking-key S...]... "
-               "[--staking-key-file FILE]... [--node-key S...] [--SECTION.KEY VALUE]...\n"
-               "  weftd run --repo DIR [--SECTION.KEY VALUE]...\n"
-               "settings (docs/repo.md): --api.public --api.private --api.metrics --p2p.listen\n"
-               "  --p2p.bootstrap --p2p.max_peers --node.block_retention --node.log\n"
-               "  --node.store_map_mb --node.store_no_sync --node.pool_max_ops_per_thread\n");
+    fprintf(f,
+            "usage:\n"
+            "  weftd init --repo DIR --genesis FILE [--staking-key S...]... "
+            "[--staking-key-file FILE]... [--node-key S...] [--SECTION.KEY VALUE]...\n"
+            "  weftd run --repo DIR [--SECTION.KEY VALUE]...\n"
+            "settings (docs/repo.md): --api.public --api.private --api.metrics --p2p.listen\n"
+            "  --p2p.bootstrap --p2p.max_peers --p2p.outbound --p2p.max_per_ip --p2p.ban_seconds\n"
+            "  --node.block_retention --node.log\n"
+            "  --node.store_map_mb --node.store_no_sync --node.pool_max_ops_per_thread\n");
     return f == stdout ? 0 : 2;
 }
 
@@ -188,19 +191,33 @@ static int cmd_run(int argc, char **argv)
     if (!getenv("WEFT_LOG") && log_init(repo->config.log_level) != WEFT_OK)
         log_warn("weftd", "unknown log level, keeping the default", "level=%s",
                  repo->config.log_level);
-    node_options no = {.on_stop_request = on_stop_request};
-    node_t *node = NULL;
-    e = node_start(&node, repo, &no, err, sizeof err);
+    /* the network exists before the node (the node reports its events to it), starts after it (it
+     * serves the node's chain) and stops before it */
+    netd *net = NULL;
+    e = weftd_network_new(&net, repo, err, sizeof err);
     if (e) {
         repo_close(repo);
         fprintf(stderr, "weftd: %s: %s\n", weft_err_name(e), err);
         return 1;
     }
+    node_options no = {.on_stop_request = on_stop_request, .net = netd_events(net)};
+    node_t *node = NULL;
+    e = node_start(&node, repo, &no, err, sizeof err);
+    if (e) {
+        netd_free(net);
+        repo_close(repo);
+        fprintf(stderr, "weftd: %s: %s\n", weft_err_name(e), err);
+        return 1;
+    }
+    e = netd_start(net, node, err, sizeof err);
     weftd_services *svc = NULL;
-    e = weftd_services_start(&svc, node, repo, err, sizeof err);
+    if (!e)
+        e = weftd_services_start(&svc, node, repo, net, err, sizeof err);
     if (e) {
         fprintf(stderr, "weftd: %s: %s\n", weft_err_name(e), err);
+        netd_stop(net);
         node_stop(node);
+        netd_free(net);
         repo_close(repo);
         return 1;
     }
@@ -208,14 +225,18 @@ static int cmd_run(int argc, char **argv)
     node_id(node, &id);
     char ids[MODEL_STR_MAX];
     node_id_to_str(ids, &id);
-    log_info("weftd", "node running", "node_id=%s repo=%s chain_id=%llu", ids, repo->dir,
-             (unsigned long long)repo->genesis.params.chain_id);
+    char p2p[REPO_ADDR_MAX];
+    weftd_network_address(repo, net, p2p, sizeof p2p);
+    log_info("weftd", "node running", "node_id=%s repo=%s chain_id=%llu p2p=%s", ids, repo->dir,
+             (unsigned long long)repo->genesis.params.chain_id, p2p);
     int sig = 0;
     while (sigwait(&set, &sig) != 0)
         ;
     log_info("weftd", "stopping", "signal=%d", sig);
     weftd_services_stop(svc);
+    netd_stop(net);
     node_stop(node);
+    netd_free(net);
     repo_clear_endpoints(repo);
     repo_close(repo);
     log_info("weftd", "stopped cleanly", NULL);
