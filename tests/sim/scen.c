@@ -62,6 +62,10 @@ weft_err sim_plan_make(sim_plan *pl, const char *name, int nodes, uint64_t perio
         pl->link.rto_ms = 200;
         pl->link.drop_pm = 3;
         pl->link.dup_pm = 3;
+        /* then whole: a clean link from period P on */
+        sim_script_step *l = add(pl, P, SIM_LINK, -1);
+        sim_link_cfg_default(&l->link);
+        pl->heal_period = P;
     } else if (strcmp(name, "partition") == 0) {
         /* two halves cut apart for 3 periods, twice (each time another split), then healed */
         pl->name = "partition";

@@ -22,7 +22,8 @@
  * node's final blocks never change or vanish, and its final periods never go back (across
  * restarts too); no honest staker signs two blocks for one slot (seen through every node's
  * block_pending events); every operation an honest node accepted is executed in a final slot on
- * every running node within a bound after the network is whole again. */
+ * every running node within a bound after the network is whole again; no node bans a peer (they
+ * all follow the protocol). */
 #define _GNU_SOURCE
 #include <ftw.h>
 #include <inttypes.h>
@@ -538,6 +539,11 @@ static bool do_actions(sim_world *w, wnode *nd)
                     break;
                 vlog(w, "node %d closes peer %u (node %d): %s%s", nd->idx, a[i].peer, pm->node,
                      weft_err_name(a[i].reason), a[i].banned ? ", banned" : "");
+                /* every peer here follows the protocol (the byzantine staker's second blocks are
+                 * valid blocks): a ban is a false accusation */
+                if (a[i].banned)
+                    failf(w, "node %d banned node %d: %s", nd->idx, pm->node,
+                          weft_err_name(a[i].reason));
                 sim_net_close(w->net, pm->conn, pm->end, w->now);
                 peer_drop(nd, pm);
                 net_core_disconnected(nd->core, a[i].peer, w->now);
@@ -1073,6 +1079,17 @@ static void check(sim_world *w)
 /* ---- the run ----------------------------------------------------------------------------------
  */
 
+/* The lowest final period of any thread on any running node (from the last check). */
+static uint64_t lowest_final(const sim_world *w)
+{
+    uint64_t m = UINT64_MAX;
+    for (int i = 0; i < w->n; i++)
+        for (uint32_t t = 0; t < w->T; t++)
+            if (w->nodes[i].up && w->nodes[i].final_periods[t] < m)
+                m = w->nodes[i].final_periods[t];
+    return m == UINT64_MAX ? 0 : m;
+}
+
 static uint64_t period_ms(const sim_world *w, uint64_t period)
 {
     return w->genesis_ms + period * w->p.t0_ms;
@@ -1241,23 +1258,21 @@ int sim_run(const sim_opts *o)
         last_op = w->ops[i].at > last_op ? w->ops[i].at : last_op;
     uint64_t deadline = (heal > last_op ? heal : last_op) + OP_BOUND_PERIODS * w->p.t0_ms;
     size_t left = 0;
-    uint64_t last_ops_check = 0;
+    uint64_t last_ops_check = 0, min_final = 0;
     while (!w->failed) {
         if (w->now >= last_ops_check + w->p.t0_ms) {
             last_ops_check = w->now;
             left = ops_pending(w);
-            if (left == 0 || w->now >= deadline)
+            min_final = lowest_final(w);
+            if ((left == 0 && min_final > w->pl.heal_period) || w->now >= deadline)
                 break;
         }
         step(w);
     }
-    if (!w->failed)
+    if (!w->failed) {
         check(w);
-    uint64_t min_final = UINT64_MAX;
-    for (int i = 0; i < w->n; i++)
-        for (uint32_t t = 0; t < w->T; t++)
-            if (w->nodes[i].up && w->nodes[i].final_periods[t] < min_final)
-                min_final = w->nodes[i].final_periods[t];
+        min_final = lowest_final(w);
+    }
     if (!w->failed && left > 0) {
         char a[MODEL_STR_MAX];
         op_rec *r = NULL;
@@ -1272,11 +1287,11 @@ int sim_run(const sim_opts *o)
               "e.g. %s accepted by node %d at %.2f s (%s)",
               left, OP_BOUND_PERIODS, a, r->node, (double)(r->at - w->genesis_ms) / 1000.0, where);
     }
-    if (!w->failed && (min_final == UINT64_MAX || min_final < w->pl.heal_period + 1))
+    if (!w->failed && min_final <= w->pl.heal_period)
         failf(w,
               "no finality after the heal: lowest final period %" PRIu64 " (heal at period %" PRIu64
-              ")",
-              min_final == UINT64_MAX ? 0 : min_final, w->pl.heal_period);
+              ") %d periods later",
+              min_final, w->pl.heal_period, OP_BOUND_PERIODS);
 
     sim_net_stats ns;
     memset(&ns, 0, sizeof ns);
