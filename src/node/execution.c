@@ -578,6 +578,22 @@ static weft_err q_op_status(exec_actor *a, node_op_info_t *o, const op_id_t *id)
     return err;
 }
 
+static weft_err q_ops_executed(exec_actor *a, nexecq *q)
+{
+    state_view_t fv, cv;
+    view_final(a, &fv);
+    exec_view(a->ex, &cv);
+    weft_err err = WEFT_OK;
+    for (size_t i = 0; !err && i < q->n; i++) {
+        err = state_op_executed(&cv, &q->ids[i], &q->spec[i], NULL);
+        if (!err)
+            err = state_op_executed(&fv, &q->ids[i], &q->fin[i], NULL);
+    }
+    state_view_free(&fv);
+    state_view_free(&cv);
+    return err;
+}
+
 static weft_err copy_bytes(node_bytes_t *dst, const uint8_t *b, size_t len)
 {
     dst->b = malloc(len ? len : 1);
@@ -857,6 +873,9 @@ static weft_err ex_handle(void *ctx, actor_t *self, actor_msg_t *m)
             s->active_cursor = idx1_slot(p, act);
         break;
     }
+    case MSG_EXEC_OPS_EXECUTED:
+        st = q_ops_executed(a, m->payload);
+        break;
     case MSG_EXEC_READ_ONLY:
         st = q_read_only(a, m->payload);
         break;

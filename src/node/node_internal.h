@@ -71,6 +71,7 @@ enum {
     MSG_EXEC_STATUS,       /* request node_status_t* (exec fields) */
     MSG_EXEC_STAKERS,      /* request nstakers* */
     MSG_EXEC_READ_ONLY,    /* request nroq* */
+    MSG_EXEC_OPS_EXECUTED, /* request nexecq*: operations executed (speculative, final) */
     /* pool */
     MSG_POOL_ADD_OPS = 200, /* request nopsq*: admission (API senders use DROP) */
     MSG_POOL_ADD_ENDO,      /* endorsement_t* (send DROP) */
@@ -132,6 +133,13 @@ typedef struct nids {
     size_t n;
 } nids;
 void nids_free(void *p);
+
+typedef struct nexecq {
+    const op_id_t *ids;
+    size_t n;
+    bool *spec; /* out: executed in the speculative history (or final) */
+    bool *fin;  /* out: executed in a final slot */
+} nexecq;
 
 typedef struct nopsq {
     signed_op_t **ops; /* owned until admitted */

@@ -6,6 +6,13 @@
  * Operations and endorsements newly admitted (not those already known) are reported to the
  * network sink, which announces them to peers.
  *
+ * Operations that execution reports executed leave the pool, so that no later block includes
+ * them again; but a speculative execution is undone when its block leaves the blockclique (a
+ * fork, a partition that heals), and the operation would then be lost to every pool of the
+ * network.  So they are parked, not dropped: at every tick the pool asks execution about the
+ * parked operations — those executed in a final slot or expired are dropped, those no longer
+ * executed at all (their block was orphaned) are admitted again (and announced again).
+ *
  * Messages: MSG_POOL_ADD_OPS (request; the API waits), MSG_POOL_ADD_ENDO and MSG_POOL_REMOVE
  * (one-way, sent with DROP: under load an endorsement or a removal notice may be lost, which
  * costs fitness or a wasted inclusion, never safety), MSG_POOL_SELECT / _GET / _STATUS
@@ -15,12 +22,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/crypto.h"
+#include "nmap.h"
 #include "node_internal.h"
 
 struct pool_actor {
     node_t *n;
     pool_t *pool;
     pool_config cfg;
+    nmap parked; /* op id → signed_op_t* (owned copy): executed, not final yet */
+    size_t parked_max;
 };
 
 /* ---- balances: a small open-addressing table filled from execution ------------------------- */
@@ -276,6 +287,87 @@ static weft_err get_ops_wire(pool_actor *a, nnetops *q)
     return WEFT_OK;
 }
 
+/* ---- parked operations ---------------------------------------------------------------------- */
+
+static void parked_drop(pool_actor *a, const op_id_t *id)
+{
+    signed_op_t *op = nmap_del(&a->parked, id->h.b);
+    if (op) {
+        signed_op_free(op);
+        free(op);
+    }
+}
+
+/* Keeps a copy of the pool's operations among ids before they are removed (best effort: beyond
+ * parked_max, or out of memory, an operation is dropped as before). */
+static void park_ops(pool_actor *a, const nids *x)
+{
+    for (size_t i = 0; i < x->n && a->parked.count < a->parked_max; i++) {
+        const signed_op_t *op = pool_get_op(a->pool, &x->ids[i]);
+        if (!op || nmap_get(&a->parked, x->ids[i].h.b))
+            continue;
+        signed_op_t *c = malloc(sizeof *c);
+        if (!c || node_op_copy(c, op, a->n->params.chain_id) != WEFT_OK) {
+            free(c);
+            return;
+        }
+        if (nmap_put(&a->parked, c->id.h.b, c) != WEFT_OK) {
+            signed_op_free(c);
+            free(c);
+            return;
+        }
+    }
+}
+
+/* Drops the parked operations executed in a final slot or expired, and admits again those that
+ * are no longer executed (their block left the blockclique). */
+static weft_err review_parked(pool_actor *a, uint64_t period)
+{
+    size_t n = a->parked.count;
+    if (!n)
+        return WEFT_OK;
+    op_id_t *ids = malloc(n * sizeof *ids);
+    bool *spec = calloc(n, sizeof *spec), *fin = calloc(n, sizeof *fin);
+    signed_op_t **back = malloc(n * sizeof *back);
+    weft_err *res = malloc(n * sizeof *res);
+    weft_err err = ids && spec && fin && back && res ? WEFT_OK : WEFT_E_NOMEM;
+    size_t k = 0;
+    for (size_t i = 0; !err && i < a->parked.cap; i++) {
+        const signed_op_t *op = a->parked.e[i].v;
+        if (op)
+            ids[k++] = op->id;
+    }
+    nexecq q = {ids, k, spec, fin};
+    if (!err)
+        err = node_call(a->n->a_exec, MSG_EXEC_OPS_EXECUTED, &q);
+    size_t nb = 0;
+    for (size_t i = 0; !err && i < k; i++) {
+        signed_op_t *op = nmap_get(&a->parked, ids[i].h.b);
+        if (fin[i] || op->op.expire_period < period) {
+            parked_drop(a, &ids[i]);
+        } else if (!spec[i]) {
+            nmap_del(&a->parked, ids[i].h.b);
+            back[nb++] = op;
+        }
+    }
+    if (nb) {
+        nopsq aq = {back, nb, res, period};
+        err = add_ops(a, &aq); /* consumes the operations it admits; fires ops_admitted */
+        for (size_t i = 0; i < nb; i++)
+            if (back[i]) {
+                signed_op_free(back[i]);
+                free(back[i]);
+            }
+        log_debug("pool", "operations of orphaned blocks admitted again", "count=%zu", nb);
+    }
+    free(ids);
+    free(spec);
+    free(fin);
+    free(back);
+    free(res);
+    return err;
+}
+
 static void arm_tick(pool_actor *a)
 {
     (void)actor_timer_after(a->n->sys, a->n->a_pool, a->n->params.t0_ms, MSG_POOL_TICK, NULL, NULL);
@@ -288,6 +380,9 @@ static weft_err po_start(void *ctx, actor_t *self)
     a->pool = pool_new(&a->cfg);
     if (!a->pool)
         return WEFT_E_NOMEM;
+    uint64_t seed;
+    crypto_random(&seed, sizeof seed);
+    nmap_init(&a->parked, seed);
     return WEFT_OK;
 }
 
@@ -297,6 +392,14 @@ static void po_stop(void *ctx, actor_t *self)
     pool_actor *a = ctx;
     pool_free(a->pool);
     a->pool = NULL;
+    for (size_t i = 0; i < a->parked.cap; i++) {
+        signed_op_t *op = a->parked.e[i].v;
+        if (op) {
+            signed_op_free(op);
+            free(op);
+        }
+    }
+    nmap_free(&a->parked);
 }
 
 static weft_err po_handle(void *ctx, actor_t *self, actor_msg_t *m)
@@ -326,6 +429,7 @@ static weft_err po_handle(void *ctx, actor_t *self, actor_msg_t *m)
         break;
     case MSG_POOL_REMOVE: {
         nids *x = m->payload;
+        park_ops(a, x);
         pool_remove_ops(a->pool, x->ids, x->n);
         nids_free(x);
         break;
@@ -359,6 +463,9 @@ static weft_err po_handle(void *ctx, actor_t *self, actor_msg_t *m)
         size_t ev = pool_prune(a->pool, p, p > 2 ? p - 2 : 0);
         if (ev)
             log_debug("pool", "expired operations dropped", "count=%zu", ev);
+        weft_err e = review_parked(a, p);
+        if (e)
+            log_warn("pool", "cannot review parked operations", "err=%s", weft_err_name(e));
         arm_tick(a);
         break;
     }
@@ -379,6 +486,7 @@ weft_err pool_actor_add(node_t *n)
     pool_config_default(&a->cfg, &n->params);
     if (n->repo->config.pool_max_ops_per_thread)
         a->cfg.max_ops_per_thread = n->repo->config.pool_max_ops_per_thread;
+    a->parked_max = (size_t)a->cfg.max_ops_per_thread * n->params.thread_count;
     n->po = a;
     actor_def d = {
         .name = "pool",

@@ -14,7 +14,9 @@
  *   4. the same through netd's chain callbacks (netd_node_chain_vt), as the protocol core sees
  *      them;
  *   5. a block that arrives before its parent, then becomes final: the node restarts from its
- *      block log (the block's record had the parent's period unknown). */
+ *      block log (the block's record had the parent's period unknown);
+ *   6. an operation whose block leaves the blockclique comes back to the pool (and is announced
+ *      again). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -941,6 +943,98 @@ static void test_orphan_final_restart(void **state)
     free(child);
 }
 
+/* ---- 6. the operation of an orphaned block ----------------------------------------------------
+ */
+
+static size_t count_op_events(fixture *f, const op_id_t *id)
+{
+    size_t k = 0;
+    pthread_mutex_lock(&f->ev.mu);
+    for (size_t i = 0; i < f->ev.n_ops; i++)
+        k += hash32_cmp(&f->ev.ops[i].h, &id->h) == 0;
+    pthread_mutex_unlock(&f->ev.mu);
+    return k;
+}
+
+static bool op_in_pool(fixture *f, const op_id_t *id)
+{
+    node_op_info_t oi;
+    assert_int_equal(node_get_operation(f->node, id, &oi), WEFT_OK);
+    bool in = oi.in_pool;
+    node_op_info_free(&oi);
+    return in;
+}
+
+/* Waits (bounded in real time, as a hang detector) until the operation's pool presence is `in`
+ * and it was announced `events` times. */
+static void wait_op(fixture *f, const op_id_t *id, bool in, size_t announced)
+{
+    for (int i = 0; i < WAIT_S * 100; i++) {
+        if (op_in_pool(f, id) == in && count_op_events(f, id) == announced)
+            return;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    fail_msg("operation: in pool %d (want %d), announced %zu times (want %zu)", op_in_pool(f, id),
+             in, count_op_events(f, id), announced);
+}
+
+static void test_orphaned_op_back(void **state)
+{
+    fixture *f = *state;
+    slot_t s = f->next, s1;
+    assert_int_equal(slot_next(&f->p, &s1, s), WEFT_OK);
+    advance_to(f, s);
+    signed_op_t *op = malloc(sizeof *op), copy;
+    assert_non_null(op);
+    make_op(f, op, acc_of_thread(f, s.thread, 1), s.period + 6, 31337);
+    op_id_t id = op->id;
+    assert_int_equal(signed_op_from_parts(&copy, f->p.chain_id, &op->creator, &op->sig, op->content,
+                                          op->content_len),
+                     WEFT_OK);
+    weft_err r;
+    assert_int_equal(node_send_operations(f->node, &op, 1, &r), WEFT_OK);
+    assert_int_equal(r, WEFT_OK);
+    assert_int_equal(count_op_events(f, &id), 1);
+    /* block A includes it: executed speculatively, it leaves the pool */
+    block_header_t *a = malloc(sizeof *a), *a2 = malloc(sizeof *a2), *b = malloc(sizeof *b);
+    assert_non_null(a);
+    assert_non_null(a2);
+    assert_non_null(b);
+    make_header(f, a, s, &copy, 1, &f->staker);
+    assert_int_equal(submit(f, a, &copy, 1), WEFT_OK);
+    wait_op(f, &id, false, 1);
+    /* A' in the same slot without it, and B on A': the blockclique leaves A */
+    *a2 = *a;
+    block_ops_hash(&a2->ops_hash, NULL, 0);
+    header_sign(a2, &f->staker);
+    assert_int_equal(submit(f, a2, NULL, 0), WEFT_OK);
+    advance_to(f, s1);
+    make_header(f, b, s1, NULL, 0, &f->staker);
+    b->parents[s.thread] = a2->id;
+    header_sign(b, &f->staker);
+    assert_int_equal(submit(f, b, NULL, 0), WEFT_OK);
+    node_clique_t *cl;
+    size_t ncl;
+    assert_int_equal(node_get_cliques(f->node, &cl, &ncl), WEFT_OK);
+    bool a_in_bc = false, a2_in_bc = false;
+    for (size_t i = 0; i < cl[0].count; i++) {
+        a_in_bc |= block_id_eq(&cl[0].ids[i], &a->id);
+        a2_in_bc |= block_id_eq(&cl[0].ids[i], &a2->id);
+    }
+    node_cliques_free(cl, ncl);
+    assert_false(a_in_bc);
+    assert_true(a2_in_bc);
+    /* at the pool's next tick the operation is back, and announced again */
+    actor_fake_clock_advance(f->clock, f->p.t0_ms);
+    wait_op(f, &id, true, 2);
+    assert_int_equal(slot_next(&f->p, &f->next, s1), WEFT_OK);
+    signed_op_free(&copy);
+    free(a);
+    free(a2);
+    free(b);
+}
+
 int main(void)
 {
     if (crypto_init() != WEFT_OK)
@@ -951,7 +1045,7 @@ int main(void)
         cmocka_unit_test(test_factory_blocks),       cmocka_unit_test(test_net_blocks),
         cmocka_unit_test(test_net_endorsements),     cmocka_unit_test(test_net_status),
         cmocka_unit_test(test_final_range),          cmocka_unit_test(test_chain_vt),
-        cmocka_unit_test(test_orphan_final_restart),
+        cmocka_unit_test(test_orphan_final_restart), cmocka_unit_test(test_orphaned_op_back),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
