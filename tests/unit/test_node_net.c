@@ -248,6 +248,14 @@ static void advance_to(fixture *f, slot_t s)
     uint64_t now = node_now_ms(f->node);
     if (t > now)
         actor_fake_clock_advance(f->clock, t - now);
+    /* the slot's timers delivered and handled before the test goes on (else a block submitted
+     * for that slot may reach consensus before its tick and wait for the next one) */
+    actor_system_t *sys = node_actor_system(f->node);
+    actor_timer_sync(sys);
+    for (int i = 0; i < WAIT_S * 1000 && !actor_system_idle(sys); i++) {
+        struct timespec ts = {0, 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
 }
 
 static bool has_pending_slot(events *e, slot_t s, block_id_t *id)
