@@ -1091,6 +1091,10 @@ weft_err netd_start_chain(netd *s, const net_chain_vt *vt, void *chain_ctx, char
     if (s->listen && (e = bind_listener(s, err, errcap)) != WEFT_OK)
         return e;
     s->cfg.listen_port = s->port;
+    for (size_t i = 0; i < s->n_bootstrap; i++)
+        if (!net_addr_valid(s->bootstrap[i]))
+            log_warn(MOD, "bootstrap address ignored (host:port with a port 1..65535 expected)",
+                     "addr=%s", s->bootstrap[i]);
     e = net_core_new(&s->core, &s->cfg, vt, chain_ctx, (const char *const *)s->bootstrap,
                      s->n_bootstrap);
     if (e != WEFT_OK) {
