@@ -11,8 +11,12 @@
  * lazy locals are made HOME at block entries, so every control path agrees on where values are.
  * Branch targets are resolved here: backward offsets immediately, forward ones through patch
  * lists; values carried by a branch are copied into the target's home slots.  Peepholes: an
- * operator whose result is immediately stored by local.set writes the local directly, and an
- * integer comparison (or i32.eqz) consumed by br_if / if becomes one compare-and-branch.
+ * operator whose result is immediately stored by local.set writes the local directly (values still
+ * waiting in that local are copied out before it), an integer comparison (or i32.eqz) consumed by
+ * br_if / if becomes one compare-and-branch, and an integer constant operand becomes an immediate
+ * of the instruction (_I forms; the constant area then keeps only the constants still read from
+ * the frame).  After translation, the register pass (below) lets an instruction take the value
+ * its predecessor produced from the interpreter's register instead of the frame.
  *
  * Gas (docs/vm.md): the body is cut into runs at every branch — br, br_if, br_table, if, the jump
  * over an else arm, return, unreachable.  A run is entered at the function's entry, after a
@@ -96,6 +100,8 @@ typedef struct cx {
     /* code */
     vm_op *ops;
     uint32_t n, cap;
+    uint16_t *opc; /* the opcode of the instruction starting at each word (heads only) */
+    uint32_t opccap;
     /* operand fields to fix up once the number of constants is known: word * 8 + field, where
      * field 0..3 is s.a..s.d and 4 is w.hi */
     uint32_t *fix; /* constant operands: become T + constant index */
@@ -180,15 +186,24 @@ static uint32_t emit(cx *x, enum vm_opcode op, uint32_t words)
         fail(x, WEFT_E_VM_LIMIT, "translated code too large");
         return 0;
     }
-    if (!reserve(x, (void **)&x->ops, &x->cap, x->n + 1 + words, sizeof *x->ops))
+    if (!reserve(x, (void **)&x->ops, &x->cap, x->n + 1 + words, sizeof *x->ops) ||
+        !reserve(x, (void **)&x->opc, &x->opccap, x->n + 1 + words, sizeof *x->opc))
         return 0;
     uint32_t at = x->n;
     x->ops[at].h = x->H[op];
+    x->opc[at] = (uint16_t)op;
     for (uint32_t i = 1; i <= words; i++)
         x->ops[at + i].u64 = 0;
     x->n += 1 + words;
     x->last_word = NONE;
     return at;
+}
+
+/* Replaces the instruction at word `at` by `op` (same operand layout). */
+static void set_op(cx *x, uint32_t at, enum vm_opcode op)
+{
+    x->ops[at].h = x->H[op];
+    x->opc[at] = (uint16_t)op;
 }
 
 static void set_field(vm_op *w, int field, uint32_t v)
@@ -206,6 +221,20 @@ static void set_field(vm_op *w, int field, uint32_t v)
     default:
         w->s.d = (uint16_t)v;
         break;
+    }
+}
+
+static uint32_t get_field(const vm_op *w, int field)
+{
+    switch (field) {
+    case 0:
+        return w->s.a;
+    case 1:
+        return w->s.b;
+    case 2:
+        return w->s.c;
+    default:
+        return w->s.d;
     }
 }
 
@@ -271,8 +300,29 @@ static void emit_word(cx *x)
     x->ops[x->n++].u64 = 0;
 }
 
+/* The immediate form of constant `e` of type `type`: true when it fits 32 bits (sign-extended to
+ * 64 when read; an i32 or f32 slot uses only its low 32 bits). */
+static bool const_imm(const cx *x, ent e, uint8_t type, uint32_t *imm)
+{
+    if (e.kind != K_CONST || e.slot >= x->ncv)
+        return false;
+    uint64_t bits = x->cv[e.slot].u64;
+    *imm = (uint32_t)bits;
+    if (type == VM_I32 || type == VM_F32)
+        return true;
+    return (uint64_t)(int64_t)(int32_t)(uint32_t)bits == bits;
+}
+
 static void emit_copy(cx *x, ent src, uint32_t dst)
 {
+    uint32_t imm;
+    if (const_imm(x, src, src.type, &imm)) {
+        uint32_t at = emit(x, VMOP_CONST32, 1);
+        put_slot(x, at + 1, 1, dst);
+        if (!bad(x))
+            x->ops[at + 1].w.hi = imm;
+        return;
+    }
     uint32_t at = emit(x, VMOP_COPY, 1);
     put(x, at + 1, 0, src);
     put_slot(x, at + 1, 1, dst);
@@ -470,6 +520,49 @@ static void materialize(cx *x, uint32_t i)
     }
     e->kind = K_HOME;
     e->slot = x->T + i;
+}
+
+/* Materializes every stack entry that is lazily local l. */
+static void materialize_local(cx *x, uint32_t l)
+{
+    for (uint32_t i = 0; i < x->h && x->lrefs[l]; i++)
+        if (x->stk[i].kind == K_LOCAL && x->stk[i].slot == l)
+            materialize(x, i);
+}
+
+/* As materialize_local, with the copies placed before the last instruction emitted (which must be
+ * x->last_word, at most 4 words, and must not read the slots the copies write): the instruction
+ * and its operand fix-ups move after them. */
+static void materialize_before_last(cx *x, uint32_t l)
+{
+    uint32_t lw = x->last_word, len = x->n - lw;
+    WEFT_ASSERT(lw != NONE && len <= 4);
+    vm_op saved[4];
+    memcpy(saved, &x->ops[lw], sizeof(vm_op) * len);
+    uint16_t op = x->opc[lw];
+    uint32_t sf[4], st[4], nsf = 0, nst = 0; /* its fix-ups, last first */
+    while (x->nfix && x->fix[x->nfix - 1] / 8 >= lw && nsf < 4)
+        sf[nsf++] = x->fix[--x->nfix];
+    while (x->ntfix && x->tfix[x->ntfix - 1] / 8 >= lw && nst < 4)
+        st[nst++] = x->tfix[--x->ntfix];
+    x->n = lw;
+    materialize_local(x, l);
+    uint32_t at = x->n, d = (at - lw) * 8;
+    if ((uint64_t)x->m->code_words + at + len > code_limit(x->m)) {
+        fail(x, WEFT_E_VM_LIMIT, "translated code too large");
+        return;
+    }
+    if (bad(x) || !reserve(x, (void **)&x->ops, &x->cap, at + len, sizeof *x->ops) ||
+        !reserve(x, (void **)&x->opc, &x->opccap, at + len, sizeof *x->opc))
+        return;
+    memcpy(&x->ops[at], saved, sizeof(vm_op) * len);
+    x->opc[at] = op;
+    x->n = at + len;
+    while (nsf)
+        add_fix(x, &x->fix, &x->nfix, &x->fixcap, sf[--nsf] + d);
+    while (nst)
+        add_fix(x, &x->tfix, &x->ntfix, &x->tfixcap, st[--nst] + d);
+    x->last_word = at;
 }
 
 static void materialize_locals(cx *x, uint32_t from)
@@ -735,8 +828,9 @@ static uint32_t fuse_branch(cx *x, ent cond, bool when, bool *hi, uint32_t *gwor
         /* eqz(v) != 0  <=>  v == 0: a BR_IFZ (or BR_IF) on v, whose slot moves from field a to c */
         vm_op w = x->ops[at + 1];
         drop_temp_fix(x, (at + 1) * 8 + 1);
-        x->ops[at].h = x->H[when ? (x->metered ? VMOP_BR_IFZ_G : VMOP_BR_IFZ)
-                                 : (x->metered ? VMOP_BR_IF_G : VMOP_BR_IF)];
+        set_op(x, at,
+               when ? (x->metered ? VMOP_BR_IFZ_G : VMOP_BR_IFZ)
+                    : (x->metered ? VMOP_BR_IF_G : VMOP_BR_IF));
         x->ops[at + 1].u64 = 0;
         x->ops[at + 1].s.c = w.s.a;
         if (x->nfix > 0 && x->fix[x->nfix - 1] == (at + 1) * 8 + 0)
@@ -751,35 +845,64 @@ static uint32_t fuse_branch(cx *x, ent cond, bool when, bool *hi, uint32_t *gwor
         *hi = false;
         return at + 1;
     }
-    int idx = -1;
-    for (int k = VMOP_I32_EQ; k <= VMOP_I64_GE_U; k++)
-        if (k != VMOP_I64_EQZ && x->H[k] == h) {
-            idx = k;
-            break;
-        }
-    if (idx < 0)
-        return NONE;
     /* relation order: eq ne lt_s lt_u gt_s gt_u le_s le_u ge_s ge_u; the negation of each */
     static const uint8_t negate[10] = {1, 0, 8, 9, 6, 7, 4, 5, 2, 3};
-    bool is64 = idx >= VMOP_I64_EQ;
-    int rel = is64 ? idx - VMOP_I64_EQ : idx - VMOP_I32_EQ;
+    uint16_t op = x->opc[at];
+    bool imm = op >= VMOP_I32_EQ_I && op <= VMOP_I64_GE_U_I;
+    if (!imm && !(op >= VMOP_I32_EQ && op <= VMOP_I64_GE_U && op != VMOP_I64_EQZ))
+        return NONE;
+    int idx = imm                ? op - VMOP_I32_EQ_I
+              : op < VMOP_I64_EQ ? op - VMOP_I32_EQ
+                                 : op - VMOP_I64_EQ + 10;
+    bool is64 = idx >= 10;
+    int rel = idx % 10;
     if (!when)
         rel = negate[rel];
-    drop_temp_fix(x, (at + 1) * 8 + 2);
-    int base = x->metered ? (is64 ? VMOP_BRG_I64_EQ : VMOP_BRG_I32_EQ)
-                          : (is64 ? VMOP_BR_I64_EQ : VMOP_BR_I32_EQ);
-    x->ops[at].h = x->H[base + rel];
+    /* the comparison's destination operand goes; BR_<cmp>_I keeps the immediate in a word of its
+     * own, after the gas word when metered */
+    drop_temp_fix(x, (at + 1) * 8 + (imm ? 1 : 2));
+    int base = imm ? (x->metered ? VMOP_BRG_I32_EQ_I : VMOP_BR_I32_EQ_I)
+                   : (x->metered ? VMOP_BRG_I32_EQ : VMOP_BR_I32_EQ);
+    set_op(x, at, (enum vm_opcode)(base + (is64 ? 10 : 0) + rel));
+    uint32_t value = x->ops[at + 1].w.hi;
+    if (imm)
+        x->ops[at + 1].s.b = 0;
     x->ops[at + 1].w.hi = 0;
+    WEFT_ASSERT(x->n == at + 2);
     if (x->metered) {
-        WEFT_ASSERT(x->n == at + 2);
         emit_word(x);
         *gword = at + 2;
+    }
+    if (imm) {
+        emit_word(x);
+        if (!bad(x))
+            x->ops[x->n - 1].w.lo = value;
     }
     *hi = true;
     return at + 1;
 }
 
 /* ---- numeric operators ---------------------------------------------------------------------- */
+
+/* The immediate form of an operator (0: none). */
+static const uint16_t imm_op[VMOP_COUNT_] = {
+#define Y(X, n) [VMOP_##n] = VMOP_##n##_I,
+    VM_IMM_BINS(Y, _)
+#undef Y
+};
+
+/* The operator computing the same with its operands swapped (0: none). */
+#define MIRROR(t)                                                                                  \
+    [VMOP_##t##_EQ] = VMOP_##t##_EQ, [VMOP_##t##_NE] = VMOP_##t##_NE,                              \
+    [VMOP_##t##_LT_S] = VMOP_##t##_GT_S, [VMOP_##t##_LT_U] = VMOP_##t##_GT_U,                      \
+    [VMOP_##t##_GT_S] = VMOP_##t##_LT_S, [VMOP_##t##_GT_U] = VMOP_##t##_LT_U,                      \
+    [VMOP_##t##_LE_S] = VMOP_##t##_GE_S, [VMOP_##t##_LE_U] = VMOP_##t##_GE_U,                      \
+    [VMOP_##t##_GE_S] = VMOP_##t##_LE_S, [VMOP_##t##_GE_U] = VMOP_##t##_LE_U,                      \
+    [VMOP_##t##_ADD] = VMOP_##t##_ADD, [VMOP_##t##_MUL] = VMOP_##t##_MUL,                          \
+    [VMOP_##t##_AND] = VMOP_##t##_AND, [VMOP_##t##_OR] = VMOP_##t##_OR,                            \
+    [VMOP_##t##_XOR] = VMOP_##t##_XOR
+static const uint16_t mirror_op[VMOP_COUNT_] = {MIRROR(I32), MIRROR(I64)};
+#undef MIRROR
 
 enum { N_UN = 1, N_BIN, N_RETYPE };
 typedef struct numop {
@@ -966,6 +1089,25 @@ static void numeric(cx *x, const numop *o)
     uint32_t dst = push(x, o->r);
     if (!live(x))
         return;
+    /* a constant operand becomes an immediate: the second one, or the first one of a commutative
+     * operator or a comparison (mirrored) */
+    uint32_t imm;
+    uint16_t op = 0;
+    if (imm_op[o->op] && const_imm(x, b, o->a, &imm)) {
+        op = o->op;
+    } else if (imm_op[mirror_op[o->op]] && const_imm(x, a, o->a, &imm)) {
+        op = mirror_op[o->op];
+        a = b;
+    }
+    if (op) {
+        uint32_t at = emit(x, (enum vm_opcode)imm_op[op], 1);
+        put(x, at + 1, 0, a);
+        put_slot(x, at + 1, 1, dst);
+        if (!bad(x))
+            x->ops[at + 1].w.hi = imm;
+        set_last(x, at, 1, dst);
+        return;
+    }
     uint32_t at = emit(x, o->op, 1);
     put(x, at + 1, 0, a);
     put(x, at + 1, 1, b);
@@ -1368,18 +1510,21 @@ static void op_local(cx *x, uint8_t op)
     }
     /* can the instruction that produced the value write the local directly? */
     bool retarget = x->last_word != NONE && x->h > top(x)->height &&
-                    x->stk[x->h - 1].kind == K_HOME && x->stk[x->h - 1].slot == x->last_dst &&
-                    x->lrefs[l] == 0;
-    uint32_t lw = x->last_word;
+                    x->stk[x->h - 1].kind == K_HOME && x->stk[x->h - 1].slot == x->last_dst;
     int lf = x->last_field;
     ent v = pop(x, type);
     if (bad(x))
         return;
-    if (x->lrefs[l])
-        for (uint32_t i = 0; i < x->h; i++)
-            if (x->stk[i].kind == K_LOCAL && x->stk[i].slot == l)
-                materialize(x, i);
-    if (retarget) {
+    if (x->lrefs[l]) {
+        /* values still waiting in the local are copied out before it changes: before the
+         * producer when it is retargeted (it reads only operands above them on the stack) */
+        if (retarget)
+            materialize_before_last(x, l);
+        else
+            materialize_local(x, l);
+    }
+    uint32_t lw = x->last_word;
+    if (retarget && !bad(x)) {
         drop_temp_fix(x, (lw + 1) * 8 + (uint32_t)lf);
         set_field(&x->ops[lw + 1], lf, lslot(x, l));
         x->last_word = NONE;
@@ -2146,6 +2291,241 @@ weft_err vm_syntax_check(const vm_module *m, uint32_t i, const uint8_t *base, vm
     return syntax_check(&m->codes[i], base, diag, m->nfunc_imports + i);
 }
 
+/* ---- the constant area ---------------------------------------------------------------------- */
+
+/* Keeps only the constants that some operand reads from the frame (the others became immediates),
+ * so that a call copies no more than those. */
+static void compact_consts(cx *x)
+{
+    if (x->ncv == 0)
+        return;
+    uint32_t *map = calloc(x->ncv, sizeof *map); /* new index + 1, 0 = unused */
+    if (!map) {
+        fail(x, WEFT_E_NOMEM, "out of memory");
+        return;
+    }
+    for (uint32_t k = 0; k < x->nfix; k++)
+        map[get_field(&x->ops[x->fix[k] / 8], (int)(x->fix[k] % 8))] = 1;
+    uint32_t n = 0;
+    for (uint32_t k = 0; k < x->ncv; k++)
+        if (map[k]) {
+            x->cv[n] = x->cv[k];
+            map[k] = ++n;
+        }
+    for (uint32_t k = 0; k < x->nfix; k++) {
+        vm_op *w = &x->ops[x->fix[k] / 8];
+        int f = (int)(x->fix[k] % 8);
+        set_field(w, f, map[get_field(w, f)] - 1);
+    }
+    x->ncv = n;
+    free(map);
+}
+
+/* ---- the register pass ---------------------------------------------------------------------- */
+
+/* Every instruction that produces a value also leaves it in the interpreter's register `reg`
+ * (vm_internal.h).  Once a function is translated and its slots are final, this pass replaces an
+ * instruction that reads the slot the previous instruction just wrote by its register variant,
+ * which reads `reg` instead: a dependent chain then passes values in a register rather than
+ * through memory.  The slot is still written, so nothing else changes.  The value in `reg` is
+ * known only on the straight path from its producer: never at a branch target, nor after an
+ * instruction that may change `reg` or slots behind the pass's back (calls, memory and table
+ * operations, unconditional branches). */
+
+enum {
+    F_NONE,
+    F_JMP,
+    F_BRC,
+    F_BRT,
+    F_BRCMP,
+    F_BRCMPI,
+    F_UN,
+    F_BIN,
+    F_BINI,
+    F_LOAD,
+    F_STORE,
+    F_CONST,
+    F_IMM,
+    F_SEL,
+    F_GGET,
+    F_GSET
+};
+
+static const uint8_t op_form[VMOP_COUNT_] = {
+#define X(name, words, form) [VMOP_##name] = F_##form,
+    VM_OPS(X)
+#undef X
+};
+
+static const uint8_t op_words[VMOP_COUNT_] = {
+#define X(name, words, form) [VMOP_##name] = words,
+    VM_OPS(X)
+#undef X
+};
+
+/* op_var[op][f]: the variant of base instruction op reading operand field f from reg (0: none). */
+static const uint16_t op_var[VMOP_COUNT_][3] = {
+#define V(var, base, field) [VMOP_##base][field] = VMOP_##var,
+#define X(name, words, form) VM_VAR_##form(name, V)
+    VM_OPS(X)
+#undef X
+#undef V
+};
+
+/* Words of the instruction starting at word i. */
+static uint32_t insn_words(const cx *x, uint32_t i)
+{
+    uint16_t op = x->opc[i];
+    if (op_form[op] == F_BRT)
+        return 2 + x->ops[i + 1].w.lo + 1;
+    return 1 + op_words[op];
+}
+
+/* The word a branch at `site` with offset `off` jumps to. */
+static uint32_t branch_target(const cx *x, uint32_t site, uint32_t off)
+{
+    int64_t t = (int64_t)site + (int32_t)off;
+    WEFT_ASSERT(t >= 0 && t <= (int64_t)x->n);
+    return (uint32_t)t;
+}
+
+/* Calls fn(x, target, arg) for every branch target of the instruction at word i. */
+#define FOR_TARGETS(x, i, STMT)                                                                    \
+    do {                                                                                           \
+        const vm_op *w_ = &(x)->ops[(i) + 1];                                                      \
+        uint32_t t_;                                                                               \
+        switch (op_form[(x)->opc[i]]) {                                                            \
+        case F_JMP:                                                                                \
+        case F_BRC:                                                                                \
+            t_ = branch_target(x, (i) + 1, w_->w.lo);                                              \
+            STMT;                                                                                  \
+            break;                                                                                 \
+        case F_BRCMP:                                                                              \
+        case F_BRCMPI:                                                                             \
+            t_ = branch_target(x, (i) + 1, w_->w.hi);                                              \
+            STMT;                                                                                  \
+            break;                                                                                 \
+        case F_BRT:                                                                                \
+            for (uint32_t k_ = 0; k_ <= w_->w.lo; k_++) {                                          \
+                t_ = branch_target(x, (i) + 2 + k_, (x)->ops[(i) + 2 + k_].w.lo);                  \
+                STMT;                                                                              \
+            }                                                                                      \
+            break;                                                                                 \
+        default:                                                                                   \
+            break;                                                                                 \
+        }                                                                                          \
+    } while (0)
+
+#define HELD_ANY (NONE - 1u) /* no path seen yet (the analysis starts optimistic) */
+
+static uint32_t held_meet(uint32_t a, uint32_t b)
+{
+    if (a == HELD_ANY)
+        return b;
+    if (b == HELD_ANY)
+        return a;
+    return a == b ? a : NONE;
+}
+
+/* The slot whose value reg holds after the instruction at word i, given `held` before it. */
+static uint32_t held_after(const cx *x, uint32_t i, uint32_t held)
+{
+    const vm_op *w = &x->ops[i + 1];
+    switch (op_form[x->opc[i]]) {
+    case F_UN:
+    case F_BINI:
+    case F_LOAD:
+    case F_IMM:
+        return w->s.b;
+    case F_BIN:
+    case F_CONST:
+    case F_GGET:
+        return w->s.c;
+    case F_SEL:
+        return w->s.d;
+    case F_STORE:
+    case F_GSET:
+    case F_BRC:
+    case F_BRCMP:
+    case F_BRCMPI:
+    case F_JMP: /* a branch keeps reg for its target */
+    case F_BRT:
+        return held;
+    default:
+        return NONE;
+    }
+}
+
+static bool falls_through(const cx *x, uint32_t i)
+{
+    uint16_t op = x->opc[i];
+    return op != VMOP_RETURN && op != VMOP_UNREACHABLE && op_form[op] != F_JMP &&
+           op_form[op] != F_BRT;
+}
+
+/* One walk over the code: the value held at each instruction is that of its predecessors (the
+ * previous instruction if it falls through; at a branch target also every branch to it, as
+ * recorded in `in`).  Branches update `in`; returns whether `in` changed.  With `apply`, the
+ * instructions reading the held slot become their register variants. */
+static bool held_walk(cx *x, uint32_t *in, const uint8_t *tgt, bool apply)
+{
+    bool changed = false;
+    uint32_t held = NONE; /* at the entry */
+    bool falls = true;
+    for (uint32_t i = 0; i < x->n; i += insn_words(x, i)) {
+        if (tgt[i])
+            held = held_meet(falls ? held : HELD_ANY, in[i]);
+        else if (!falls)
+            held = NONE;
+        if (held == HELD_ANY)
+            held = NONE; /* not reached (yet): assume nothing */
+        FOR_TARGETS(x, i, {
+            uint32_t v = held_meet(in[t_], held);
+            if (v != in[t_]) {
+                in[t_] = v;
+                changed = true;
+            }
+        });
+        uint16_t op = x->opc[i];
+        if (apply && held != NONE)
+            for (int f = 0; f < 3; f++)
+                if (op_var[op][f] && get_field(&x->ops[i + 1], f) == held) {
+                    x->ops[i].h = x->H[op_var[op][f]];
+                    break;
+                }
+        held = held_after(x, i, held);
+        falls = falls_through(x, i);
+    }
+    return changed;
+}
+
+static void register_pass(cx *x)
+{
+    uint8_t *tgt = calloc((size_t)x->n + 1, 1);
+    uint32_t *in = malloc(sizeof *in * ((size_t)x->n + 1));
+    if (!tgt || !in) {
+        free(tgt);
+        free(in);
+        fail(x, WEFT_E_NOMEM, "out of memory");
+        return;
+    }
+    for (uint32_t i = 0; i < x->n; i += insn_words(x, i))
+        FOR_TARGETS(x, i, tgt[t_] = 1);
+    for (uint32_t i = 0; i <= x->n; i++)
+        in[i] = HELD_ANY;
+    /* the values only descend (any -> a slot -> none): a few walks reach the fixed point; if
+     * they do not, nothing is assumed at branch targets */
+    bool stable = false;
+    for (int pass = 0; pass < 8 && !stable; pass++)
+        stable = !held_walk(x, in, tgt, false);
+    if (!stable)
+        for (uint32_t i = 0; i <= x->n; i++)
+            in[i] = NONE;
+    (void)held_walk(x, in, tgt, true);
+    free(tgt);
+    free(in);
+}
+
 /* ---- one function --------------------------------------------------------------------------- */
 
 static void cx_free(cx *x)
@@ -2154,6 +2534,7 @@ static void cx_free(cx *x)
     free(x->stk);
     free(x->ctls);
     free(x->ops);
+    free(x->opc);
     free(x->fix);
     free(x->tfix);
     free(x->pl);
@@ -2201,6 +2582,9 @@ weft_err vm_compile(vm_module *m, uint32_t i, const uint8_t *base, vm_diag *diag
         malformed(&x, "section size mismatch");
         goto out;
     }
+    compact_consts(&x);
+    if (bad(&x))
+        goto out;
     uint64_t slots = (uint64_t)x.T + x.ncv + x.maxh;
     if (slots > VM_MAX_FRAME_SLOTS) {
         fail(&x, WEFT_E_VM_LIMIT, "function frame exceeds 65535 slots");
@@ -2225,6 +2609,9 @@ weft_err vm_compile(vm_module *m, uint32_t i, const uint8_t *base, vm_diag *diag
                                : f == 2 ? w->s.c
                                         : w->s.d));
     }
+    register_pass(&x);
+    if (bad(&x))
+        goto out;
     c->ops = vm_arena_alloc(&m->arena, sizeof *c->ops * (x.n ? x.n : 1));
     c->consts = vm_arena_alloc(&m->arena, sizeof *c->consts * (x.ncv ? x.ncv : 1));
     if (!c->ops || !c->consts) {

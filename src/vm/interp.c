@@ -2,13 +2,16 @@
  * (gcc/clang "labels as values"): every instruction starts with its handler's address, so
  * dispatch is one indirect jump.
  *
- * State kept in locals: ip (current instruction), fp (frame base), the memory base and size of
- * the running instance (reloaded after calls, returns and memory.grow), the remaining gas, and the
- * running instance.  Wasm calls never recurse in C: a call pushes a vm_frame on the store's frame
- * array (bounded by limits.call_depth) and places the callee's frame on the store's value stack
- * (bounded; checked once per call against the callee's precomputed frame size).  Exhaustion of
- * either is the trap "call stack exhausted".  Host functions are called from here and may re-enter
- * vm_exec (bounded by limits.host_nesting).
+ * State kept in locals: ip (current instruction), fp (frame base), `reg` (the value the last
+ * instruction produced: every value-producing handler writes its result to its slot and to reg, and
+ * the register variants _A/_B/_C read an operand from reg instead of the frame — compile.c picks
+ * them where the value is known to be there), the memory base and size of the running instance
+ * (reloaded after memory.grow, host calls, and calls and returns that change instance), the
+ * remaining gas, and the running instance.  Wasm calls never recurse in C: a call pushes a vm_frame
+ * on the store's frame array (bounded by limits.call_depth) and places the callee's frame on the
+ * store's value stack (bounded; checked once per call against the callee's precomputed frame size).
+ * Exhaustion of either is the trap "call stack exhausted".  Host functions are called from here and
+ * may re-enter vm_exec (bounded by limits.host_nesting).
  *
  * Traps are returned as error codes: the store's frame depth is restored and the remaining gas
  * written back; nothing is unwound with longjmp.  Float arithmetic results are NaN-canonicalized;
@@ -144,12 +147,22 @@ static inline uint64_t gas_mul(uint64_t units, uint64_t per)
 
 /* ---- the interpreter ------------------------------------------------------------------------ */
 
-static weft_err run(vm_store *s, vm_func *f, vm_slot *args, const void *const **table)
+/* The interpreter's frame, code and handler accesses are aligned and non-null by construction, and
+ * its code pointers stay inside the code: UBSan's checks of those would multiply the blocks of this
+ * one huge function (the sanitizer build then takes minutes to compile it); ASan still checks
+ * every access, and UBSan everything else. */
+__attribute__((no_sanitize("alignment", "null", "pointer-overflow"))) static weft_err
+run(vm_store *s, vm_func *f, vm_slot *args, const void *const **table)
 {
     static const void *const labels[VMOP_COUNT_] = {
-#define X(name, words) [VMOP_##name] = &&L_##name,
+#define X(name, words, form) [VMOP_##name] = &&L_##name,
         VM_OPS(X)
 #undef X
+#define V(var, base, field) [VMOP_##var] = &&L_##var,
+#define X(name, words, form) VM_VAR_##form(name, V)
+            VM_OPS(X)
+#undef X
+#undef V
     };
     if (table) {
         *table = labels;
@@ -172,6 +185,7 @@ static weft_err run(vm_store *s, vm_func *f, vm_slot *args, const void *const **
     uint64_t msize = 0;
     uint64_t acc = 0; /* counted stack position of fp */
     const uint64_t acc_limit = s->acc_limit;
+    uint64_t reg = 0; /* the value produced by the last instruction (vm_internal.h) */
     vm_func *callee;
     vm_slot *nfp;
     uint64_t nacc;
@@ -203,6 +217,8 @@ static weft_err run(vm_store *s, vm_func *f, vm_slot *args, const void *const **
 #define B (fp[O.s.b])
 #define C (fp[O.s.c])
 #define D (fp[O.s.d])
+#define ACC ((vm_slot){.u64 = reg}) /* the register operand of the _A/_B/_C variants */
+#define IMM(w) ((vm_slot){.u64 = (uint64_t)(int64_t)(int32_t)(w)}) /* an immediate operand */
 #define JUMP(word, off) (ip = &ip[word] + (int32_t)(off))
 
     if (depth >= max_depth)
@@ -244,11 +260,21 @@ enter : {
         TRAP(WEFT_E_VM_TRAP_STACK);
     acc = nacc;
     CHARGE(c->entry_gas);
-    /* frames are small: plain loops beat calls to memset/memcpy here */
-    for (uint32_t k = 0, n = c->nzero; k < n; k++)
-        nfp[c->nparams + k].u64 = 0;
-    for (uint32_t k = 0, n = c->nconsts; k < n; k++)
-        nfp[c->const_base + k] = c->consts[k];
+    /* frames are small: plain loops beat calls to memset/memcpy here (a call would also spill
+     * the interpreter's registers); the empty asm keeps the compiler from making them calls */
+    {
+        vm_slot *z = nfp + c->nparams;
+        for (uint32_t k = 0, n = c->nzero; k < n; k++) {
+            __asm__("" : "+r"(k));
+            z[k].u64 = 0;
+        }
+        vm_slot *d = nfp + c->const_base;
+        const vm_slot *cs = c->consts;
+        for (uint32_t k = 0, n = c->nconsts; k < n; k++) {
+            __asm__("" : "+r"(k));
+            d[k] = cs[k];
+        }
+    }
     fp = nfp;
     code = c;
     ip = c->ops;
@@ -267,8 +293,11 @@ L_RETURN : {
     fp = fr->fp;
     acc = fr->acc;
     code = fr->code;
-    inst = fr->inst;
-    LOAD_MEM();
+    /* within one instance mem and msize are current (memory.grow and host calls reload them) */
+    if (fr->inst != inst) {
+        inst = fr->inst;
+        LOAD_MEM();
+    }
     NEXT();
 }
 
@@ -302,28 +331,31 @@ L_BR:
     JUMP(1, O.w.lo);
     NEXT();
 
-L_BR_IF:
-    if (C.u32)
-        JUMP(1, O.w.lo);
-    else
-        ip += 2;
+#define BR_IF_(label, cond)                                                                        \
+    label:                                                                                         \
+    if (cond)                                                                                      \
+        JUMP(1, O.w.lo);                                                                           \
+    else                                                                                           \
+        ip += 2;                                                                                   \
     NEXT();
+    BR_IF_(L_BR_IF, C.u32)
+    BR_IF_(L_BR_IF_C, (uint32_t)reg)
+    BR_IF_(L_BR_IFZ, !C.u32)
+    BR_IF_(L_BR_IFZ_C, !(uint32_t)reg)
+#undef BR_IF_
 
-L_BR_IFZ:
-    if (!C.u32)
-        JUMP(1, O.w.lo);
-    else
-        ip += 2;
-    NEXT();
-
-L_BR_TABLE : {
-    uint32_t n = O.w.lo;
-    uint32_t i = C.u32;
-    if (i > n)
-        i = n;
-    JUMP(2 + i, ip[2 + i].w.lo);
-    NEXT();
-}
+#define BR_TABLE_(label, index)                                                                    \
+    label : {                                                                                      \
+        uint32_t n = O.w.lo;                                                                       \
+        uint32_t i = (index);                                                                      \
+        if (i > n)                                                                                 \
+            i = n;                                                                                 \
+        JUMP(2 + i, ip[2 + i].w.lo);                                                               \
+        NEXT();                                                                                    \
+    }
+    BR_TABLE_(L_BR_TABLE, C.u32)
+    BR_TABLE_(L_BR_TABLE_C, (uint32_t)reg)
+#undef BR_TABLE_
 
     /* metered branches: charge the run entered, then go */
 L_BR_G:
@@ -331,55 +363,70 @@ L_BR_G:
     JUMP(1, O.w.lo);
     NEXT();
 
-L_BR_IF_G:
-    if (C.u32) {
-        CHARGE(ip[2].w.lo);
-        JUMP(1, O.w.lo);
-    } else {
-        CHARGE(ip[2].w.hi);
-        ip += 3;
-    }
+#define BR_IF_G_(label, cond)                                                                      \
+    label:                                                                                         \
+    if (cond) {                                                                                    \
+        CHARGE(ip[2].w.lo);                                                                        \
+        JUMP(1, O.w.lo);                                                                           \
+    } else {                                                                                       \
+        CHARGE(ip[2].w.hi);                                                                        \
+        ip += 3;                                                                                   \
+    }                                                                                              \
     NEXT();
+    BR_IF_G_(L_BR_IF_G, C.u32)
+    BR_IF_G_(L_BR_IF_G_C, (uint32_t)reg)
+    BR_IF_G_(L_BR_IFZ_G, !C.u32)
+    BR_IF_G_(L_BR_IFZ_G_C, !(uint32_t)reg)
+#undef BR_IF_G_
 
-L_BR_IFZ_G:
-    if (!C.u32) {
-        CHARGE(ip[2].w.lo);
-        JUMP(1, O.w.lo);
-    } else {
-        CHARGE(ip[2].w.hi);
-        ip += 3;
+#define BR_TABLE_G_(label, index)                                                                  \
+    label : {                                                                                      \
+        uint32_t n = O.w.lo;                                                                       \
+        uint32_t i = (index);                                                                      \
+        if (i > n)                                                                                 \
+            i = n;                                                                                 \
+        CHARGE(ip[2 + i].w.hi);                                                                    \
+        JUMP(2 + i, ip[2 + i].w.lo);                                                               \
+        NEXT();                                                                                    \
     }
-    NEXT();
-
-L_BR_TABLE_G : {
-    uint32_t n = O.w.lo;
-    uint32_t i = C.u32;
-    if (i > n)
-        i = n;
-    CHARGE(ip[2 + i].w.hi);
-    JUMP(2 + i, ip[2 + i].w.lo);
-    NEXT();
-}
+    BR_TABLE_G_(L_BR_TABLE_G, C.u32)
+    BR_TABLE_G_(L_BR_TABLE_G_C, (uint32_t)reg)
+#undef BR_TABLE_G_
 
 L_COPY:
-    B = A;
+    B.u64 = reg = A.u64;
+    ip += 2;
+    NEXT();
+
+L_COPY_A:
+    B.u64 = reg;
     ip += 2;
     NEXT();
 
 L_CONST:
-    C.u64 = ip[2].u64;
+    C.u64 = reg = ip[2].u64;
     ip += 3;
     NEXT();
 
-L_SELECT : {
-    vm_slot v = C.u32 ? A : B;
-    D = v;
+L_CONST32:
+    B.u64 = reg = IMM(O.w.hi).u64;
     ip += 2;
     NEXT();
-}
+
+#define SELECT_(label, cond)                                                                       \
+    label : {                                                                                      \
+        uint64_t m_ = -(uint64_t)((cond) != 0); /* branch-free: conditions are data */             \
+        uint64_t v = (A.u64 & m_) | (B.u64 & ~m_);                                                 \
+        D.u64 = reg = v;                                                                           \
+        ip += 2;                                                                                   \
+        NEXT();                                                                                    \
+    }
+    SELECT_(L_SELECT, C.u32)
+    SELECT_(L_SELECT_C, (uint32_t)reg)
+#undef SELECT_
 
 L_GLOBAL_GET:
-    C = inst->globals[O.w.lo]->val;
+    C.u64 = reg = inst->globals[O.w.lo]->val.u64;
     ip += 2;
     NEXT();
 
@@ -388,19 +435,26 @@ L_GLOBAL_SET:
     ip += 2;
     NEXT();
 
+L_GLOBAL_SET_C:
+    inst->globals[O.w.lo]->val.u64 = reg;
+    ip += 2;
+    NEXT();
+
     /* ---- memory ---- */
-#define LOAD(name, ctype, expr)                                                                    \
-    L_##name:                                                                                      \
-    {                                                                                              \
-        uint64_t ea = (uint64_t)A.u32 + O.w.hi;                                                    \
+#define LOAD_(label, addr, ctype, expr)                                                            \
+    label : {                                                                                      \
+        uint64_t ea = (uint64_t)(uint32_t)(addr) + O.w.hi;                                         \
         if (__builtin_expect(ea + sizeof(ctype) > msize, 0))                                       \
             TRAP(WEFT_E_VM_TRAP_MEMORY);                                                           \
         ctype v;                                                                                   \
         memcpy(&v, mem + ea, sizeof v);                                                            \
-        B.u64 = (expr);                                                                            \
+        B.u64 = reg = (expr);                                                                      \
         ip += 2;                                                                                   \
         NEXT();                                                                                    \
     }
+#define LOAD(name, ctype, expr)                                                                    \
+    LOAD_(L_##name, A.u32, ctype, expr)                                                            \
+    LOAD_(L_##name##_A, reg, ctype, expr)
     LOAD(LOAD8S, int8_t, (uint64_t)(int64_t)v)
     LOAD(LOAD8U, uint8_t, v)
     LOAD(LOAD16S, int16_t, (uint64_t)(int64_t)v)
@@ -409,23 +463,28 @@ L_GLOBAL_SET:
     LOAD(LOAD32U, uint32_t, v)
     LOAD(LOAD64, uint64_t, v)
 #undef LOAD
+#undef LOAD_
 
-#define STORE(name, ctype)                                                                         \
-    L_##name:                                                                                      \
-    {                                                                                              \
-        uint64_t ea = (uint64_t)A.u32 + O.w.hi;                                                    \
+#define STORE_(label, addr, value, ctype)                                                          \
+    label : {                                                                                      \
+        uint64_t ea = (uint64_t)(uint32_t)(addr) + O.w.hi;                                         \
         if (__builtin_expect(ea + sizeof(ctype) > msize, 0))                                       \
             TRAP(WEFT_E_VM_TRAP_MEMORY);                                                           \
-        ctype v = (ctype)B.u64;                                                                    \
+        ctype v = (ctype)(value);                                                                  \
         memcpy(mem + ea, &v, sizeof v);                                                            \
         ip += 2;                                                                                   \
         NEXT();                                                                                    \
     }
+#define STORE(name, ctype)                                                                         \
+    STORE_(L_##name, A.u32, B.u64, ctype)                                                          \
+    STORE_(L_##name##_A, reg, B.u64, ctype)                                                        \
+    STORE_(L_##name##_B, A.u32, reg, ctype)
     STORE(STORE8, uint8_t)
     STORE(STORE16, uint16_t)
     STORE(STORE32, uint32_t)
     STORE(STORE64, uint64_t)
 #undef STORE
+#undef STORE_
 
 L_MEMORY_SIZE:
     C.u64 = msize >> 16;
@@ -581,50 +640,71 @@ L_REF_IS_NULL:
     NEXT();
 
     /* ---- numeric ---- */
-#define UNOP(name, expr)                                                                           \
-    L_##name:                                                                                      \
-    {                                                                                              \
-        vm_slot a = A;                                                                             \
-        (void)a;                                                                                   \
+#define UNOP_(label, src, expr)                                                                    \
+    label : {                                                                                      \
+        vm_slot a = (src);                                                                         \
+        uint64_t r;                                                                                \
         expr;                                                                                      \
+        B.u64 = reg = r;                                                                           \
+        ip += 2;                                                                                   \
+        NEXT();                                                                                    \
+    }
+#define UNOP(name, expr) UNOP_(L_##name, A, expr) UNOP_(L_##name##_A, ACC, expr)
+#define BINOP_(label, src_a, src_b, expr)                                                          \
+    label : {                                                                                      \
+        vm_slot a = (src_a), b = (src_b);                                                          \
+        uint64_t r;                                                                                \
+        expr;                                                                                      \
+        C.u64 = reg = r;                                                                           \
         ip += 2;                                                                                   \
         NEXT();                                                                                    \
     }
 #define BINOP(name, expr)                                                                          \
-    L_##name:                                                                                      \
-    {                                                                                              \
-        vm_slot a = A, b = B;                                                                      \
+    BINOP_(L_##name, A, B, expr)                                                                   \
+    BINOP_(L_##name##_A, ACC, B, expr)                                                             \
+    BINOP_(L_##name##_B, A, ACC, expr)
+/* the immediate forms: operand b is the sign-extended immediate in w.hi */
+#define BINOPI_(label, src_a, expr)                                                                \
+    label : {                                                                                      \
+        vm_slot a = (src_a), b = IMM(O.w.hi);                                                      \
+        uint64_t r;                                                                                \
         expr;                                                                                      \
+        B.u64 = reg = r;                                                                           \
         ip += 2;                                                                                   \
         NEXT();                                                                                    \
     }
-#define R32 (fp[O.s.c].u64) /* binary result: zero-extended 32-bit */
-#define R64 (fp[O.s.c].u64)
-#define U32 (fp[O.s.b].u64) /* unary result */
-#define U64 (fp[O.s.b].u64)
+#define IBINOP(name, expr)                                                                         \
+    BINOP(name, expr)                                                                              \
+    BINOPI_(L_##name##_I, A, expr)                                                                 \
+    BINOPI_(L_##name##_I_A, ACC, expr)
+/* the result r: i32 results zero-extended to 64 bits */
+#define R32 r
+#define R64 r
+#define U32 r
+#define U64 r
 
     UNOP(I32_EQZ, U32 = a.u32 == 0)
-    BINOP(I32_EQ, R32 = a.u32 == b.u32)
-    BINOP(I32_NE, R32 = a.u32 != b.u32)
-    BINOP(I32_LT_S, R32 = a.s32 < b.s32)
-    BINOP(I32_LT_U, R32 = a.u32 < b.u32)
-    BINOP(I32_GT_S, R32 = a.s32 > b.s32)
-    BINOP(I32_GT_U, R32 = a.u32 > b.u32)
-    BINOP(I32_LE_S, R32 = a.s32 <= b.s32)
-    BINOP(I32_LE_U, R32 = a.u32 <= b.u32)
-    BINOP(I32_GE_S, R32 = a.s32 >= b.s32)
-    BINOP(I32_GE_U, R32 = a.u32 >= b.u32)
+    IBINOP(I32_EQ, R32 = a.u32 == b.u32)
+    IBINOP(I32_NE, R32 = a.u32 != b.u32)
+    IBINOP(I32_LT_S, R32 = a.s32 < b.s32)
+    IBINOP(I32_LT_U, R32 = a.u32 < b.u32)
+    IBINOP(I32_GT_S, R32 = a.s32 > b.s32)
+    IBINOP(I32_GT_U, R32 = a.u32 > b.u32)
+    IBINOP(I32_LE_S, R32 = a.s32 <= b.s32)
+    IBINOP(I32_LE_U, R32 = a.u32 <= b.u32)
+    IBINOP(I32_GE_S, R32 = a.s32 >= b.s32)
+    IBINOP(I32_GE_U, R32 = a.u32 >= b.u32)
     UNOP(I64_EQZ, U32 = a.u64 == 0)
-    BINOP(I64_EQ, R32 = a.u64 == b.u64)
-    BINOP(I64_NE, R32 = a.u64 != b.u64)
-    BINOP(I64_LT_S, R32 = a.s64 < b.s64)
-    BINOP(I64_LT_U, R32 = a.u64 < b.u64)
-    BINOP(I64_GT_S, R32 = a.s64 > b.s64)
-    BINOP(I64_GT_U, R32 = a.u64 > b.u64)
-    BINOP(I64_LE_S, R32 = a.s64 <= b.s64)
-    BINOP(I64_LE_U, R32 = a.u64 <= b.u64)
-    BINOP(I64_GE_S, R32 = a.s64 >= b.s64)
-    BINOP(I64_GE_U, R32 = a.u64 >= b.u64)
+    IBINOP(I64_EQ, R32 = a.u64 == b.u64)
+    IBINOP(I64_NE, R32 = a.u64 != b.u64)
+    IBINOP(I64_LT_S, R32 = a.s64 < b.s64)
+    IBINOP(I64_LT_U, R32 = a.u64 < b.u64)
+    IBINOP(I64_GT_S, R32 = a.s64 > b.s64)
+    IBINOP(I64_GT_U, R32 = a.u64 > b.u64)
+    IBINOP(I64_LE_S, R32 = a.s64 <= b.s64)
+    IBINOP(I64_LE_U, R32 = a.u64 <= b.u64)
+    IBINOP(I64_GE_S, R32 = a.s64 >= b.s64)
+    IBINOP(I64_GE_U, R32 = a.u64 >= b.u64)
     BINOP(F32_EQ, R32 = a.f32 == b.f32)
     BINOP(F32_NE, R32 = a.f32 != b.f32)
     BINOP(F32_LT, R32 = a.f32 < b.f32)
@@ -641,76 +721,76 @@ L_REF_IS_NULL:
     UNOP(I32_CLZ, U32 = a.u32 ? (uint32_t)__builtin_clz(a.u32) : 32)
     UNOP(I32_CTZ, U32 = a.u32 ? (uint32_t)__builtin_ctz(a.u32) : 32)
     UNOP(I32_POPCNT, U32 = (uint32_t)__builtin_popcount(a.u32))
-    BINOP(I32_ADD, R32 = a.u32 + b.u32)
-    BINOP(I32_SUB, R32 = a.u32 - b.u32)
-    BINOP(I32_MUL, R32 = (uint32_t)(a.u32 * b.u32))
-    BINOP(I32_DIV_S, {
+    IBINOP(I32_ADD, R32 = a.u32 + b.u32)
+    IBINOP(I32_SUB, R32 = a.u32 - b.u32)
+    IBINOP(I32_MUL, R32 = (uint32_t)(a.u32 * b.u32))
+    IBINOP(I32_DIV_S, {
         if (b.u32 == 0)
             TRAP(WEFT_E_VM_TRAP_DIV_ZERO);
         if (a.s32 == INT32_MIN && b.s32 == -1)
             TRAP(WEFT_E_VM_TRAP_INT_OVERFLOW);
         R32 = (uint32_t)(a.s32 / b.s32);
     })
-    BINOP(I32_DIV_U, {
+    IBINOP(I32_DIV_U, {
         if (b.u32 == 0)
             TRAP(WEFT_E_VM_TRAP_DIV_ZERO);
         R32 = a.u32 / b.u32;
     })
-    BINOP(I32_REM_S, {
+    IBINOP(I32_REM_S, {
         if (b.u32 == 0)
             TRAP(WEFT_E_VM_TRAP_DIV_ZERO);
         R32 = b.s32 == -1 ? 0 : (uint32_t)(a.s32 % b.s32);
     })
-    BINOP(I32_REM_U, {
+    IBINOP(I32_REM_U, {
         if (b.u32 == 0)
             TRAP(WEFT_E_VM_TRAP_DIV_ZERO);
         R32 = a.u32 % b.u32;
     })
-    BINOP(I32_AND, R32 = a.u32 & b.u32)
-    BINOP(I32_OR, R32 = a.u32 | b.u32)
-    BINOP(I32_XOR, R32 = a.u32 ^ b.u32)
-    BINOP(I32_SHL, R32 = (uint32_t)(a.u32 << (b.u32 & 31)))
-    BINOP(I32_SHR_S, R32 = (uint32_t)(a.s32 >> (b.u32 & 31)))
-    BINOP(I32_SHR_U, R32 = a.u32 >> (b.u32 & 31))
-    BINOP(I32_ROTL, R32 = rotl32(a.u32, b.u32))
-    BINOP(I32_ROTR, R32 = rotr32(a.u32, b.u32))
+    IBINOP(I32_AND, R32 = a.u32 & b.u32)
+    IBINOP(I32_OR, R32 = a.u32 | b.u32)
+    IBINOP(I32_XOR, R32 = a.u32 ^ b.u32)
+    IBINOP(I32_SHL, R32 = (uint32_t)(a.u32 << (b.u32 & 31)))
+    IBINOP(I32_SHR_S, R32 = (uint32_t)(a.s32 >> (b.u32 & 31)))
+    IBINOP(I32_SHR_U, R32 = a.u32 >> (b.u32 & 31))
+    IBINOP(I32_ROTL, R32 = rotl32(a.u32, b.u32))
+    IBINOP(I32_ROTR, R32 = rotr32(a.u32, b.u32))
 
     UNOP(I64_CLZ, U64 = a.u64 ? (uint64_t)__builtin_clzll(a.u64) : 64)
     UNOP(I64_CTZ, U64 = a.u64 ? (uint64_t)__builtin_ctzll(a.u64) : 64)
     UNOP(I64_POPCNT, U64 = (uint64_t)__builtin_popcountll(a.u64))
-    BINOP(I64_ADD, R64 = a.u64 + b.u64)
-    BINOP(I64_SUB, R64 = a.u64 - b.u64)
-    BINOP(I64_MUL, R64 = a.u64 * b.u64)
-    BINOP(I64_DIV_S, {
+    IBINOP(I64_ADD, R64 = a.u64 + b.u64)
+    IBINOP(I64_SUB, R64 = a.u64 - b.u64)
+    IBINOP(I64_MUL, R64 = a.u64 * b.u64)
+    IBINOP(I64_DIV_S, {
         if (b.u64 == 0)
             TRAP(WEFT_E_VM_TRAP_DIV_ZERO);
         if (a.s64 == INT64_MIN && b.s64 == -1)
             TRAP(WEFT_E_VM_TRAP_INT_OVERFLOW);
         R64 = (uint64_t)(a.s64 / b.s64);
     })
-    BINOP(I64_DIV_U, {
+    IBINOP(I64_DIV_U, {
         if (b.u64 == 0)
             TRAP(WEFT_E_VM_TRAP_DIV_ZERO);
         R64 = a.u64 / b.u64;
     })
-    BINOP(I64_REM_S, {
+    IBINOP(I64_REM_S, {
         if (b.u64 == 0)
             TRAP(WEFT_E_VM_TRAP_DIV_ZERO);
         R64 = b.s64 == -1 ? 0 : (uint64_t)(a.s64 % b.s64);
     })
-    BINOP(I64_REM_U, {
+    IBINOP(I64_REM_U, {
         if (b.u64 == 0)
             TRAP(WEFT_E_VM_TRAP_DIV_ZERO);
         R64 = a.u64 % b.u64;
     })
-    BINOP(I64_AND, R64 = a.u64 & b.u64)
-    BINOP(I64_OR, R64 = a.u64 | b.u64)
-    BINOP(I64_XOR, R64 = a.u64 ^ b.u64)
-    BINOP(I64_SHL, R64 = a.u64 << (b.u64 & 63))
-    BINOP(I64_SHR_S, R64 = (uint64_t)(a.s64 >> (b.u64 & 63)))
-    BINOP(I64_SHR_U, R64 = a.u64 >> (b.u64 & 63))
-    BINOP(I64_ROTL, R64 = rotl64(a.u64, b.u64))
-    BINOP(I64_ROTR, R64 = rotr64(a.u64, b.u64))
+    IBINOP(I64_AND, R64 = a.u64 & b.u64)
+    IBINOP(I64_OR, R64 = a.u64 | b.u64)
+    IBINOP(I64_XOR, R64 = a.u64 ^ b.u64)
+    IBINOP(I64_SHL, R64 = a.u64 << (b.u64 & 63))
+    IBINOP(I64_SHR_S, R64 = (uint64_t)(a.s64 >> (b.u64 & 63)))
+    IBINOP(I64_SHR_U, R64 = a.u64 >> (b.u64 & 63))
+    IBINOP(I64_ROTL, R64 = rotl64(a.u64, b.u64))
+    IBINOP(I64_ROTR, R64 = rotr64(a.u64, b.u64))
 
     UNOP(F32_ABS, U32 = a.u32 & 0x7fffffffu)
     UNOP(F32_NEG, U32 = a.u32 ^ 0x80000000u)
@@ -749,7 +829,7 @@ L_REF_IS_NULL:
             TRAP(WEFT_E_VM_TRAP_CONVERSION);                                                       \
         if (!((lo_ok) && v < (hi)))                                                                \
             TRAP(WEFT_E_VM_TRAP_INT_OVERFLOW);                                                     \
-        fp[O.s.b].u64 = (rtype)(ctype)v;                                                           \
+        r = (rtype)(ctype)v;                                                                       \
     })
 #define float_field f32
 #define double_field f64
@@ -792,10 +872,17 @@ L_REF_IS_NULL:
     UNOP(I64_TRUNC_SAT_F64_U, U64 = sat_u64(a.f64))
 
     /* ---- fused compare-and-branch ---- */
-#define BRCMP(name, field, op)                                                                     \
-    L_##name : if (A.field op B.field) JUMP(1, O.w.hi);                                            \
-    else ip += 2;                                                                                  \
+#define BRCMP_(label, x, y, op)                                                                    \
+    label:                                                                                         \
+    if ((x)op(y))                                                                                  \
+        JUMP(1, O.w.hi);                                                                           \
+    else                                                                                           \
+        ip += 2;                                                                                   \
     NEXT();
+#define BRCMP(name, field, op)                                                                     \
+    BRCMP_(L_##name, A.field, B.field, op)                                                         \
+    BRCMP_(L_##name##_A, ACC.field, B.field, op)                                                   \
+    BRCMP_(L_##name##_B, A.field, ACC.field, op)
     BRCMP(BR_I32_EQ, u32, ==)
     BRCMP(BR_I32_NE, u32, !=)
     BRCMP(BR_I32_LT_S, s32, <)
@@ -817,18 +904,21 @@ L_REF_IS_NULL:
     BRCMP(BR_I64_GE_S, s64, >=)
     BRCMP(BR_I64_GE_U, u64, >=)
 #undef BRCMP
-#define BRCMPG(name, field, op)                                                                    \
-    L_##name : if (A.field op B.field)                                                             \
-    {                                                                                              \
+#undef BRCMP_
+#define BRCMPG_(label, x, y, op)                                                                   \
+    label:                                                                                         \
+    if ((x)op(y)) {                                                                                \
         CHARGE(ip[2].w.lo);                                                                        \
         JUMP(1, O.w.hi);                                                                           \
-    }                                                                                              \
-    else                                                                                           \
-    {                                                                                              \
+    } else {                                                                                       \
         CHARGE(ip[2].w.hi);                                                                        \
         ip += 3;                                                                                   \
     }                                                                                              \
     NEXT();
+#define BRCMPG(name, field, op)                                                                    \
+    BRCMPG_(L_##name, A.field, B.field, op)                                                        \
+    BRCMPG_(L_##name##_A, ACC.field, B.field, op)                                                  \
+    BRCMPG_(L_##name##_B, A.field, ACC.field, op)
     BRCMPG(BRG_I32_EQ, u32, ==)
     BRCMPG(BRG_I32_NE, u32, !=)
     BRCMPG(BRG_I32_LT_S, s32, <)
@@ -850,6 +940,55 @@ L_REF_IS_NULL:
     BRCMPG(BRG_I64_GE_S, s64, >=)
     BRCMPG(BRG_I64_GE_U, u64, >=)
 #undef BRCMPG
+#undef BRCMPG_
+
+    /* compare with an immediate and branch: the immediate in the word after the operands (after
+     * the gas word when metered) */
+#define BRCMPI_(label, x, field, op)                                                               \
+    label:                                                                                         \
+    if ((x).field op IMM(ip[2].w.lo).field)                                                        \
+        JUMP(1, O.w.hi);                                                                           \
+    else                                                                                           \
+        ip += 3;                                                                                   \
+    NEXT();
+#define BRCMPGI_(label, x, field, op)                                                              \
+    label:                                                                                         \
+    if ((x).field op IMM(ip[3].w.lo).field) {                                                      \
+        CHARGE(ip[2].w.lo);                                                                        \
+        JUMP(1, O.w.hi);                                                                           \
+    } else {                                                                                       \
+        CHARGE(ip[2].w.hi);                                                                        \
+        ip += 4;                                                                                   \
+    }                                                                                              \
+    NEXT();
+#define BRCMPI(name, field, op)                                                                    \
+    BRCMPI_(L_BR_##name##_I, A, field, op)                                                         \
+    BRCMPI_(L_BR_##name##_I_A, ACC, field, op)                                                     \
+    BRCMPGI_(L_BRG_##name##_I, A, field, op)                                                       \
+    BRCMPGI_(L_BRG_##name##_I_A, ACC, field, op)
+    BRCMPI(I32_EQ, u32, ==)
+    BRCMPI(I32_NE, u32, !=)
+    BRCMPI(I32_LT_S, s32, <)
+    BRCMPI(I32_LT_U, u32, <)
+    BRCMPI(I32_GT_S, s32, >)
+    BRCMPI(I32_GT_U, u32, >)
+    BRCMPI(I32_LE_S, s32, <=)
+    BRCMPI(I32_LE_U, u32, <=)
+    BRCMPI(I32_GE_S, s32, >=)
+    BRCMPI(I32_GE_U, u32, >=)
+    BRCMPI(I64_EQ, u64, ==)
+    BRCMPI(I64_NE, u64, !=)
+    BRCMPI(I64_LT_S, s64, <)
+    BRCMPI(I64_LT_U, u64, <)
+    BRCMPI(I64_GT_S, s64, >)
+    BRCMPI(I64_GT_U, u64, >)
+    BRCMPI(I64_LE_S, s64, <=)
+    BRCMPI(I64_LE_U, u64, <=)
+    BRCMPI(I64_GE_S, s64, >=)
+    BRCMPI(I64_GE_U, u64, >=)
+#undef BRCMPI
+#undef BRCMPI_
+#undef BRCMPGI_
 
 done:
     s->depth = entry_depth;
@@ -870,6 +1009,8 @@ trap:
 #undef B
 #undef C
 #undef D
+#undef ACC
+#undef IMM
 #undef JUMP
 }
 

@@ -10,7 +10,10 @@
  * callee's parameters) and results come back the same way, in slots 0..nresults-1 (the padding
  * makes room when there are more results than parameters).  A callee's frame overlaps only the
  * caller's temporaries above the arguments, which are dead during the call.  Branch offsets are
- * relative to the word that holds them.  docs/vm.md describes the layout of every instruction.
+ * relative to the word that holds them.  Constants are operands in the constant area or, for the
+ * integer operators that have one, immediates in the instruction (_I forms).  The interpreter also
+ * passes the value an instruction produced to the next one in a register (register variants, see
+ * the operand forms below).  docs/vm.md describes the layout of every instruction.
  */
 #ifndef WEFT_VM_INTERNAL_H
 #define WEFT_VM_INTERNAL_H
@@ -53,233 +56,293 @@ WEFT_STATIC_ASSERT(sizeof(vm_op) == 8, "code words are 8 bytes");
 /* Distinct constants kept in a function's constant area; further ones are CONST instructions. */
 #define VM_MAX_CONSTS 256u
 
-/* The internal instruction set; X(name, operand words).  Comment: layout of the operand words.
- * "un" = s.a src, s.b dst; "bin" = s.a, s.b srcs, s.c dst. */
+/* The internal instruction set; X(name, operand words, operand form).  Comment: layout of the
+ * operand words.  "un" = s.a src, s.b dst; "bin" = s.a, s.b srcs, s.c dst. */
 #define VM_OPS(X)                                                                                  \
-    X(UNREACHABLE, 0)                                                                              \
-    X(BR, 1)       /* w.lo offset */                                                               \
-    X(BR_IF, 1)    /* w.lo offset, s.c cond: jump if cond != 0 */                                  \
-    X(BR_IFZ, 1)   /* w.lo offset, s.c cond: jump if cond == 0 */                                  \
-    X(BR_TABLE, 1) /* w.lo count n, s.c index; then n+1 words w.lo offset (last = default) */      \
-    X(RETURN, 0)                                                                                   \
+    X(UNREACHABLE, 0, NONE)                                                                        \
+    X(BR, 1, JMP)       /* w.lo offset */                                                          \
+    X(BR_IF, 1, BRC)    /* w.lo offset, s.c cond: jump if cond != 0 */                             \
+    X(BR_IFZ, 1, BRC)   /* w.lo offset, s.c cond: jump if cond == 0 */                             \
+    X(BR_TABLE, 1, BRT) /* w.lo count n, s.c index; then n+1 words w.lo offset (last = default) */ \
+    X(RETURN, 0, NONE)                                                                             \
     /* metered branches charge the gas of the run they enter (docs/vm.md): */                      \
-    X(BR_G, 1)          /* w.lo offset, w.hi gas */                                                \
-    X(BR_IF_G, 2)       /* as BR_IF; then w.lo gas if taken, w.hi gas if not */                    \
-    X(BR_IFZ_G, 2)      /* as BR_IFZ; then w.lo gas if taken, w.hi gas if not */                   \
-    X(BR_TABLE_G, 1)    /* as BR_TABLE; each entry's w.hi holds its gas */                         \
-    X(CALL, 1)          /* w.lo function index, w.hi frame offset of the arguments */              \
-    X(CALL_INDIRECT, 2) /* w.lo type index, s.c args offset, s.d elem index; w.lo table */         \
-    X(COPY, 1)          /* un */                                                                   \
-    X(CONST, 2)         /* s.c dst; then the u64 value */                                          \
-    X(SELECT, 1)        /* s.a v1, s.b v2, s.c cond, s.d dst */                                    \
-    X(GLOBAL_GET, 1)    /* w.lo global, s.c dst */                                                 \
-    X(GLOBAL_SET, 1)    /* w.lo global, s.c src */                                                 \
-    X(LOAD8S, 1)        /* s.a addr, s.b dst, w.hi offset */                                       \
-    X(LOAD8U, 1)                                                                                   \
-    X(LOAD16S, 1)                                                                                  \
-    X(LOAD16U, 1)                                                                                  \
-    X(LOAD32S, 1)                                                                                  \
-    X(LOAD32U, 1)                                                                                  \
-    X(LOAD64, 1)                                                                                   \
-    X(STORE8, 1) /* s.a addr, s.b value, w.hi offset */                                            \
-    X(STORE16, 1)                                                                                  \
-    X(STORE32, 1)                                                                                  \
-    X(STORE64, 1)                                                                                  \
-    X(MEMORY_SIZE, 1) /* s.c dst */                                                                \
-    X(MEMORY_GROW, 1) /* s.a delta, s.c dst */                                                     \
-    X(MEMORY_FILL, 1) /* s.a dst, s.b value, s.c n */                                              \
-    X(MEMORY_COPY, 1) /* s.a dst, s.b src, s.c n */                                                \
-    X(MEMORY_INIT, 2) /* s.a dst, s.b src, s.c n; w.lo data segment */                             \
-    X(DATA_DROP, 1)   /* w.lo data segment */                                                      \
-    X(TABLE_GET, 1)   /* w.lo table, s.c index, s.d dst */                                         \
-    X(TABLE_SET, 1)   /* w.lo table, s.c index, s.d value */                                       \
-    X(TABLE_SIZE, 1)  /* w.lo table, s.c dst */                                                    \
-    X(TABLE_GROW, 2)  /* w.lo table, s.c init, s.d n; s.a dst */                                   \
-    X(TABLE_FILL, 2)  /* w.lo table, s.c dst; s.a value, s.b n */                                  \
-    X(TABLE_COPY, 2)  /* w.lo dst table, w.hi src table; s.a dst, s.b src, s.c n */                \
-    X(TABLE_INIT, 2)  /* w.lo table, w.hi segment; s.a dst, s.b src, s.c n */                      \
-    X(ELEM_DROP, 1)   /* w.lo segment */                                                           \
-    X(REF_FUNC, 1)    /* w.lo function, s.c dst */                                                 \
-    X(REF_IS_NULL, 1) /* un */                                                                     \
-    X(I32_EQZ, 1)                                                                                  \
-    X(I32_EQ, 1)                                                                                   \
-    X(I32_NE, 1)                                                                                   \
-    X(I32_LT_S, 1)                                                                                 \
-    X(I32_LT_U, 1)                                                                                 \
-    X(I32_GT_S, 1)                                                                                 \
-    X(I32_GT_U, 1)                                                                                 \
-    X(I32_LE_S, 1)                                                                                 \
-    X(I32_LE_U, 1)                                                                                 \
-    X(I32_GE_S, 1)                                                                                 \
-    X(I32_GE_U, 1)                                                                                 \
-    X(I64_EQZ, 1)                                                                                  \
-    X(I64_EQ, 1)                                                                                   \
-    X(I64_NE, 1)                                                                                   \
-    X(I64_LT_S, 1)                                                                                 \
-    X(I64_LT_U, 1)                                                                                 \
-    X(I64_GT_S, 1)                                                                                 \
-    X(I64_GT_U, 1)                                                                                 \
-    X(I64_LE_S, 1)                                                                                 \
-    X(I64_LE_U, 1)                                                                                 \
-    X(I64_GE_S, 1)                                                                                 \
-    X(I64_GE_U, 1)                                                                                 \
-    X(F32_EQ, 1)                                                                                   \
-    X(F32_NE, 1)                                                                                   \
-    X(F32_LT, 1)                                                                                   \
-    X(F32_GT, 1)                                                                                   \
-    X(F32_LE, 1)                                                                                   \
-    X(F32_GE, 1)                                                                                   \
-    X(F64_EQ, 1)                                                                                   \
-    X(F64_NE, 1)                                                                                   \
-    X(F64_LT, 1)                                                                                   \
-    X(F64_GT, 1)                                                                                   \
-    X(F64_LE, 1)                                                                                   \
-    X(F64_GE, 1)                                                                                   \
-    X(I32_CLZ, 1)                                                                                  \
-    X(I32_CTZ, 1)                                                                                  \
-    X(I32_POPCNT, 1)                                                                               \
-    X(I32_ADD, 1)                                                                                  \
-    X(I32_SUB, 1)                                                                                  \
-    X(I32_MUL, 1)                                                                                  \
-    X(I32_DIV_S, 1)                                                                                \
-    X(I32_DIV_U, 1)                                                                                \
-    X(I32_REM_S, 1)                                                                                \
-    X(I32_REM_U, 1)                                                                                \
-    X(I32_AND, 1)                                                                                  \
-    X(I32_OR, 1)                                                                                   \
-    X(I32_XOR, 1)                                                                                  \
-    X(I32_SHL, 1)                                                                                  \
-    X(I32_SHR_S, 1)                                                                                \
-    X(I32_SHR_U, 1)                                                                                \
-    X(I32_ROTL, 1)                                                                                 \
-    X(I32_ROTR, 1)                                                                                 \
-    X(I64_CLZ, 1)                                                                                  \
-    X(I64_CTZ, 1)                                                                                  \
-    X(I64_POPCNT, 1)                                                                               \
-    X(I64_ADD, 1)                                                                                  \
-    X(I64_SUB, 1)                                                                                  \
-    X(I64_MUL, 1)                                                                                  \
-    X(I64_DIV_S, 1)                                                                                \
-    X(I64_DIV_U, 1)                                                                                \
-    X(I64_REM_S, 1)                                                                                \
-    X(I64_REM_U, 1)                                                                                \
-    X(I64_AND, 1)                                                                                  \
-    X(I64_OR, 1)                                                                                   \
-    X(I64_XOR, 1)                                                                                  \
-    X(I64_SHL, 1)                                                                                  \
-    X(I64_SHR_S, 1)                                                                                \
-    X(I64_SHR_U, 1)                                                                                \
-    X(I64_ROTL, 1)                                                                                 \
-    X(I64_ROTR, 1)                                                                                 \
-    X(F32_ABS, 1)                                                                                  \
-    X(F32_NEG, 1)                                                                                  \
-    X(F32_CEIL, 1)                                                                                 \
-    X(F32_FLOOR, 1)                                                                                \
-    X(F32_TRUNC, 1)                                                                                \
-    X(F32_NEAREST, 1)                                                                              \
-    X(F32_SQRT, 1)                                                                                 \
-    X(F32_ADD, 1)                                                                                  \
-    X(F32_SUB, 1)                                                                                  \
-    X(F32_MUL, 1)                                                                                  \
-    X(F32_DIV, 1)                                                                                  \
-    X(F32_MIN, 1)                                                                                  \
-    X(F32_MAX, 1)                                                                                  \
-    X(F32_COPYSIGN, 1)                                                                             \
-    X(F64_ABS, 1)                                                                                  \
-    X(F64_NEG, 1)                                                                                  \
-    X(F64_CEIL, 1)                                                                                 \
-    X(F64_FLOOR, 1)                                                                                \
-    X(F64_TRUNC, 1)                                                                                \
-    X(F64_NEAREST, 1)                                                                              \
-    X(F64_SQRT, 1)                                                                                 \
-    X(F64_ADD, 1)                                                                                  \
-    X(F64_SUB, 1)                                                                                  \
-    X(F64_MUL, 1)                                                                                  \
-    X(F64_DIV, 1)                                                                                  \
-    X(F64_MIN, 1)                                                                                  \
-    X(F64_MAX, 1)                                                                                  \
-    X(F64_COPYSIGN, 1)                                                                             \
-    X(I32_TRUNC_F32_S, 1)                                                                          \
-    X(I32_TRUNC_F32_U, 1)                                                                          \
-    X(I32_TRUNC_F64_S, 1)                                                                          \
-    X(I32_TRUNC_F64_U, 1)                                                                          \
-    X(I64_EXTEND_I32_S, 1)                                                                         \
-    X(I64_EXTEND_I32_U, 1)                                                                         \
-    X(I64_TRUNC_F32_S, 1)                                                                          \
-    X(I64_TRUNC_F32_U, 1)                                                                          \
-    X(I64_TRUNC_F64_S, 1)                                                                          \
-    X(I64_TRUNC_F64_U, 1)                                                                          \
-    X(F32_CONVERT_I32_S, 1)                                                                        \
-    X(F32_CONVERT_I32_U, 1)                                                                        \
-    X(F32_CONVERT_I64_S, 1)                                                                        \
-    X(F32_CONVERT_I64_U, 1)                                                                        \
-    X(F32_DEMOTE_F64, 1)                                                                           \
-    X(F64_CONVERT_I32_S, 1)                                                                        \
-    X(F64_CONVERT_I32_U, 1)                                                                        \
-    X(F64_CONVERT_I64_S, 1)                                                                        \
-    X(F64_CONVERT_I64_U, 1)                                                                        \
-    X(F64_PROMOTE_F32, 1)                                                                          \
-    X(I32_EXTEND8_S, 1)                                                                            \
-    X(I32_EXTEND16_S, 1)                                                                           \
-    X(I64_EXTEND8_S, 1)                                                                            \
-    X(I64_EXTEND16_S, 1)                                                                           \
-    X(I64_EXTEND32_S, 1)                                                                           \
-    X(I32_TRUNC_SAT_F32_S, 1)                                                                      \
-    X(I32_TRUNC_SAT_F32_U, 1)                                                                      \
-    X(I32_TRUNC_SAT_F64_S, 1)                                                                      \
-    X(I32_TRUNC_SAT_F64_U, 1)                                                                      \
-    X(I64_TRUNC_SAT_F32_S, 1)                                                                      \
-    X(I64_TRUNC_SAT_F32_U, 1)                                                                      \
-    X(I64_TRUNC_SAT_F64_S, 1)                                                                      \
-    X(I64_TRUNC_SAT_F64_U, 1)                                                                      \
+    X(BR_G, 1, JMP)           /* w.lo offset, w.hi gas */                                          \
+    X(BR_IF_G, 2, BRC)        /* as BR_IF; then w.lo gas if taken, w.hi gas if not */              \
+    X(BR_IFZ_G, 2, BRC)       /* as BR_IFZ; then w.lo gas if taken, w.hi gas if not */             \
+    X(BR_TABLE_G, 1, BRT)     /* as BR_TABLE; each entry's w.hi holds its gas */                   \
+    X(CALL, 1, NONE)          /* w.lo function index, w.hi frame offset of the arguments */        \
+    X(CALL_INDIRECT, 2, NONE) /* w.lo type index, s.c args offset, s.d elem index; w.lo table */   \
+    X(COPY, 1, UN)            /* un */                                                             \
+    X(CONST, 2, CONST)        /* s.c dst; then the u64 value */                                    \
+    X(CONST32, 1, IMM)        /* s.b dst, w.hi value (sign-extended to 64 bits) */                 \
+    X(SELECT, 1, SEL)         /* s.a v1, s.b v2, s.c cond, s.d dst */                              \
+    X(GLOBAL_GET, 1, GGET)    /* w.lo global, s.c dst */                                           \
+    X(GLOBAL_SET, 1, GSET)    /* w.lo global, s.c src */                                           \
+    X(LOAD8S, 1, LOAD)        /* s.a addr, s.b dst, w.hi offset */                                 \
+    X(LOAD8U, 1, LOAD)                                                                             \
+    X(LOAD16S, 1, LOAD)                                                                            \
+    X(LOAD16U, 1, LOAD)                                                                            \
+    X(LOAD32S, 1, LOAD)                                                                            \
+    X(LOAD32U, 1, LOAD)                                                                            \
+    X(LOAD64, 1, LOAD)                                                                             \
+    X(STORE8, 1, STORE) /* s.a addr, s.b value, w.hi offset */                                     \
+    X(STORE16, 1, STORE)                                                                           \
+    X(STORE32, 1, STORE)                                                                           \
+    X(STORE64, 1, STORE)                                                                           \
+    X(MEMORY_SIZE, 1, NONE) /* s.c dst */                                                          \
+    X(MEMORY_GROW, 1, NONE) /* s.a delta, s.c dst */                                               \
+    X(MEMORY_FILL, 1, NONE) /* s.a dst, s.b value, s.c n */                                        \
+    X(MEMORY_COPY, 1, NONE) /* s.a dst, s.b src, s.c n */                                          \
+    X(MEMORY_INIT, 2, NONE) /* s.a dst, s.b src, s.c n; w.lo data segment */                       \
+    X(DATA_DROP, 1, NONE)   /* w.lo data segment */                                                \
+    X(TABLE_GET, 1, NONE)   /* w.lo table, s.c index, s.d dst */                                   \
+    X(TABLE_SET, 1, NONE)   /* w.lo table, s.c index, s.d value */                                 \
+    X(TABLE_SIZE, 1, NONE)  /* w.lo table, s.c dst */                                              \
+    X(TABLE_GROW, 2, NONE)  /* w.lo table, s.c init, s.d n; s.a dst */                             \
+    X(TABLE_FILL, 2, NONE)  /* w.lo table, s.c dst; s.a value, s.b n */                            \
+    X(TABLE_COPY, 2, NONE)  /* w.lo dst table, w.hi src table; s.a dst, s.b src, s.c n */          \
+    X(TABLE_INIT, 2, NONE)  /* w.lo table, w.hi segment; s.a dst, s.b src, s.c n */                \
+    X(ELEM_DROP, 1, NONE)   /* w.lo segment */                                                     \
+    X(REF_FUNC, 1, NONE)    /* w.lo function, s.c dst */                                           \
+    X(REF_IS_NULL, 1, NONE) /* un */                                                               \
+    X(I32_EQZ, 1, UN)                                                                              \
+    X(I32_EQ, 1, BIN)                                                                              \
+    X(I32_NE, 1, BIN)                                                                              \
+    X(I32_LT_S, 1, BIN)                                                                            \
+    X(I32_LT_U, 1, BIN)                                                                            \
+    X(I32_GT_S, 1, BIN)                                                                            \
+    X(I32_GT_U, 1, BIN)                                                                            \
+    X(I32_LE_S, 1, BIN)                                                                            \
+    X(I32_LE_U, 1, BIN)                                                                            \
+    X(I32_GE_S, 1, BIN)                                                                            \
+    X(I32_GE_U, 1, BIN)                                                                            \
+    X(I64_EQZ, 1, UN)                                                                              \
+    X(I64_EQ, 1, BIN)                                                                              \
+    X(I64_NE, 1, BIN)                                                                              \
+    X(I64_LT_S, 1, BIN)                                                                            \
+    X(I64_LT_U, 1, BIN)                                                                            \
+    X(I64_GT_S, 1, BIN)                                                                            \
+    X(I64_GT_U, 1, BIN)                                                                            \
+    X(I64_LE_S, 1, BIN)                                                                            \
+    X(I64_LE_U, 1, BIN)                                                                            \
+    X(I64_GE_S, 1, BIN)                                                                            \
+    X(I64_GE_U, 1, BIN)                                                                            \
+    X(F32_EQ, 1, BIN)                                                                              \
+    X(F32_NE, 1, BIN)                                                                              \
+    X(F32_LT, 1, BIN)                                                                              \
+    X(F32_GT, 1, BIN)                                                                              \
+    X(F32_LE, 1, BIN)                                                                              \
+    X(F32_GE, 1, BIN)                                                                              \
+    X(F64_EQ, 1, BIN)                                                                              \
+    X(F64_NE, 1, BIN)                                                                              \
+    X(F64_LT, 1, BIN)                                                                              \
+    X(F64_GT, 1, BIN)                                                                              \
+    X(F64_LE, 1, BIN)                                                                              \
+    X(F64_GE, 1, BIN)                                                                              \
+    X(I32_CLZ, 1, UN)                                                                              \
+    X(I32_CTZ, 1, UN)                                                                              \
+    X(I32_POPCNT, 1, UN)                                                                           \
+    X(I32_ADD, 1, BIN)                                                                             \
+    X(I32_SUB, 1, BIN)                                                                             \
+    X(I32_MUL, 1, BIN)                                                                             \
+    X(I32_DIV_S, 1, BIN)                                                                           \
+    X(I32_DIV_U, 1, BIN)                                                                           \
+    X(I32_REM_S, 1, BIN)                                                                           \
+    X(I32_REM_U, 1, BIN)                                                                           \
+    X(I32_AND, 1, BIN)                                                                             \
+    X(I32_OR, 1, BIN)                                                                              \
+    X(I32_XOR, 1, BIN)                                                                             \
+    X(I32_SHL, 1, BIN)                                                                             \
+    X(I32_SHR_S, 1, BIN)                                                                           \
+    X(I32_SHR_U, 1, BIN)                                                                           \
+    X(I32_ROTL, 1, BIN)                                                                            \
+    X(I32_ROTR, 1, BIN)                                                                            \
+    X(I64_CLZ, 1, UN)                                                                              \
+    X(I64_CTZ, 1, UN)                                                                              \
+    X(I64_POPCNT, 1, UN)                                                                           \
+    X(I64_ADD, 1, BIN)                                                                             \
+    X(I64_SUB, 1, BIN)                                                                             \
+    X(I64_MUL, 1, BIN)                                                                             \
+    X(I64_DIV_S, 1, BIN)                                                                           \
+    X(I64_DIV_U, 1, BIN)                                                                           \
+    X(I64_REM_S, 1, BIN)                                                                           \
+    X(I64_REM_U, 1, BIN)                                                                           \
+    X(I64_AND, 1, BIN)                                                                             \
+    X(I64_OR, 1, BIN)                                                                              \
+    X(I64_XOR, 1, BIN)                                                                             \
+    X(I64_SHL, 1, BIN)                                                                             \
+    X(I64_SHR_S, 1, BIN)                                                                           \
+    X(I64_SHR_U, 1, BIN)                                                                           \
+    X(I64_ROTL, 1, BIN)                                                                            \
+    X(I64_ROTR, 1, BIN)                                                                            \
+    X(F32_ABS, 1, UN)                                                                              \
+    X(F32_NEG, 1, UN)                                                                              \
+    X(F32_CEIL, 1, UN)                                                                             \
+    X(F32_FLOOR, 1, UN)                                                                            \
+    X(F32_TRUNC, 1, UN)                                                                            \
+    X(F32_NEAREST, 1, UN)                                                                          \
+    X(F32_SQRT, 1, UN)                                                                             \
+    X(F32_ADD, 1, BIN)                                                                             \
+    X(F32_SUB, 1, BIN)                                                                             \
+    X(F32_MUL, 1, BIN)                                                                             \
+    X(F32_DIV, 1, BIN)                                                                             \
+    X(F32_MIN, 1, BIN)                                                                             \
+    X(F32_MAX, 1, BIN)                                                                             \
+    X(F32_COPYSIGN, 1, BIN)                                                                        \
+    X(F64_ABS, 1, UN)                                                                              \
+    X(F64_NEG, 1, UN)                                                                              \
+    X(F64_CEIL, 1, UN)                                                                             \
+    X(F64_FLOOR, 1, UN)                                                                            \
+    X(F64_TRUNC, 1, UN)                                                                            \
+    X(F64_NEAREST, 1, UN)                                                                          \
+    X(F64_SQRT, 1, UN)                                                                             \
+    X(F64_ADD, 1, BIN)                                                                             \
+    X(F64_SUB, 1, BIN)                                                                             \
+    X(F64_MUL, 1, BIN)                                                                             \
+    X(F64_DIV, 1, BIN)                                                                             \
+    X(F64_MIN, 1, BIN)                                                                             \
+    X(F64_MAX, 1, BIN)                                                                             \
+    X(F64_COPYSIGN, 1, BIN)                                                                        \
+    X(I32_TRUNC_F32_S, 1, UN)                                                                      \
+    X(I32_TRUNC_F32_U, 1, UN)                                                                      \
+    X(I32_TRUNC_F64_S, 1, UN)                                                                      \
+    X(I32_TRUNC_F64_U, 1, UN)                                                                      \
+    X(I64_EXTEND_I32_S, 1, UN)                                                                     \
+    X(I64_EXTEND_I32_U, 1, UN)                                                                     \
+    X(I64_TRUNC_F32_S, 1, UN)                                                                      \
+    X(I64_TRUNC_F32_U, 1, UN)                                                                      \
+    X(I64_TRUNC_F64_S, 1, UN)                                                                      \
+    X(I64_TRUNC_F64_U, 1, UN)                                                                      \
+    X(F32_CONVERT_I32_S, 1, UN)                                                                    \
+    X(F32_CONVERT_I32_U, 1, UN)                                                                    \
+    X(F32_CONVERT_I64_S, 1, UN)                                                                    \
+    X(F32_CONVERT_I64_U, 1, UN)                                                                    \
+    X(F32_DEMOTE_F64, 1, UN)                                                                       \
+    X(F64_CONVERT_I32_S, 1, UN)                                                                    \
+    X(F64_CONVERT_I32_U, 1, UN)                                                                    \
+    X(F64_CONVERT_I64_S, 1, UN)                                                                    \
+    X(F64_CONVERT_I64_U, 1, UN)                                                                    \
+    X(F64_PROMOTE_F32, 1, UN)                                                                      \
+    X(I32_EXTEND8_S, 1, UN)                                                                        \
+    X(I32_EXTEND16_S, 1, UN)                                                                       \
+    X(I64_EXTEND8_S, 1, UN)                                                                        \
+    X(I64_EXTEND16_S, 1, UN)                                                                       \
+    X(I64_EXTEND32_S, 1, UN)                                                                       \
+    X(I32_TRUNC_SAT_F32_S, 1, UN)                                                                  \
+    X(I32_TRUNC_SAT_F32_U, 1, UN)                                                                  \
+    X(I32_TRUNC_SAT_F64_S, 1, UN)                                                                  \
+    X(I32_TRUNC_SAT_F64_U, 1, UN)                                                                  \
+    X(I64_TRUNC_SAT_F32_S, 1, UN)                                                                  \
+    X(I64_TRUNC_SAT_F32_U, 1, UN)                                                                  \
+    X(I64_TRUNC_SAT_F64_S, 1, UN)                                                                  \
+    X(I64_TRUNC_SAT_F64_U, 1, UN)                                                                  \
     /* fused compare-and-branch: s.a, s.b operands, w.hi offset; jump if the comparison holds */   \
-    X(BR_I32_EQ, 1)                                                                                \
-    X(BR_I32_NE, 1)                                                                                \
-    X(BR_I32_LT_S, 1)                                                                              \
-    X(BR_I32_LT_U, 1)                                                                              \
-    X(BR_I32_GT_S, 1)                                                                              \
-    X(BR_I32_GT_U, 1)                                                                              \
-    X(BR_I32_LE_S, 1)                                                                              \
-    X(BR_I32_LE_U, 1)                                                                              \
-    X(BR_I32_GE_S, 1)                                                                              \
-    X(BR_I32_GE_U, 1)                                                                              \
-    X(BR_I64_EQ, 1)                                                                                \
-    X(BR_I64_NE, 1)                                                                                \
-    X(BR_I64_LT_S, 1)                                                                              \
-    X(BR_I64_LT_U, 1)                                                                              \
-    X(BR_I64_GT_S, 1)                                                                              \
-    X(BR_I64_GT_U, 1)                                                                              \
-    X(BR_I64_LE_S, 1)                                                                              \
-    X(BR_I64_LE_U, 1)                                                                              \
-    X(BR_I64_GE_S, 1)                                                                              \
-    X(BR_I64_GE_U, 1)                                                                              \
+    X(BR_I32_EQ, 1, BRCMP)                                                                         \
+    X(BR_I32_NE, 1, BRCMP)                                                                         \
+    X(BR_I32_LT_S, 1, BRCMP)                                                                       \
+    X(BR_I32_LT_U, 1, BRCMP)                                                                       \
+    X(BR_I32_GT_S, 1, BRCMP)                                                                       \
+    X(BR_I32_GT_U, 1, BRCMP)                                                                       \
+    X(BR_I32_LE_S, 1, BRCMP)                                                                       \
+    X(BR_I32_LE_U, 1, BRCMP)                                                                       \
+    X(BR_I32_GE_S, 1, BRCMP)                                                                       \
+    X(BR_I32_GE_U, 1, BRCMP)                                                                       \
+    X(BR_I64_EQ, 1, BRCMP)                                                                         \
+    X(BR_I64_NE, 1, BRCMP)                                                                         \
+    X(BR_I64_LT_S, 1, BRCMP)                                                                       \
+    X(BR_I64_LT_U, 1, BRCMP)                                                                       \
+    X(BR_I64_GT_S, 1, BRCMP)                                                                       \
+    X(BR_I64_GT_U, 1, BRCMP)                                                                       \
+    X(BR_I64_LE_S, 1, BRCMP)                                                                       \
+    X(BR_I64_LE_U, 1, BRCMP)                                                                       \
+    X(BR_I64_GE_S, 1, BRCMP)                                                                       \
+    X(BR_I64_GE_U, 1, BRCMP)                                                                       \
     /* metered fused compare-and-branch: as above; then w.lo gas if taken, w.hi gas if not */      \
-    X(BRG_I32_EQ, 2)                                                                               \
-    X(BRG_I32_NE, 2)                                                                               \
-    X(BRG_I32_LT_S, 2)                                                                             \
-    X(BRG_I32_LT_U, 2)                                                                             \
-    X(BRG_I32_GT_S, 2)                                                                             \
-    X(BRG_I32_GT_U, 2)                                                                             \
-    X(BRG_I32_LE_S, 2)                                                                             \
-    X(BRG_I32_LE_U, 2)                                                                             \
-    X(BRG_I32_GE_S, 2)                                                                             \
-    X(BRG_I32_GE_U, 2)                                                                             \
-    X(BRG_I64_EQ, 2)                                                                               \
-    X(BRG_I64_NE, 2)                                                                               \
-    X(BRG_I64_LT_S, 2)                                                                             \
-    X(BRG_I64_LT_U, 2)                                                                             \
-    X(BRG_I64_GT_S, 2)                                                                             \
-    X(BRG_I64_GT_U, 2)                                                                             \
-    X(BRG_I64_LE_S, 2)                                                                             \
-    X(BRG_I64_LE_U, 2)                                                                             \
-    X(BRG_I64_GE_S, 2)                                                                             \
-    X(BRG_I64_GE_U, 2)
+    X(BRG_I32_EQ, 2, BRCMP)                                                                        \
+    X(BRG_I32_NE, 2, BRCMP)                                                                        \
+    X(BRG_I32_LT_S, 2, BRCMP)                                                                      \
+    X(BRG_I32_LT_U, 2, BRCMP)                                                                      \
+    X(BRG_I32_GT_S, 2, BRCMP)                                                                      \
+    X(BRG_I32_GT_U, 2, BRCMP)                                                                      \
+    X(BRG_I32_LE_S, 2, BRCMP)                                                                      \
+    X(BRG_I32_LE_U, 2, BRCMP)                                                                      \
+    X(BRG_I32_GE_S, 2, BRCMP)                                                                      \
+    X(BRG_I32_GE_U, 2, BRCMP)                                                                      \
+    X(BRG_I64_EQ, 2, BRCMP)                                                                        \
+    X(BRG_I64_NE, 2, BRCMP)                                                                        \
+    X(BRG_I64_LT_S, 2, BRCMP)                                                                      \
+    X(BRG_I64_LT_U, 2, BRCMP)                                                                      \
+    X(BRG_I64_GT_S, 2, BRCMP)                                                                      \
+    X(BRG_I64_GT_U, 2, BRCMP)                                                                      \
+    X(BRG_I64_LE_S, 2, BRCMP)                                                                      \
+    X(BRG_I64_LE_U, 2, BRCMP)                                                                      \
+    X(BRG_I64_GE_S, 2, BRCMP)                                                                      \
+    X(BRG_I64_GE_U, 2, BRCMP)                                                                      \
+    /* an operand that is a constant (i64: one that fits 32 bits signed) as an immediate: */       \
+    VM_IMM_BINS(VM_BINI_, X) /* <op>_I: s.a src, s.b dst, w.hi immediate (sign-extended) */        \
+    VM_IMM_CMPS(VM_BRI_, X)  /* BR_<cmp>_I: s.a src, w.hi offset; then w.lo immediate */           \
+    VM_IMM_CMPS(VM_BRGI_,                                                                          \
+                X) /* BRG_<cmp>_I: as BR_<cmp>_I, with the gas word before the immediate */
+
+/* The operators that have an immediate form (the comparisons in the order of BR_I32_EQ..). */
+#define VM_IMM_CMPS(Y, X)                                                                          \
+    Y(X, I32_EQ)                                                                                   \
+    Y(X, I32_NE)                                                                                   \
+    Y(X, I32_LT_S) Y(X, I32_LT_U) Y(X, I32_GT_S) Y(X, I32_GT_U) Y(X, I32_LE_S) Y(X, I32_LE_U)      \
+        Y(X, I32_GE_S) Y(X, I32_GE_U) Y(X, I64_EQ) Y(X, I64_NE) Y(X, I64_LT_S) Y(X, I64_LT_U)      \
+            Y(X, I64_GT_S) Y(X, I64_GT_U) Y(X, I64_LE_S) Y(X, I64_LE_U) Y(X, I64_GE_S)             \
+                Y(X, I64_GE_U)
+#define VM_IMM_BINS(Y, X)                                                                          \
+    VM_IMM_CMPS(Y, X)                                                                              \
+    Y(X, I32_ADD)                                                                                  \
+    Y(X, I32_SUB)                                                                                  \
+    Y(X, I32_MUL) Y(X, I32_DIV_S) Y(X, I32_DIV_U) Y(X, I32_REM_S) Y(X, I32_REM_U) Y(X, I32_AND)    \
+        Y(X, I32_OR) Y(X, I32_XOR) Y(X, I32_SHL) Y(X, I32_SHR_S) Y(X, I32_SHR_U) Y(X, I32_ROTL)    \
+            Y(X, I32_ROTR) Y(X, I64_ADD) Y(X, I64_SUB) Y(X, I64_MUL) Y(X, I64_DIV_S)               \
+                Y(X, I64_DIV_U) Y(X, I64_REM_S) Y(X, I64_REM_U) Y(X, I64_AND) Y(X, I64_OR)         \
+                    Y(X, I64_XOR) Y(X, I64_SHL) Y(X, I64_SHR_S) Y(X, I64_SHR_U) Y(X, I64_ROTL)     \
+                        Y(X, I64_ROTR)
+#define VM_BINI_(X, n) X(n##_I, 1, BINI)
+#define VM_BRI_(X, n) X(BR_##n##_I, 2, BRCMPI)
+#define VM_BRGI_(X, n) X(BRG_##n##_I, 3, BRCMPI)
+
+/* Operand forms (third column of VM_OPS), for the register pass of compile.c:
+ *   UN, BIN, BINI, LOAD, CONST, IMM, SEL, GGET  produce a value: the handler writes it to its
+ *                                    destination slot and to the interpreter's register `reg`;
+ *   STORE, GSET, BRC, BRCMP, BRCMPI  leave every slot and `reg` as they are (a conditional branch
+ *                                    when it falls through);
+ *   BRT, JMP, NONE                   anything else (reg is unknown after them).
+ * Register variants: an instruction that reads the value the previous instruction produced may
+ * read it from `reg` instead of its slot (the slot is written too, so nothing else changes).
+ * VM_VAR_<form>(name, V) lists the variants of a base instruction as V(variant, base, field):
+ * `_A` reads operand field s.a from the register, `_B` field s.b, `_C` field s.c. */
+#define VM_VAR_UN(n, V) V(n##_A, n, 0)
+#define VM_VAR_BIN(n, V) V(n##_A, n, 0) V(n##_B, n, 1)
+#define VM_VAR_BINI(n, V) V(n##_A, n, 0)
+#define VM_VAR_LOAD(n, V) V(n##_A, n, 0)
+#define VM_VAR_STORE(n, V) V(n##_A, n, 0) V(n##_B, n, 1)
+#define VM_VAR_SEL(n, V) V(n##_C, n, 2)
+#define VM_VAR_GSET(n, V) V(n##_C, n, 2)
+#define VM_VAR_BRC(n, V) V(n##_C, n, 2)
+#define VM_VAR_BRT(n, V) V(n##_C, n, 2)
+#define VM_VAR_BRCMP(n, V) V(n##_A, n, 0) V(n##_B, n, 1)
+#define VM_VAR_BRCMPI(n, V) V(n##_A, n, 0)
+#define VM_VAR_IMM(n, V)
+#define VM_VAR_CONST(n, V)
+#define VM_VAR_GGET(n, V)
+#define VM_VAR_JMP(n, V)
+#define VM_VAR_NONE(n, V)
 
 enum vm_opcode {
-#define X(name, words) VMOP_##name,
+#define X(name, words, form) VMOP_##name,
     VM_OPS(X)
 #undef X
-        VMOP_COUNT_
+#define V(var, base, field) VMOP_##var,
+#define X(name, words, form) VM_VAR_##form(name, V)
+        VM_OPS(X)
+#undef X
+#undef V
+            VMOP_COUNT_
 };
 
 /* The interpreter's handler addresses, indexed by enum vm_opcode (static storage). */

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Converts the official core spec tests (../shared/wasm-testsuite/*.wast) with wabt's wast2json
-# into the build tree and runs vm_spec_runner over them twice: with every feature (the spec-test
-# profile) and with the contract profile (multi-value and reference types off: the modules that
-# need them are skipped and counted).  Exit 77 (ctest: skipped) when the suite or wast2json is
+# into the build tree and runs vm_spec_runner over them three times: with every feature (the
+# spec-test profile), with the contract profile (multi-value and reference types off: the modules
+# that need them are skipped and counted), and with every feature but gas metering off (the
+# translation the benchmarks use for their unmetered figures).  Exit 77 (ctest: skipped) when the suite or wast2json is
 # missing — visibly, never a silent pass.
 # Usage: run_spec.sh RUNNER OUTDIR SHARED_DEFAULT KNOWN_FAILURES
 set -u
@@ -28,3 +29,5 @@ echo "== all features (spec-test profile) =="
 "$runner" --features=all --known-failures "$known" "$out"/*.json || exit 1
 echo "== contract profile (multi-value and reference types off) =="
 "$runner" --features=none --known-failures "$known" "$out"/*.json || exit 1
+echo "== all features, gas metering off (the benchmarks' unmetered code) =="
+"$runner" --features=all --no-metering --known-failures "$known" "$out"/*.json || exit 1

@@ -12,7 +12,8 @@
  * profile — every module refused with E_VM_FEATURE (multi-value or reference types) together with
  * the commands that use it.
  *
- * Usage: vm_spec_runner [--features=all|none] [--known-failures FILE] [--verbose] FILE.json...
+ * Usage: vm_spec_runner [--features=all|none] [--no-metering] [--known-failures FILE] [--verbose]
+ *        FILE.json...
  * The known-failures file lists "file.json:line" entries, one per line ('#' comments); the runner
  * enforces it exactly: an unlisted failure and a listed command that passes both fail the run.
  * Exit status: 0 when the outcome matches, 1 otherwise, 2 on usage errors.
@@ -637,11 +638,14 @@ int main(int argc, char **argv)
             r.cfg.features = VM_FEAT_ALL;
         else if (strcmp(argv[first], "--features=none") == 0)
             r.cfg.features = 0;
+        else if (strcmp(argv[first], "--no-metering") == 0)
+            r.cfg.metering = false;
         else if (strcmp(argv[first], "--known-failures") == 0 && first + 1 < argc)
             load_known(&r, argv[++first]);
         else {
             fprintf(stderr,
-                    "usage: %s [--features=all|none] [--known-failures FILE] [--verbose] "
+                    "usage: %s [--features=all|none] [--no-metering] [--known-failures FILE] "
+                    "[--verbose] "
                     "FILE.json...\n",
                     argv[0]);
             return 2;
