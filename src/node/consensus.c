@@ -155,6 +155,23 @@ static weft_err send_update(cons_actor *a)
         nmap_slot_key(k, b->b.header.slot);
         err = nmap_put(&bcmap, k, b);
     }
+    /* Speculative slots end one period after the latest blockclique block, not at the clock's
+     * slot: a node catching up (sync) has its blocks far behind the clock, and every block it
+     * takes would have execution re-run every empty slot after it up to now — each over the
+     * diffs of all the speculative slots before it (quadratic), which stalled execution, and
+     * consensus waiting to send it updates, for minutes.  Live, the latest block is within a
+     * slot or two of the clock: nothing changes. */
+    slot_t spec_end = {0, 0};
+    bool have_last = false;
+    for (size_t i = 0; !err && i < nbc; i++) {
+        nblock *b = get_block(a, &bcids[i]);
+        if (b && (!have_last || slot_cmp(b->b.header.slot, spec_end) > 0)) {
+            spec_end = b->b.header.slot;
+            have_last = true;
+        }
+    }
+    if (have_last)
+        spec_end.period++;
     size_t cap = 0;
     if (!err && slot_cmp(s, a->now) <= 0) {
         uint64_t i0, i1;
@@ -182,6 +199,8 @@ static weft_err send_update(cons_actor *a)
         bool determined = s.period <= lfp[s.thread];
         if (!determined)
             finalizing = false;
+        if (!finalizing && have_last && slot_cmp(s, spec_end) > 0)
+            break;
         uint8_t k[NMAP_KEY];
         nmap_slot_key(k, s);
         nblock *b = determined ? nmap_get(&a->finals, k) : nmap_get(&bcmap, k);
