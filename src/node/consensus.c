@@ -492,6 +492,12 @@ static weft_err take_block(cons_actor *a, nblock *b, bool from_net, weft_err *ve
         *verdict = err;
         return WEFT_OK;
     }
+    if (from_net && log_enabled(LOG_DEBUG)) { /* with the producer's "block produced": bench */
+        char id[MODEL_STR_MAX];
+        block_id_to_str(id, &h->id);
+        log_debug("consensus", "block from a peer taken", "period=%llu thread=%u id=%s",
+                  (unsigned long long)h->slot.period, h->slot.thread, id);
+    }
     err = take_outputs(a);
     if (!err)
         err = send_update(a);
