@@ -407,7 +407,8 @@ static weft_err on_proof(net_core *c, net_peer *p, const signature_t *sig)
     wr_t w;
     wr_init(&w);
     net_enc_peers_ask(&w);
-    return net_send(c, p, &w);
+    e = net_send(c, p, &w);
+    return e ? e : net_gossip_peer_ready(c, p);
 }
 
 /* ---- dispatch -------------------------------------------------------------------------------- */
@@ -668,6 +669,8 @@ weft_err net_core_new(net_core **out, const net_config *cfg, const net_chain_vt 
     if (!e) {
         net_lru_init(&c->op_ids, NET_OP_MAP_MAX, NET_OP_PREFIX_LEN, 0, c->seed);
         net_lru_init(&c->op_asked, NET_OP_ASKED_MAX, NET_OP_PREFIX_LEN, sizeof(uint64_t), c->seed);
+        net_lru_init(&c->op_recent, NET_OP_RECENT_MAX, NET_OP_PREFIX_LEN, sizeof(net_op_recent),
+                     c->seed);
         for (size_t i = 0; i < n_boot; i++)
             if (bootstrap[i])
                 (void)net_book_add(c, bootstrap[i], true); /* invalid ones are ignored */
@@ -690,6 +693,7 @@ void net_core_free(net_core *c)
     net_blocks_free(c);
     net_lru_free(&c->op_ids);
     net_lru_free(&c->op_asked);
+    net_lru_free(&c->op_recent);
     free(c->announce);
     net_actions_free(c->acts, c->nacts);
     free(c->acts);

@@ -1,7 +1,10 @@
 /* Operations and endorsements (docs/protocol.md "Operations", "Endorsements"): operations the pool
  * admitted are announced by id prefix in batches; a peer asks the prefixes it does not know and
  * gets the full signed operations; endorsements are pushed in full.  Nothing goes to a peer known
- * to have it (sent to it, announced by it, or received from it), so nothing is echoed back. */
+ * to have it (sent to it, announced by it, or received from it), so nothing is echoed back.
+ * Operations admitted within NET_OP_RECENT_MS are announced again to each peer that becomes ready
+ * (a peer that connected after the batch went out, or whose connection broke), except to the node
+ * that sent them. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +27,33 @@ static void prefix_key(uint8_t key[32], const uint8_t *prefix)
 
 /* ---- announcements --------------------------------------------------------------------------- */
 
+/* Announces to p those of the n prefixes it is not known to have (they are known from now on);
+ * buf has room for n prefixes. */
+static weft_err announce_to(net_core *c, net_peer *p, const uint8_t *prefixes, size_t n,
+                            uint8_t *buf)
+{
+    size_t k = 0;
+    for (size_t j = 0; j < n; j++) {
+        const uint8_t *pre = prefixes + j * NET_OP_PREFIX_LEN;
+        uint8_t key[32];
+        prefix_key(key, pre);
+        bool fresh;
+        if (!net_lru_put(&p->known_ops, key, &fresh))
+            return oom(c);
+        if (fresh)
+            memcpy(buf + k++ * NET_OP_PREFIX_LEN, pre, NET_OP_PREFIX_LEN);
+    }
+    weft_err e = WEFT_OK;
+    for (size_t off = 0; off < k && !e; off += c->cfg.max_ops_per_message) {
+        size_t m = k - off < c->cfg.max_ops_per_message ? k - off : c->cfg.max_ops_per_message;
+        wr_t w;
+        wr_init(&w);
+        net_enc_prefixes(&w, NET_MSG_OP_ANNOUNCE, buf + off * NET_OP_PREFIX_LEN, (uint32_t)m);
+        e = net_send(c, p, &w);
+    }
+    return e;
+}
+
 static weft_err announce_flush(net_core *c)
 {
     size_t n = c->nannounce;
@@ -34,33 +64,32 @@ static weft_err announce_flush(net_core *c)
     if (!buf)
         return oom(c);
     weft_err e = WEFT_OK;
-    for (size_t i = 0; i < c->npeers && !e; i++) {
-        net_peer *p = c->peers[i];
-        if (!net_peer_live(p))
-            continue;
-        size_t k = 0;
-        for (size_t j = 0; j < n; j++) {
-            const uint8_t *pre = c->announce + j * NET_OP_PREFIX_LEN;
-            uint8_t key[32];
-            prefix_key(key, pre);
-            bool fresh;
-            if (!net_lru_put(&p->known_ops, key, &fresh)) {
-                e = oom(c);
-                break;
-            }
-            if (fresh)
-                memcpy(buf + k++ * NET_OP_PREFIX_LEN, pre, NET_OP_PREFIX_LEN);
-        }
-        for (size_t off = 0; off < k && !e; off += c->cfg.max_ops_per_message) {
-            size_t m = k - off < c->cfg.max_ops_per_message ? k - off : c->cfg.max_ops_per_message;
-            wr_t w;
-            wr_init(&w);
-            net_enc_prefixes(&w, NET_MSG_OP_ANNOUNCE, buf + off * NET_OP_PREFIX_LEN, (uint32_t)m);
-            e = net_send(c, p, &w);
-        }
-    }
+    for (size_t i = 0; i < c->npeers && !e; i++)
+        if (net_peer_live(c->peers[i]))
+            e = announce_to(c, c->peers[i], c->announce, n, buf);
     free(buf);
     return e;
+}
+
+/* Remembers a recent operation (admitted now); from: the node that sent it, if known.  An entry
+ * keeps its first sender. */
+static weft_err recent_put(net_core *c, const uint8_t *id, const pubkey_t *from)
+{
+    uint8_t key[32];
+    prefix_key(key, id);
+    bool fresh;
+    net_op_recent *r = net_lru_put(&c->op_recent, key, &fresh);
+    if (!r)
+        return oom(c);
+    if (!from) /* admitted (again) by the chain: announced to new peers from now */
+        r->at = c->now;
+    else if (fresh)
+        r->at = c->now;
+    if (from && !r->has_from) {
+        r->from = *from;
+        r->has_from = true;
+    }
+    return WEFT_OK;
 }
 
 weft_err net_gossip_ops_admitted(net_core *c, const op_id_t *ids, size_t n)
@@ -69,6 +98,9 @@ weft_err net_gossip_ops_admitted(net_core *c, const op_id_t *ids, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (!net_lru_put(&c->op_ids, ids[i].h.b, NULL))
             return oom(c);
+        weft_err e = recent_put(c, ids[i].h.b, NULL);
+        if (e)
+            return e;
         if (c->nannounce == c->announce_cap) {
             size_t ncap = c->announce_cap ? c->announce_cap * 2 : 256;
             uint8_t *b = realloc(c->announce, ncap * NET_OP_PREFIX_LEN);
@@ -81,12 +113,40 @@ weft_err net_gossip_ops_admitted(net_core *c, const op_id_t *ids, size_t n)
             c->announce_since = c->now;
         memcpy(c->announce + c->nannounce++ * NET_OP_PREFIX_LEN, ids[i].h.b, NET_OP_PREFIX_LEN);
         if (c->nannounce >= max) {
-            weft_err e = announce_flush(c);
+            e = announce_flush(c);
             if (e)
                 return e;
         }
     }
     return WEFT_OK;
+}
+
+weft_err net_gossip_peer_ready(net_core *c, net_peer *p)
+{
+    uint32_t n = c->op_recent.count;
+    if (!n)
+        return WEFT_OK;
+    uint8_t *pre = malloc((size_t)n * NET_OP_PREFIX_LEN);
+    uint8_t *buf = malloc((size_t)n * NET_OP_PREFIX_LEN);
+    if (!pre || !buf) {
+        free(pre);
+        free(buf);
+        return oom(c);
+    }
+    size_t k = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *key;
+        const net_op_recent *r = net_lru_at(&c->op_recent, i, &key);
+        if (since(c->now, r->at) >= NET_OP_RECENT_MS)
+            continue;
+        if (r->has_from && memcmp(r->from.b, p->node_id.b, sizeof r->from.b) == 0)
+            continue; /* never back to the node that sent it */
+        memcpy(pre + k++ * NET_OP_PREFIX_LEN, key, NET_OP_PREFIX_LEN);
+    }
+    weft_err e = announce_to(c, p, pre, k, buf);
+    free(pre);
+    free(buf);
+    return e;
 }
 
 weft_err net_gossip_tick(net_core *c)
@@ -259,18 +319,37 @@ weft_err net_on_ops(net_core *c, net_peer *p, const net_msg *m)
         return WEFT_OK;
     }
     c->st.ops_in += n;
+    uint8_t *pre = malloc((size_t)n * NET_OP_PREFIX_LEN); /* the ops pass to the chain */
+    if (!pre) {
+        for (uint32_t i = 0; i < n; i++) {
+            signed_op_free(ops[i]);
+            free(ops[i]);
+        }
+        free(ops);
+        free(res);
+        return oom(c);
+    }
+    for (uint32_t i = 0; i < n; i++)
+        memcpy(pre + (size_t)i * NET_OP_PREFIX_LEN, ops[i]->id.h.b, NET_OP_PREFIX_LEN);
     e = c->vt->submit_ops(c->ctx, ops, n, res); /* the operations and the array pass */
     if (e == WEFT_E_NOMEM) {
+        free(pre);
         free(res);
         return oom(c);
     }
     bool bad = false;
     for (uint32_t i = 0; !e && i < n; i++)
         bad |= res[i] == WEFT_E_SIGNATURE;
+    /* admitted (or known) ones: remembered as sent by this peer, so never announced back */
+    weft_err re = WEFT_OK;
+    for (uint32_t i = 0; !e && !bad && !re && i < n; i++)
+        if (res[i] == WEFT_OK && p->has_node_id)
+            re = recent_put(c, pre + (size_t)i * NET_OP_PREFIX_LEN, &p->node_id);
+    free(pre);
     free(res);
     if (bad)
         net_peer_fault(c, p, WEFT_E_SIGNATURE);
-    return WEFT_OK;
+    return re;
 }
 
 /* ---- endorsements ---------------------------------------------------------------------------- */

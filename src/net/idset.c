@@ -177,6 +177,15 @@ void *net_lru_put(net_lru *s, const uint8_t key[32], bool *fresh)
     return val;
 }
 
+void *net_lru_at(const net_lru *s, uint32_t i, const uint8_t **key)
+{
+    WEFT_ASSERT(i < s->count);
+    uint32_t pos = (s->head + i) % s->cap;
+    if (key)
+        *key = lru_key(s, pos);
+    return s->vsize ? (void *)(s->vals + (size_t)pos * s->vsize) : (void *)lru_key(s, pos);
+}
+
 /* ---- id → pointer map ------------------------------------------------------------------------ */
 
 void net_pmap_init(net_pmap *m, uint64_t seed)

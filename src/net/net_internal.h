@@ -24,6 +24,8 @@
 #define NET_SENDERS_PER_BLOCK 4
 #define NET_OP_MAP_MAX 262144        /* operation ids known by prefix */
 #define NET_OP_ASKED_MAX 65536       /* operation prefixes asked recently */
+#define NET_OP_RECENT_MAX 65536      /* recent operations announced again to new peers … */
+#define NET_OP_RECENT_MS 60000       /* … if admitted within this long */
 #define NET_LATER_MAX 4096           /* blocks kept for a later resubmission … */
 #define NET_LATER_BYTES (256u << 20) /* … and their operation bytes */
 #define NET_LATER_RETRY_MS 250       /* how often the first of them is tried again, doubled … */
@@ -61,6 +63,8 @@ bool net_lru_has(const net_lru *s, const uint8_t *key);
 /* Inserts key if absent (zeroed value; *fresh = true) and returns its value (or stored key);
  * NULL when out of memory. */
 void *net_lru_put(net_lru *s, const uint8_t key[32], bool *fresh);
+/* The i-th oldest entry (i < count): its value (or stored key), *key its stored 32 bytes. */
+void *net_lru_at(const net_lru *s, uint32_t i, const uint8_t **key);
 
 typedef struct net_pmap_slot {
     uint8_t key[32];
@@ -179,6 +183,14 @@ typedef struct net_sync {
     uint32_t failures;
 } net_sync;
 
+/* An operation admitted lately, announced again to each peer that becomes ready (but its
+ * sender) while within NET_OP_RECENT_MS. */
+typedef struct net_op_recent {
+    uint64_t at; /* when admitted (or admitted again) */
+    pubkey_t from;
+    bool has_from; /* received from the node `from` (else submitted locally, or not known) */
+} net_op_recent;
+
 /* ---- address book, bans ---------------------------------------------------------------------- */
 
 typedef struct net_book_entry {
@@ -232,6 +244,7 @@ struct net_core {
     /* operations */
     net_lru op_ids;    /* known operation ids, looked up by prefix */
     net_lru op_asked;  /* prefix → uint64_t time asked */
+    net_lru op_recent; /* prefix → net_op_recent: announced to peers when they become ready */
     uint8_t *announce; /* pending prefixes, NET_OP_PREFIX_LEN each */
     size_t nannounce, announce_cap;
     uint64_t announce_since;
@@ -294,6 +307,8 @@ WEFT_MUST_USE weft_err net_on_ops(net_core *c, net_peer *p, const net_msg *m);
 WEFT_MUST_USE weft_err net_gossip_ops_admitted(net_core *c, const op_id_t *ids, size_t n);
 WEFT_MUST_USE weft_err net_gossip_endorsements(net_core *c, const endorsement_t *e, size_t n);
 WEFT_MUST_USE weft_err net_gossip_tick(net_core *c);
+/* A peer became ready: announce the recent operations it is not known to have. */
+WEFT_MUST_USE weft_err net_gossip_peer_ready(net_core *c, net_peer *p);
 /* Sends OPS frames (split by count and size) with the operations of ids the chain has. */
 WEFT_MUST_USE weft_err net_send_ops(net_core *c, net_peer *p, const op_id_t *ids, size_t n);
 

@@ -53,6 +53,17 @@ static void connect_ready(tnet *t, int a, int b)
     assert_true(tn_ready(t, b, a));
 }
 
+/* Connects a to b (ready both ways) and lets a batch interval pass; returns the connection. */
+static int tn_tick_connect(tnet *t, int a, int b)
+{
+    int ci = tn_connect(t, a, b);
+    assert_true(tn_ready(t, a, b));
+    assert_true(tn_ready(t, b, a));
+    t->now += 300;
+    tn_tick(t);
+    return ci;
+}
+
 static bool has_block(tnet *t, int n, const block_id_t *id) { return fc_get(&t->n[n].ch, id); }
 
 static net_stats stats(tnet *t, int n)
@@ -669,6 +680,57 @@ static void test_ops_announce_ask_no_echo(void **state)
     net_del(t);
 }
 
+/* An operation admitted before a peer connects (its announcement batch already gone) reaches the
+ * peer when it becomes ready, without any block; never back to its sender, not again to peers
+ * that know it, and not once the recent window has passed. */
+static void test_ops_announced_to_late_peers(void **state)
+{
+    (void)state;
+    tnet *t = net_new();
+    int a = tn_add(t, "10.0.0.1", 1001, NULL, NULL, NULL, 0);
+    int b = tn_add(t, "10.0.0.2", 1002, NULL, NULL, NULL, 0);
+    int c = tn_add(t, "10.0.0.3", 1003, NULL, NULL, NULL, 0);
+    op_id_t id;
+    size_t len;
+    uint8_t *op = fc_make_op(&t->n[a].key, &len, &id);
+    fc_pool_add(&t->n[a].ch, op, len, &id);
+    free(op);
+    assert_int_equal(net_core_ops_admitted(t->n[a].core, &id, 1, t->now), WEFT_OK);
+    t->now += 1000;
+    tn_tick(t); /* the batch went out to nobody */
+    size_t blocks = t->n[b].ch.nall;
+    int ab = tn_tick_connect(t, a, b);
+    assert_int_equal(t->sent[a][b][NET_MSG_OP_ANNOUNCE], 1);
+    assert_int_equal(t->sent[b][a][NET_MSG_OP_ASK], 1);
+    assert_true(fc_pool_has(&t->n[b].ch, &id));
+    assert_int_equal(t->n[b].ch.nall, blocks); /* no block carried it */
+    /* b's next peer gets it from b; a, which knows it, hears nothing more */
+    t->now += 1000;
+    tn_tick(t);
+    tn_tick_connect(t, b, c);
+    assert_int_equal(t->sent[b][c][NET_MSG_OP_ANNOUNCE], 1);
+    assert_true(fc_pool_has(&t->n[c].ch, &id));
+    assert_int_equal(t->sent[b][a][NET_MSG_OP_ANNOUNCE], 0);
+    assert_int_equal(t->sent[a][b][NET_MSG_OP_ANNOUNCE], 1);
+    /* a broken connection comes back: a announces again (b knows it: no ask), b never to a */
+    tn_close(t, ab);
+    tn_tick_connect(t, a, b);
+    assert_int_equal(t->sent[a][b][NET_MSG_OP_ANNOUNCE], 2);
+    assert_int_equal(t->sent[b][a][NET_MSG_OP_ASK], 1);
+    assert_int_equal(t->sent[b][a][NET_MSG_OP_ANNOUNCE], 0);
+    assert_int_equal(t->n[b].ch.ops_submitted, 1);
+    /* past the window, a new peer is not told */
+    int d = tn_add(t, "10.0.0.4", 1004, NULL, NULL, NULL, 0);
+    t->now += 60000;
+    tn_tick(t);
+    tn_tick_connect(t, a, d);
+    assert_int_equal(t->sent[a][d][NET_MSG_OP_ANNOUNCE], 0);
+    assert_false(fc_pool_has(&t->n[d].ch, &id));
+    assert_int_equal(stats(t, a).bans_total + stats(t, b).bans_total, 0);
+    assert_int_equal(t->lane_errors, 0);
+    net_del(t);
+}
+
 static void test_bad_op_signature_banned(void **state)
 {
     (void)state;
@@ -1229,6 +1291,7 @@ int main(void)
         cmocka_unit_test(test_endorsement_push),
         cmocka_unit_test(test_bad_endorsement_banned),
         cmocka_unit_test(test_ops_announce_ask_no_echo),
+        cmocka_unit_test(test_ops_announced_to_late_peers),
         cmocka_unit_test(test_bad_op_signature_banned),
         cmocka_unit_test(test_garbage_frame_banned),
         cmocka_unit_test(test_frame_above_limit_banned),
