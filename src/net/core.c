@@ -201,6 +201,7 @@ weft_err net_send_hello(net_core *c, net_peer *p)
         h.heads[i] = st.heads[i];
         h.head_periods[i] = st.head_slots[i].period;
     }
+    h.kept_from = st.kept_from;
     wr_t w;
     wr_init(&w);
     net_enc_hello(&w, &h);

@@ -35,7 +35,7 @@
 #include "base/base.h"
 #include "model/model.h"
 
-#define NET_PROTOCOL_VERSION 1
+#define NET_PROTOCOL_VERSION 2   /* 2: HELLO carries kept_from; STATE_ASK / STATE_PART */
 #define NET_FRAME_HEADER 5       /* u32 big-endian length of the rest ‖ u8 message type */
 #define NET_MAX_FRAME (8u << 20) /* largest frame body accepted (a full block fits) */
 #define NET_OP_PREFIX_LEN 17     /* operations are announced by id prefix (as Massa) */
@@ -78,6 +78,12 @@ typedef struct net_config {
     uint64_t dial_backoff_min_ms;  /* 500, doubled per failure … */
     uint64_t dial_backoff_max_ms;  /* … up to 60,000 */
     uint64_t peer_list_ms;         /* 30,000: peer lists are exchanged this often */
+    /* state transfer (docs/protocol.md "State transfer") */
+    uint64_t state_after_periods; /* 0: fetch the final state only from a peer that no longer
+                                     keeps the blocks after ours; N: also when a peer's final
+                                     period is more than N ahead of ours */
+    uint32_t state_part_bytes;    /* 1 MiB of records asked per STATE_ASK */
+    uint64_t state_retry_ms;      /* 30,000: after a failed transfer, the next one waits this */
 } net_config;
 
 /* Fills the limits and timers with the defaults above; identity fields are zeroed. */
@@ -91,6 +97,7 @@ typedef struct net_chain_status {
     uint64_t final_periods[MODEL_MAX_THREADS];
     block_id_t heads[MODEL_MAX_THREADS];
     slot_t head_slots[MODEL_MAX_THREADS];
+    uint64_t kept_from; /* every final block from this period on is kept (0: all of them) */
 } net_chain_status;
 
 typedef struct net_block {
@@ -102,6 +109,57 @@ typedef struct net_block {
     bool is_final;
 } net_block;
 void net_block_free(net_block *b);
+
+/* ---- the final state in parts (docs/protocol.md "State transfer") ---------------------------- */
+
+#define NET_STATE_FP_LEN 64         /* the final state's fingerprint (state.h STATE_FP_LEN) */
+#define NET_STATE_TABLES 12         /* tables 1..11 travel; table 0 (metadata) never does */
+#define NET_STATE_MAX_KEY 511       /* state.h STATE_MAX_KEY_LEN */
+#define NET_MAX_STATE_ROOTS 4096    /* final blocks a transfer starts the graph from */
+#define NET_MAX_STATE_RECORDS 65536 /* records per STATE_PART */
+
+typedef enum net_state_status {
+    NET_STATE_OK = 0,
+    NET_STATE_GONE = 1,        /* the asked cursor is no longer served: start over */
+    NET_STATE_BUSY = 2,        /* no room for another transfer now: later, or another peer */
+    NET_STATE_UNAVAILABLE = 3, /* the peer cannot serve its state (none yet, blocks missing) */
+} net_state_status;
+
+/* One record of the final state: borrowed bytes. */
+typedef struct net_state_rec {
+    uint8_t table; /* 1 .. NET_STATE_TABLES - 1 */
+    uint32_t klen; /* 1 .. NET_STATE_MAX_KEY */
+    const uint8_t *key;
+    size_t vlen;
+    const uint8_t *val;
+} net_state_rec;
+
+/* STATE_ASK: the part of a transfer after a record. */
+typedef struct net_state_ask {
+    bool has_cursor; /* false: start a transfer of the peer's current final state */
+    slot_t cursor;   /* the final slot of the transfer under way */
+    bool has_after;  /* false: from the first record */
+    uint8_t after_table;
+    const uint8_t *after_key; /* borrowed */
+    uint32_t after_klen;
+    uint32_t max_bytes; /* of keys and values; at least one record is sent */
+} net_state_ask;
+
+/* STATE_PART: a part of the final state at `cursor`, records in (table, key) order. */
+typedef struct net_state_part {
+    uint8_t status; /* net_state_status; the other fields are empty unless OK */
+    slot_t cursor;
+    uint8_t fingerprint[NET_STATE_FP_LEN];
+    block_id_t *root_ids; /* the first part only: final blocks at or before the cursor … */
+    slot_t *root_slots;   /* … in slot order, at least one per thread */
+    uint32_t nroots;
+    net_state_rec *recs;
+    uint32_t count;
+    bool more;    /* records after the last one exist */
+    uint8_t *mem; /* a chain's answer: the bytes recs point into */
+} net_state_part;
+/* Frees the arrays (root_ids, root_slots, recs, mem) and zeroes the part. */
+void net_state_part_free(net_state_part *p);
 
 /* Synchronous callbacks into the chain.  They are called only from within net_core_* calls.
  * Every pointer argument is borrowed for the call. */
@@ -122,6 +180,25 @@ typedef struct net_chain_vt {
     /* As node_net_final_range. */
     weft_err (*final_range)(void *ctx, slot_t after, size_t max, block_id_t **ids, slot_t **slots,
                             size_t *count, bool *more);
+
+    /* The final state in parts (all optional: NULL serves / fetches nothing).  Serving:
+     * state_part answers an ask (out is zeroed by the core; status GONE, BUSY or UNAVAILABLE
+     * when it cannot; the records start after the ask's record, at least one unless none is left;
+     * the roots in the answer to an ask without cursor).  Fetching: state_begin opens an import of
+     * the state at cursor (E_STATE_* or E_INVAL: the announced state cannot be imported — a
+     * fault of the peer); state_records writes records in order (E_STATE_RECORD: a malformed
+     * record, the peer's fault); state_root gives one of the root blocks (ownership of ops passes;
+     * E_SIGNATURE, E_OPS_HASH, E_NODE_BLOCK, E_INVAL: the peer's fault); state_finish checks the
+     * whole (every record and root there, the fingerprint: E_STATE_CORRUPT is the peer's fault)
+     * and adopts it — afterwards status reports the new final periods; state_abort drops an
+     * import under way. */
+    weft_err (*state_part)(void *ctx, const net_state_ask *ask, net_state_part *out);
+    weft_err (*state_begin)(void *ctx, slot_t cursor, const uint8_t fp[NET_STATE_FP_LEN],
+                            const block_id_t *root_ids, const slot_t *root_slots, uint32_t nroots);
+    weft_err (*state_records)(void *ctx, const net_state_rec *recs, uint32_t n);
+    weft_err (*state_root)(void *ctx, const block_header_t *h, signed_op_t *ops, uint32_t count);
+    weft_err (*state_finish)(void *ctx);
+    void (*state_abort)(void *ctx);
 } net_chain_vt;
 
 /* ---- actions --------------------------------------------------------------------------------- */
@@ -223,6 +300,9 @@ typedef struct net_stats {
     uint64_t endorsements_in, endorsements_out, frames_in, frames_out, bytes_in, bytes_out;
     uint64_t sync_blocks_in;
     bool syncing;
+    bool state_fetching; /* a transfer of the final state is under way */
+    uint64_t state_records_in, state_bytes_in, state_parts_out;
+    uint64_t state_transfers, state_failures; /* completed and failed transfers (fetching) */
 } net_stats;
 void net_core_stats(const net_core *c, net_stats *out);
 

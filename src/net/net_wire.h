@@ -45,6 +45,8 @@ typedef enum net_msg_type {
     NET_MSG_OPS = 34,
     NET_MSG_SYNC_ASK = 48,
     NET_MSG_SYNC_IDS = 49,
+    NET_MSG_STATE_ASK = 50,
+    NET_MSG_STATE_PART = 51,
     NET_MSG_PEERS_ASK = 64,
     NET_MSG_PEERS = 65,
 } net_msg_type;
@@ -108,6 +110,7 @@ typedef struct net_hello {
     uint64_t final_periods[MODEL_MAX_THREADS];
     block_id_t heads[MODEL_MAX_THREADS];
     uint64_t head_periods[MODEL_MAX_THREADS]; /* head i is in thread i */
+    uint64_t kept_from; /* the sender keeps every final block from this period on (0: all) */
 } net_hello;
 
 typedef struct net_msg {
@@ -161,6 +164,8 @@ typedef struct net_msg {
             char (*addrs)[NET_ADDR_MAX]; /* owned; each a valid "host:port" */
             uint32_t count;
         } peers;
+        net_state_ask state_ask;   /* after_key borrowed from the frame */
+        net_state_part state_part; /* arrays owned, record bytes borrowed from the frame */
     } u;
 } net_msg;
 
@@ -194,8 +199,15 @@ void net_enc_ops(wr_t *w, uint8_t *const *ops, const size_t *lens, uint32_t coun
 void net_enc_sync_ask(wr_t *w, slot_t after, uint32_t max);
 void net_enc_sync_ids(wr_t *w, const block_id_t *ids, const slot_t *slots, uint32_t count,
                       bool more);
+void net_enc_state_ask(wr_t *w, const net_state_ask *a);
+/* A part with status other than OK is the status byte alone. */
+void net_enc_state_part(wr_t *w, const net_state_part *p);
 void net_enc_peers_ask(wr_t *w);
 void net_enc_peers(wr_t *w, const char (*addrs)[NET_ADDR_MAX], uint32_t count);
+
+/* The order of state records: by table, then keys bytewise (a key before its extensions). */
+int net_state_key_cmp(uint8_t ta, const uint8_t *a, size_t alen, uint8_t tb, const uint8_t *b,
+                      size_t blen);
 
 /* The digest a node signs to prove its key: BLAKE3(NET_PROOF_DOMAIN ‖ chain_id u64be ‖ the
  * verifier's nonce ‖ the signer's id ‖ the verifier's id). */

@@ -92,6 +92,7 @@ net_lane net_msg_lane(uint8_t type)
     case NET_MSG_BLOCK_FULL:
     case NET_MSG_OP_ANNOUNCE:
     case NET_MSG_OPS:
+    case NET_MSG_STATE_PART:
         return NET_LANE_BULK;
     default:
         return NET_LANE_CONTROL;
@@ -135,6 +136,10 @@ const char *net_msg_name(uint8_t type)
         return "SYNC_ASK";
     case NET_MSG_SYNC_IDS:
         return "SYNC_IDS";
+    case NET_MSG_STATE_ASK:
+        return "STATE_ASK";
+    case NET_MSG_STATE_PART:
+        return "STATE_PART";
     case NET_MSG_PEERS_ASK:
         return "PEERS_ASK";
     case NET_MSG_PEERS:
@@ -188,6 +193,7 @@ void net_enc_hello(wr_t *w, const net_hello *h)
         wr_bytes(w, h->heads[i].h.b, MODEL_HASH_LEN);
         wr_varint(w, h->head_periods[i]);
     }
+    wr_varint(w, h->kept_from);
     frame_end(w, s);
 }
 
@@ -299,6 +305,72 @@ void net_enc_sync_ids(wr_t *w, const block_id_t *ids, const slot_t *slots, uint3
     }
     wr_u8(w, more ? 1 : 0);
     frame_end(w, s);
+}
+
+void net_enc_state_ask(wr_t *w, const net_state_ask *a)
+{
+    size_t s = frame_begin(w, NET_MSG_STATE_ASK);
+    wr_u8(w, a->has_cursor ? 1 : 0);
+    if (a->has_cursor)
+        wr_slot(w, a->cursor);
+    wr_u8(w, a->has_after ? 1 : 0);
+    if (a->has_after) {
+        wr_u8(w, a->after_table);
+        wr_varint(w, a->after_klen);
+        wr_bytes(w, a->after_key, a->after_klen);
+    }
+    wr_varint(w, a->max_bytes);
+    frame_end(w, s);
+}
+
+void net_enc_state_part(wr_t *w, const net_state_part *p)
+{
+    size_t s = frame_begin(w, NET_MSG_STATE_PART);
+    wr_u8(w, p->status);
+    if (p->status == NET_STATE_OK) {
+        wr_slot(w, p->cursor);
+        wr_bytes(w, p->fingerprint, NET_STATE_FP_LEN);
+        wr_varint(w, p->nroots);
+        for (uint32_t i = 0; i < p->nroots; i++) {
+            wr_bytes(w, p->root_ids[i].h.b, MODEL_HASH_LEN);
+            wr_slot(w, p->root_slots[i]);
+        }
+        wr_varint(w, p->count);
+        for (uint32_t i = 0; i < p->count; i++) {
+            const net_state_rec *r = &p->recs[i];
+            wr_u8(w, r->table);
+            wr_varint(w, r->klen);
+            wr_bytes(w, r->key, r->klen);
+            wr_varint(w, r->vlen);
+            if (r->vlen)
+                wr_bytes(w, r->val, r->vlen);
+        }
+        wr_u8(w, p->more ? 1 : 0);
+    }
+    frame_end(w, s);
+}
+
+int net_state_key_cmp(uint8_t ta, const uint8_t *a, size_t alen, uint8_t tb, const uint8_t *b,
+                      size_t blen)
+{
+    if (ta != tb)
+        return ta < tb ? -1 : 1;
+    size_t n = alen < blen ? alen : blen;
+    int c = n ? memcmp(a, b, n) : 0;
+    if (c)
+        return c < 0 ? -1 : 1;
+    return alen < blen ? -1 : alen > blen ? 1 : 0;
+}
+
+void net_state_part_free(net_state_part *p)
+{
+    if (!p)
+        return;
+    free(p->root_ids);
+    free(p->root_slots);
+    free(p->recs);
+    free(p->mem);
+    memset(p, 0, sizeof *p);
 }
 
 void net_enc_peers_ask(wr_t *w)
@@ -478,10 +550,101 @@ void net_msg_free(net_msg *m)
     case NET_MSG_PEERS:
         free(m->u.peers.addrs);
         break;
+    case NET_MSG_STATE_PART:
+        net_state_part_free(&m->u.state_part);
+        break;
     default:
         break;
     }
     memset(m, 0, sizeof *m);
+}
+
+static uint8_t rd_flag(rd_t *r)
+{
+    uint8_t v = rd_u8(r);
+    if (!rd_err(r) && v > 1)
+        rd_fail(r, WEFT_E_NET_MESSAGE);
+    return v;
+}
+
+/* A record's table and key: table 1..NET_STATE_TABLES-1, key 1..NET_STATE_MAX_KEY bytes. */
+static void rd_state_key(rd_t *r, uint8_t *table, const uint8_t **key, uint32_t *klen)
+{
+    *table = rd_u8(r);
+    if (!rd_err(r) && (*table == 0 || *table >= NET_STATE_TABLES))
+        rd_fail(r, WEFT_E_NET_MESSAGE);
+    uint64_t n = rd_varint_max(r, NET_STATE_MAX_KEY, WEFT_E_NET_LIMIT);
+    if (!rd_err(r) && n == 0)
+        rd_fail(r, WEFT_E_NET_MESSAGE);
+    *klen = rd_err(r) ? 0 : (uint32_t)n;
+    *key = rd_ptr(r, *klen);
+}
+
+static void decode_state_ask(rd_t *r, net_state_ask *a, const net_wire_limits *l)
+{
+    a->has_cursor = rd_flag(r);
+    if (a->has_cursor)
+        a->cursor = rd_slot(r, l->thread_count);
+    a->has_after = rd_flag(r);
+    if (!rd_err(r) && a->has_after && !a->has_cursor)
+        rd_fail(r, WEFT_E_NET_MESSAGE); /* a resume point belongs to a transfer */
+    if (a->has_after)
+        rd_state_key(r, &a->after_table, &a->after_key, &a->after_klen);
+    a->max_bytes = (uint32_t)rd_varint_max(r, UINT32_MAX, WEFT_E_NET_LIMIT);
+    if (!rd_err(r) && a->max_bytes == 0)
+        rd_fail(r, WEFT_E_NET_MESSAGE);
+}
+
+static void decode_state_part(rd_t *r, net_state_part *p, const net_wire_limits *l)
+{
+    p->status = rd_u8(r);
+    if (rd_err(r) || p->status != NET_STATE_OK) {
+        if (!rd_err(r) && p->status > NET_STATE_UNAVAILABLE)
+            rd_fail(r, WEFT_E_NET_MESSAGE);
+        return; /* nothing follows another status */
+    }
+    p->cursor = rd_slot(r, l->thread_count);
+    rd_bytes(r, p->fingerprint, NET_STATE_FP_LEN);
+    /* roots: id 32 ‖ period (1+) ‖ thread 1 */
+    uint32_t nr = rd_count(r, NET_MAX_STATE_ROOTS, MODEL_HASH_LEN + 2);
+    if (rd_err(r))
+        return;
+    p->root_ids = malloc((nr ? nr : 1) * sizeof *p->root_ids);
+    p->root_slots = malloc((nr ? nr : 1) * sizeof *p->root_slots);
+    if (!p->root_ids || !p->root_slots) {
+        rd_fail(r, WEFT_E_NOMEM);
+        return;
+    }
+    for (uint32_t i = 0; i < nr && !rd_err(r); i++) {
+        rd_bytes(r, p->root_ids[i].h.b, MODEL_HASH_LEN);
+        p->root_slots[i] = rd_slot(r, l->thread_count);
+        if (!rd_err(r) && i > 0 && slot_cmp(p->root_slots[i - 1], p->root_slots[i]) >= 0)
+            rd_fail(r, WEFT_E_NET_MESSAGE);
+    }
+    p->nroots = nr;
+    /* records: table 1 ‖ key length (1+) ‖ key (1+) ‖ value length (1+) */
+    uint32_t n = rd_count(r, NET_MAX_STATE_RECORDS, 4);
+    if (rd_err(r))
+        return;
+    p->recs = calloc(n ? n : 1, sizeof *p->recs);
+    if (!p->recs) {
+        rd_fail(r, WEFT_E_NOMEM);
+        return;
+    }
+    for (uint32_t i = 0; i < n && !rd_err(r); i++) {
+        net_state_rec *x = &p->recs[i];
+        rd_state_key(r, &x->table, &x->key, &x->klen);
+        uint64_t vl = rd_varint(r);
+        if (!rd_err(r) && vl > rd_left(r))
+            rd_fail(r, WEFT_E_TRUNCATED);
+        x->vlen = rd_err(r) ? 0 : (size_t)vl;
+        x->val = rd_ptr(r, x->vlen);
+        if (!rd_err(r) && i > 0 &&
+            net_state_key_cmp(x[-1].table, x[-1].key, x[-1].klen, x->table, x->key, x->klen) >= 0)
+            rd_fail(r, WEFT_E_NET_MESSAGE);
+    }
+    p->count = n;
+    p->more = rd_flag(r);
 }
 
 static void decode_body(rd_t *r, net_msg *m, const net_wire_limits *l)
@@ -525,6 +688,7 @@ static void decode_body(rd_t *r, net_msg *m, const net_wire_limits *l)
             rd_bytes(r, h->heads[i].h.b, MODEL_HASH_LEN);
             h->head_periods[i] = rd_varint(r);
         }
+        h->kept_from = rd_varint(r);
         break;
     }
     case NET_MSG_HEADER:
@@ -625,6 +789,12 @@ static void decode_body(rd_t *r, net_msg *m, const net_wire_limits *l)
         m->u.sync_ids.more = more == 1;
         break;
     }
+    case NET_MSG_STATE_ASK:
+        decode_state_ask(r, &m->u.state_ask, l);
+        break;
+    case NET_MSG_STATE_PART:
+        decode_state_part(r, &m->u.state_part, l);
+        break;
     case NET_MSG_PEERS_ASK:
         break;
     case NET_MSG_PEERS: {

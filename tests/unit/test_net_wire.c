@@ -191,6 +191,7 @@ static void test_hello(void **state)
         fill_id(&h.heads[i], (uint8_t)i);
         h.head_periods[i] = 2000 + i;
     }
+    h.kept_from = 977;
     wr_t w;
     wr_init(&w);
     net_enc_hello(&w, &h);
@@ -450,6 +451,202 @@ static void test_prefixes_sync_peers(void **state)
     wr_free(&w);
 }
 
+/* A frame of type with the raw body bytes. */
+static void raw_frame(wr_t *w, uint8_t type, const uint8_t *body, size_t n)
+{
+    wr_init(w);
+    uint8_t h[5] = {(uint8_t)((n + 1) >> 24), (uint8_t)((n + 1) >> 16), (uint8_t)((n + 1) >> 8),
+                    (uint8_t)(n + 1), type};
+    wr_bytes(w, h, 5);
+    wr_bytes(w, body, n);
+}
+
+static void test_state_messages(void **state)
+{
+    (void)state;
+    /* STATE_ASK: a start, and a resume point */
+    net_state_ask a;
+    memset(&a, 0, sizeof a);
+    a.max_bytes = 1u << 20;
+    wr_t w;
+    wr_init(&w);
+    net_enc_state_ask(&w, &a);
+    net_msg m;
+    decode_ok_and_strict(&w, &m);
+    assert_int_equal(m.type, NET_MSG_STATE_ASK);
+    assert_false(m.u.state_ask.has_cursor);
+    assert_false(m.u.state_ask.has_after);
+    assert_int_equal(m.u.state_ask.max_bytes, 1u << 20);
+    assert_int_equal(net_msg_lane(m.type), NET_LANE_CONTROL);
+    wr_free(&w);
+    uint8_t key[40];
+    for (size_t i = 0; i < sizeof key; i++)
+        key[i] = (uint8_t)(0x80 + i);
+    a.has_cursor = true;
+    a.cursor = (slot_t){812, 3};
+    a.has_after = true;
+    a.after_table = 3;
+    a.after_key = key;
+    a.after_klen = sizeof key;
+    wr_init(&w);
+    net_enc_state_ask(&w, &a);
+    decode_ok_and_strict(&w, &m);
+    assert_true(m.u.state_ask.has_cursor && m.u.state_ask.has_after);
+    assert_int_equal(m.u.state_ask.cursor.period, 812);
+    assert_int_equal(m.u.state_ask.cursor.thread, 3);
+    assert_int_equal(m.u.state_ask.after_table, 3);
+    assert_int_equal(m.u.state_ask.after_klen, sizeof key);
+    assert_memory_equal(m.u.state_ask.after_key, key, sizeof key);
+    wr_free(&w);
+
+    /* STATE_PART with roots and records */
+    block_id_t roots[3];
+    slot_t rslots[3] = {{800, 0}, {801, 2}, {803, 1}};
+    for (int i = 0; i < 3; i++)
+        fill_id(&roots[i], (uint8_t)(0x70 + i));
+    uint8_t val[3] = {1, 2, 3};
+    net_state_rec recs[4] = {
+        {1, 34, key, 3, val},
+        {1, 35, key, 0, NULL}, /* an extension of the previous key comes after it */
+        {3, 2, key + 1, 1, val},
+        {11, 40, key, 0, NULL},
+    };
+    net_state_part p;
+    memset(&p, 0, sizeof p);
+    p.cursor = (slot_t){812, 3};
+    memset(p.fingerprint, 0xf1, sizeof p.fingerprint);
+    p.root_ids = roots;
+    p.root_slots = rslots;
+    p.nroots = 3;
+    p.recs = recs;
+    p.count = 4;
+    p.more = true;
+    wr_init(&w);
+    net_enc_state_part(&w, &p);
+    decode_ok_and_strict(&w, &m);
+    assert_int_equal(m.type, NET_MSG_STATE_PART);
+    assert_int_equal(net_msg_lane(m.type), NET_LANE_BULK);
+    net_state_part *q = &m.u.state_part;
+    assert_int_equal(q->status, NET_STATE_OK);
+    assert_int_equal(q->cursor.period, 812);
+    assert_memory_equal(q->fingerprint, p.fingerprint, NET_STATE_FP_LEN);
+    assert_int_equal(q->nroots, 3);
+    assert_true(block_id_eq(&q->root_ids[1], &roots[1]));
+    assert_int_equal(q->root_slots[2].period, 803);
+    assert_int_equal(q->count, 4);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(q->recs[i].table, recs[i].table);
+        assert_int_equal(q->recs[i].klen, recs[i].klen);
+        assert_memory_equal(q->recs[i].key, recs[i].key, recs[i].klen);
+        assert_int_equal(q->recs[i].vlen, recs[i].vlen);
+        if (recs[i].vlen)
+            assert_memory_equal(q->recs[i].val, recs[i].val, recs[i].vlen);
+    }
+    assert_true(q->more);
+    net_msg_free(&m);
+    wr_free(&w);
+
+    /* records out of order, a duplicate, roots out of order: malformed */
+    net_state_rec swap = recs[1];
+    recs[1] = recs[0];
+    recs[0] = swap;
+    wr_init(&w);
+    net_enc_state_part(&w, &p);
+    assert_int_equal(net_msg_decode(&m, &lim, w.buf, w.len), WEFT_E_NET_MESSAGE);
+    wr_free(&w);
+    recs[0] = recs[1];
+    wr_init(&w);
+    net_enc_state_part(&w, &p);
+    assert_int_equal(net_msg_decode(&m, &lim, w.buf, w.len), WEFT_E_NET_MESSAGE);
+    wr_free(&w);
+    p.count = 1;
+    rslots[1] = rslots[0];
+    wr_init(&w);
+    net_enc_state_part(&w, &p);
+    assert_int_equal(net_msg_decode(&m, &lim, w.buf, w.len), WEFT_E_NET_MESSAGE);
+    wr_free(&w);
+    /* the metadata table and tables beyond the last never travel; keys are 1..511 bytes */
+    rslots[1] = (slot_t){801, 2};
+    uint8_t bad_tables[] = {0, NET_STATE_TABLES};
+    for (size_t i = 0; i < sizeof bad_tables; i++) {
+        recs[0].table = bad_tables[i];
+        wr_init(&w);
+        net_enc_state_part(&w, &p);
+        assert_int_equal(net_msg_decode(&m, &lim, w.buf, w.len), WEFT_E_NET_MESSAGE);
+        wr_free(&w);
+    }
+    recs[0].table = 2;
+    recs[0].klen = 0;
+    wr_init(&w);
+    net_enc_state_part(&w, &p);
+    assert_int_equal(net_msg_decode(&m, &lim, w.buf, w.len), WEFT_E_NET_MESSAGE);
+    wr_free(&w);
+    uint8_t big[NET_STATE_MAX_KEY + 1];
+    memset(big, 1, sizeof big);
+    recs[0].key = big;
+    recs[0].klen = NET_STATE_MAX_KEY + 1;
+    wr_init(&w);
+    net_enc_state_part(&w, &p);
+    assert_int_equal(net_msg_decode(&m, &lim, w.buf, w.len), WEFT_E_NET_LIMIT);
+    wr_free(&w);
+    recs[0].klen = NET_STATE_MAX_KEY;
+    wr_init(&w);
+    net_enc_state_part(&w, &p);
+    decode_ok_and_strict(&w, &m);
+    assert_int_equal(m.u.state_part.recs[0].klen, NET_STATE_MAX_KEY);
+    net_msg_free(&m);
+    wr_free(&w);
+
+    /* other statuses are one byte; anything after it, or an unknown status, is malformed */
+    uint8_t st[] = {NET_STATE_GONE, NET_STATE_BUSY, NET_STATE_UNAVAILABLE};
+    for (size_t i = 0; i < sizeof st; i++) {
+        memset(&p, 0, sizeof p);
+        p.status = st[i];
+        p.count = 5; /* ignored */
+        wr_init(&w);
+        net_enc_state_part(&w, &p);
+        assert_int_equal(w.len, NET_FRAME_HEADER + 1);
+        decode_ok_and_strict(&w, &m);
+        assert_int_equal(m.u.state_part.status, st[i]);
+        assert_int_equal(m.u.state_part.count, 0);
+        wr_free(&w);
+    }
+    uint8_t unknown_status[] = {4};
+    raw_frame(&w, NET_MSG_STATE_PART, unknown_status, 1);
+    assert_int_equal(net_msg_decode(&m, &lim, w.buf, w.len), WEFT_E_NET_MESSAGE);
+    wr_free(&w);
+    /* an OK part whose more flag is 2 */
+    uint8_t more2[1 + 2 + NET_STATE_FP_LEN + 3];
+    memset(more2, 0, sizeof more2);
+    more2[1] = 5;                /* cursor period 5, thread 0 */
+    more2[sizeof more2 - 1] = 2; /* roots 0, records 0, more 2 */
+    raw_frame(&w, NET_MSG_STATE_PART, more2, sizeof more2);
+    assert_int_equal(net_msg_decode(&m, &lim, w.buf, w.len), WEFT_E_NET_MESSAGE);
+    more2[sizeof more2 - 1] = 0;
+    wr_free(&w);
+    raw_frame(&w, NET_MSG_STATE_PART, more2, sizeof more2);
+    assert_int_equal(net_msg_decode(&m, &lim, w.buf, w.len), WEFT_OK);
+    net_msg_free(&m);
+    wr_free(&w);
+    /* STATE_ASK: a resume point without a cursor, no budget, a cursor thread >= T */
+    uint8_t ask_after_only[] = {0, 1, 1, 1, 0x55, 10};
+    raw_frame(&w, NET_MSG_STATE_ASK, ask_after_only, sizeof ask_after_only);
+    assert_int_equal(net_msg_decode(&m, &lim, w.buf, w.len), WEFT_E_NET_MESSAGE);
+    wr_free(&w);
+    uint8_t ask_zero[] = {0, 0, 0};
+    raw_frame(&w, NET_MSG_STATE_ASK, ask_zero, sizeof ask_zero);
+    assert_int_equal(net_msg_decode(&m, &lim, w.buf, w.len), WEFT_E_NET_MESSAGE);
+    wr_free(&w);
+    uint8_t ask_thread[] = {1, 7, T, 0, 10};
+    raw_frame(&w, NET_MSG_STATE_ASK, ask_thread, sizeof ask_thread);
+    assert_int_equal(net_msg_decode(&m, &lim, w.buf, w.len), WEFT_E_THREAD);
+    wr_free(&w);
+    uint8_t ask_flag[] = {2, 0, 10};
+    raw_frame(&w, NET_MSG_STATE_ASK, ask_flag, sizeof ask_flag);
+    assert_int_equal(net_msg_decode(&m, &lim, w.buf, w.len), WEFT_E_NET_MESSAGE);
+    wr_free(&w);
+}
+
 /* Counts above their limits are rejected from the count alone: no body follows. */
 static void test_limits(void **state)
 {
@@ -468,6 +665,28 @@ static void test_limits(void **state)
         {NET_MSG_PEERS, NET_MAX_PEERS_IN_LIST + 1, WEFT_E_NET_LIMIT},
         {NET_MSG_PEERS, UINT64_MAX, WEFT_E_NET_LIMIT},
     };
+    /* STATE_PART: roots, then records above their limits (status OK, cursor, fingerprint) */
+    for (int which = 0; which < 2; which++) {
+        wr_t w;
+        wr_init(&w);
+        wr_bytes(&w, "\0\0\0\0", 4);
+        wr_u8(&w, NET_MSG_STATE_PART);
+        wr_u8(&w, NET_STATE_OK);
+        wr_varint(&w, 9);
+        wr_u8(&w, 0);
+        uint8_t fp[NET_STATE_FP_LEN] = {0};
+        wr_bytes(&w, fp, sizeof fp);
+        if (which == 0) {
+            wr_varint(&w, NET_MAX_STATE_ROOTS + 1);
+        } else {
+            wr_varint(&w, 0);
+            wr_varint(&w, NET_MAX_STATE_RECORDS + 1);
+        }
+        w.buf[3] = (uint8_t)(w.len - 4);
+        net_msg m;
+        assert_int_equal(net_msg_decode(&m, &lim, w.buf, w.len), WEFT_E_NET_LIMIT);
+        wr_free(&w);
+    }
     for (size_t i = 0; i < WEFT_ARRAY_LEN(cases); i++) {
         wr_t w;
         wr_init(&w);
@@ -558,6 +777,7 @@ int main(void)
         cmocka_unit_test(test_block_bodies_and_ops),
         cmocka_unit_test(test_endorsements),
         cmocka_unit_test(test_prefixes_sync_peers),
+        cmocka_unit_test(test_state_messages),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_addr_parse),
         cmocka_unit_test(test_proof_digest),
