@@ -298,6 +298,9 @@ weft_err sc_read_str(sc_run *r, vm_instance *inst, uint32_t ptr, char **out, siz
 static weft_err guest_new(sc_run *r, vm_instance *inst, size_t len, uint32_t class_id,
                           uint32_t *ptr)
 {
+    if (!inst) /* a host function the contract exports, called directly: no guest to allocate in */
+        return sc_fail(r, WEFT_E_SC_ABI,
+                       "an ABI function that returns an object was called directly as an export");
     vm_func *f = vm_instance_func(inst, "__new");
     const vm_functype *t = f ? vm_func_type(f) : NULL;
     if (!t || t->nparams != 2 || t->nresults != 1 || t->params[0] != VM_I32 ||

@@ -622,6 +622,12 @@ static void test_failures(void **state)
          "745f6765745f63616c6c5f636f696e73000003030201010503010001071102066d656d6f72790200046d"
          "61696e00020801010a0a02050010001a0b02000b",
          "E_SC_ABI", "not available in a start function"},
+        /* (module (import "massa" "assembly_script_get_call_stack" (func $f (result i32)))
+         * (memory (export "memory") 1) (export "main" (func $f))): the ABI function itself is the
+         * export, so no instance of the contract calls it and it has no guest to allocate in */
+        {"0061736d010000000105016000017f022801056d617373611e617373656d626c795f7363726970745f67"
+         "65745f63616c6c5f737461636b00000503010001071102066d656d6f72790200046d61696e0000",
+         "E_SC_ABI", "called directly as an export"},
     };
     for (size_t i = 0; i < WEFT_ARRAY_LEN(mods); i++) {
         size_t n;

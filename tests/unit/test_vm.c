@@ -534,6 +534,8 @@ static weft_err put_hello(vm_call_ctx *ctx, void *user, const vm_val *args, vm_v
     (void)user;
     (void)args;
     vm_instance *inst = vm_ctx_instance(ctx);
+    if (!inst) /* a mutated module exporting the import itself: called from vm_invoke */
+        return WEFT_E_VM_TRAP_HOST;
     vm_func *alloc = vm_instance_func(inst, "__new");
     if (!alloc || vm_func_type(alloc)->nparams != 2 || vm_func_type(alloc)->nresults != 1)
         return WEFT_E_VM_TRAP_HOST; /* (mutated modules) */
@@ -567,6 +569,8 @@ static weft_err reenter(vm_call_ctx *ctx, void *user, const vm_val *args, vm_val
         results[0].i32 = 0;
         return WEFT_OK;
     }
+    if (!vm_ctx_instance(ctx)) /* a mutated module exporting the import itself */
+        return WEFT_E_VM_TRAP_HOST;
     vm_func *down = vm_instance_func(vm_ctx_instance(ctx), "down");
     if (!down || vm_func_type(down)->nparams != 1 || vm_func_type(down)->nresults != 1)
         return WEFT_E_VM_TRAP_HOST; /* (mutated modules) */
