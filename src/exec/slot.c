@@ -578,7 +578,13 @@ weft_err exec_slot(exec_output *out, const exec_config *cfg, const exec_vm_t *vm
     state_view_init(&c.ov, final, ol, n + 1, c.op_diff);
     views = true;
 
-    if ((err = state_ops_prune(&c.sv, in->slot.period)))
+    /* §3.2 step 1, one period at a time: a record of expire period e is written only by a slot
+     * of period ≤ e and removed at (e + 1, 0), the first slot of the next period; every slot is
+     * executed in order, so before (p, 0) nothing below p − 1 is left and after it nothing below
+     * p — the other slots of p have nothing to remove.  Same diffs as removing every record below
+     * p at every slot, without scanning the deletions of all the earlier slots' layers. */
+    if (in->slot.thread == 0 && in->slot.period > 0 &&
+        (err = state_ops_prune_range(&c.sv, in->slot.period - 1, in->slot.period)))
         goto out;
     if (in->block) {
         const exec_block *b = in->block;

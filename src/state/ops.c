@@ -45,12 +45,15 @@ weft_err state_op_executed(state_view_t *v, const op_id_t *id, bool *executed, b
     return WEFT_OK;
 }
 
-weft_err state_ops_prune(state_view_t *v, uint64_t period)
+weft_err state_ops_prune_range(state_view_t *v, uint64_t from, uint64_t to)
 {
-    uint8_t to[8];
-    state_put_u64be(to, period);
+    if (from >= to)
+        return WEFT_OK;
+    uint8_t lo[8], hi[8];
+    state_put_u64be(lo, from);
+    state_put_u64be(hi, to);
     state_keys ks;
-    weft_err err = state_scan_keys(v, STATE_T_OPS_EXPIRY, NULL, 0, to, sizeof to, &ks);
+    weft_err err = state_scan_keys(v, STATE_T_OPS_EXPIRY, lo, sizeof lo, hi, sizeof hi, &ks);
     if (err)
         return err;
     for (size_t i = 0; !err && i < ks.n; i++) {
@@ -64,4 +67,9 @@ weft_err state_ops_prune(state_view_t *v, uint64_t period)
     }
     state_keys_free(&ks);
     return err;
+}
+
+weft_err state_ops_prune(state_view_t *v, uint64_t period)
+{
+    return state_ops_prune_range(v, 0, period);
 }

@@ -296,8 +296,12 @@ WEFT_MUST_USE weft_err state_op_mark(state_view_t *v, const op_id_t *id, uint64_
 /* Whether an operation id was executed; optionally its success flag. */
 WEFT_MUST_USE weft_err state_op_executed(state_view_t *v, const op_id_t *id, bool *executed,
                                          bool *success);
-/* Forgets the operations whose expire period is below `period` (they can no longer be included). */
+/* Forgets the operations whose expire period is below `period` (they can no longer be included).
+ * Cost: the view's whole range below `period`, deletions of older layers included. */
 WEFT_MUST_USE weft_err state_ops_prune(state_view_t *v, uint64_t period);
+/* Forgets the operations whose expire period is in [from, to).  Execution prunes one period at a
+ * time (docs/consensus.md §2.2): cost proportional to what expires in the range. */
+WEFT_MUST_USE weft_err state_ops_prune_range(state_view_t *v, uint64_t from, uint64_t to);
 
 /* ---- records (docs/consensus.md §2.2) -------------------------------------------------------- */
 
