@@ -2340,7 +2340,10 @@ enum {
     F_BRCMP,
     F_BRCMPI,
     F_UN,
+    F_FUN,
     F_BIN,
+    F_CBIN,
+    F_FBIN,
     F_BINI,
     F_LOAD,
     F_STORE,
@@ -2351,16 +2354,32 @@ enum {
     F_GSET
 };
 
+/* Forms and words of every instruction; a register variant has those of its base. */
+enum {
+#define X(name, words, form) VMF_##name = F_##form,
+    VM_OPS(X)
+#undef X
+};
 static const uint8_t op_form[VMOP_COUNT_] = {
 #define X(name, words, form) [VMOP_##name] = F_##form,
     VM_OPS(X)
 #undef X
+#define V(var, base, field) [VMOP_##var] = VMF_##base,
+#define X(name, words, form) VM_VAR_##form(name, V)
+        VM_OPS(X)
+#undef X
+#undef V
 };
 
 static const uint8_t op_words[VMOP_COUNT_] = {
 #define X(name, words, form) [VMOP_##name] = words,
     VM_OPS(X)
 #undef X
+#define V(var, base, field) [VMOP_##var] = VMW_##var,
+#define X(name, words, form) VM_VAR_##form(name, V)
+        VM_OPS(X)
+#undef X
+#undef V
 };
 
 /* op_var[op][f]: the variant of base instruction op reading operand field f from reg (0: none). */
@@ -2433,11 +2452,14 @@ static uint32_t held_after(const cx *x, uint32_t i, uint32_t held)
     const vm_op *w = &x->ops[i + 1];
     switch (op_form[x->opc[i]]) {
     case F_UN:
+    case F_FUN:
     case F_BINI:
     case F_LOAD:
     case F_IMM:
         return w->s.b;
     case F_BIN:
+    case F_CBIN:
+    case F_FBIN:
     case F_CONST:
     case F_GGET:
         return w->s.c;
@@ -2463,6 +2485,49 @@ static bool falls_through(const cx *x, uint32_t i)
            op_form[op] != F_BRT;
 }
 
+/* The instruction computing what `op` computes with its operands s.a and s.b swapped (a
+ * comparison mirrored), or 0. */
+static uint16_t swapped_op(uint16_t op)
+{
+    /* relation order: eq ne lt_s lt_u gt_s gt_u le_s le_u ge_s ge_u */
+    static const uint8_t mirror_rel[10] = {0, 1, 4, 5, 2, 3, 8, 9, 6, 7};
+    static const uint16_t bases[] = {VMOP_BR_I32_EQ, VMOP_BR_I64_EQ, VMOP_BRG_I32_EQ,
+                                     VMOP_BRG_I64_EQ};
+    if (op_form[op] == F_CBIN)
+        return mirror_op[op];
+    for (size_t k = 0; k < sizeof bases / sizeof bases[0]; k++)
+        if (op >= bases[k] && op < bases[k] + 10)
+            return (uint16_t)(bases[k] + mirror_rel[op - bases[k]]);
+    return 0;
+}
+
+/* Makes the instruction at word i read the operand held in the register from it (its register
+ * variant), swapping the operands of a commutative operator or a comparison when that one has a
+ * variant for s.a only. */
+static void use_register(cx *x, uint32_t i, uint32_t held)
+{
+    uint16_t op = x->opc[i];
+    vm_op *w = &x->ops[i + 1];
+    if (op_var[op][0] && w->s.a == held) {
+        set_op(x, i, (enum vm_opcode)op_var[op][0]);
+        return;
+    }
+    if (op_var[op][1] && w->s.b == held) {
+        set_op(x, i, (enum vm_opcode)op_var[op][1]);
+        return;
+    }
+    uint16_t sw = swapped_op(op);
+    if (sw && op_var[sw][0] && w->s.b == held) {
+        uint16_t a = w->s.a;
+        w->s.a = w->s.b;
+        w->s.b = a;
+        set_op(x, i, (enum vm_opcode)op_var[sw][0]);
+        return;
+    }
+    if (op_var[op][2] && w->s.c == held)
+        set_op(x, i, (enum vm_opcode)op_var[op][2]);
+}
+
 /* One walk over the code: the value held at each instruction is that of its predecessors (the
  * previous instruction if it falls through; at a branch target also every branch to it, as
  * recorded in `in`).  Branches update `in`; returns whether `in` changed.  With `apply`, the
@@ -2486,13 +2551,8 @@ static bool held_walk(cx *x, uint32_t *in, const uint8_t *tgt, bool apply)
                 changed = true;
             }
         });
-        uint16_t op = x->opc[i];
         if (apply && held != NONE)
-            for (int f = 0; f < 3; f++)
-                if (op_var[op][f] && get_field(&x->ops[i + 1], f) == held) {
-                    x->ops[i].h = x->H[op_var[op][f]];
-                    break;
-                }
+            use_register(x, i, held);
         held = held_after(x, i, held);
         falls = falls_through(x, i);
     }
@@ -2524,6 +2584,112 @@ static void register_pass(cx *x)
     (void)held_walk(x, in, tgt, true);
     free(tgt);
     free(in);
+}
+
+/* ---- superinstructions --------------------------------------------------------------------- */
+
+static const struct {
+    uint16_t first, second, fused;
+} pairs[] = {
+#define F(x, y) {VMOP_##x, VMOP_##y, VMOP_F_##x##__##y},
+    VM_PAIRS(F)
+#undef F
+};
+
+static uint16_t pair_of(uint16_t first, uint16_t second)
+{
+    for (size_t k = 0; k < sizeof pairs / sizeof pairs[0]; k++)
+        if (pairs[k].first == first && pairs[k].second == second)
+            return pairs[k].fused;
+    return 0;
+}
+
+/* Calls STMT with site_ (the word holding a branch offset), hi_ (in its hi half) and t_ (the
+ * target) for every branch of the instruction at word i. */
+#define FOR_BRANCHES(x, i, STMT)                                                                   \
+    do {                                                                                           \
+        uint32_t site_ = (i) + 1, t_;                                                              \
+        bool hi_ = false;                                                                          \
+        switch (op_form[(x)->opc[i]]) {                                                            \
+        case F_JMP:                                                                                \
+        case F_BRC:                                                                                \
+            t_ = branch_target(x, site_, (x)->ops[site_].w.lo);                                    \
+            STMT;                                                                                  \
+            break;                                                                                 \
+        case F_BRCMP:                                                                              \
+        case F_BRCMPI:                                                                             \
+            hi_ = true;                                                                            \
+            t_ = branch_target(x, site_, (x)->ops[site_].w.hi);                                    \
+            STMT;                                                                                  \
+            break;                                                                                 \
+        case F_BRT:                                                                                \
+            for (uint32_t k_ = 0; k_ <= (x)->ops[(i) + 1].w.lo; k_++) {                            \
+                site_ = (i) + 2 + k_;                                                              \
+                t_ = branch_target(x, site_, (x)->ops[site_].w.lo);                                \
+                STMT;                                                                              \
+            }                                                                                      \
+            break;                                                                                 \
+        default:                                                                                   \
+            break;                                                                                 \
+        }                                                                                          \
+    } while (0)
+
+/* Replaces each listed pair of instructions (VM_PAIRS) whose second one is no branch target by
+ * the fused instruction: the operand words stay as they are, minus the second handler word, and
+ * every branch offset is recomputed for the shorter code.  Runs last (the register pass has chosen
+ * the variants the pairs name). */
+static void fuse_pass(cx *x)
+{
+    uint8_t *tgt = calloc((size_t)x->n + 1, 1);
+    uint32_t *map = malloc(sizeof *map * ((size_t)x->n + 1)); /* old word -> new word */
+    vm_op *out = malloc(sizeof *out * ((size_t)x->n + 1));
+    if (!tgt || !map || !out) {
+        fail(x, WEFT_E_NOMEM, "out of memory");
+        goto done;
+    }
+    for (uint32_t i = 0; i < x->n; i += insn_words(x, i))
+        FOR_TARGETS(x, i, tgt[t_] = 1);
+    uint32_t j = 0;
+    for (uint32_t i = 0; i < x->n;) {
+        uint32_t li = insn_words(x, i), k = i + li;
+        uint16_t f = k < x->n && !tgt[k] ? pair_of(x->opc[i], x->opc[k]) : 0;
+        out[j] = f ? (vm_op){.h = x->H[f]} : x->ops[i];
+        map[i] = j;
+        for (uint32_t w = 1; w < li; w++) {
+            out[j + w] = x->ops[i + w];
+            map[i + w] = j + w;
+        }
+        j += li;
+        i = k;
+        if (f) {
+            uint32_t lk = insn_words(x, k);
+            map[k] = j - 1; /* never a target */
+            for (uint32_t w = 1; w < lk; w++) {
+                out[j - 1 + w] = x->ops[k + w];
+                map[k + w] = j - 1 + w;
+            }
+            j += lk - 1;
+            i = k + lk;
+        }
+    }
+    map[x->n] = j;
+    for (uint32_t i = 0; i < x->n; i += insn_words(x, i))
+        FOR_BRANCHES(x, i, {
+            uint32_t off = (uint32_t)((int64_t)map[t_] - (int64_t)map[site_]);
+            if (hi_)
+                out[map[site_]].w.hi = off;
+            else
+                out[map[site_]].w.lo = off;
+        });
+    free(x->ops);
+    x->ops = out;
+    x->cap = x->n + 1;
+    out = NULL;
+    x->n = j; /* x->opc no longer describes the code */
+done:
+    free(tgt);
+    free(map);
+    free(out);
 }
 
 /* ---- one function --------------------------------------------------------------------------- */
@@ -2610,6 +2776,8 @@ weft_err vm_compile(vm_module *m, uint32_t i, const uint8_t *base, vm_diag *diag
                                         : w->s.d));
     }
     register_pass(&x);
+    if (!bad(&x))
+        fuse_pass(&x);
     if (bad(&x))
         goto out;
     c->ops = vm_arena_alloc(&m->arena, sizeof *c->ops * (x.n ? x.n : 1));

@@ -163,6 +163,9 @@ run(vm_store *s, vm_func *f, vm_slot *args, const void *const **table)
             VM_OPS(X)
 #undef X
 #undef V
+#define F(x, y) [VMOP_F_##x##__##y] = &&L_F_##x##__##y,
+                VM_PAIRS(F)
+#undef F
     };
     if (table) {
         *table = labels;
@@ -220,6 +223,97 @@ run(vm_store *s, vm_func *f, vm_slot *args, const void *const **table)
 #define ACC ((vm_slot){.u64 = reg}) /* the register operand of the _A/_B/_C variants */
 #define IMM(w) ((vm_slot){.u64 = (uint64_t)(int64_t)(int32_t)(w)}) /* an immediate operand */
 #define JUMP(word, off) (ip = &ip[word] + (int32_t)(off))
+#define TAIL(words)                                                                                \
+    do {                                                                                           \
+        ip += 1 + (words);                                                                         \
+        NEXT();                                                                                    \
+    } while (0)
+
+    /* Instruction bodies, without advancing ip: a handler is its body and TAIL; a fused
+     * instruction (VM_PAIRS) runs two bodies, moving ip between them so that each finds its
+     * operands at ip[1].  A branch body leaves the handler when it jumps and runs `fall` when it
+     * does not. */
+#define B_COPY(src) (B.u64 = reg = (src).u64)
+#define B_CONST32() (B.u64 = reg = IMM(O.w.hi).u64)
+#define B_SEL(cond)                                                                                \
+    do {                                                                                           \
+        uint64_t m_ = -(uint64_t)((cond) != 0); /* branch-free: conditions are data */             \
+        D.u64 = reg = (A.u64 & m_) | (B.u64 & ~m_);                                                \
+    } while (0)
+#define B_LOAD(ctype, expr, addr)                                                                  \
+    do {                                                                                           \
+        uint64_t ea = (uint64_t)(uint32_t)(addr) + O.w.hi;                                         \
+        if (__builtin_expect(ea + sizeof(ctype) > msize, 0))                                       \
+            TRAP(WEFT_E_VM_TRAP_MEMORY);                                                           \
+        ctype v;                                                                                   \
+        memcpy(&v, mem + ea, sizeof v);                                                            \
+        B.u64 = reg = (expr);                                                                      \
+    } while (0)
+#define B_STORE(ctype, addr, value)                                                                \
+    do {                                                                                           \
+        uint64_t ea = (uint64_t)(uint32_t)(addr) + O.w.hi;                                         \
+        if (__builtin_expect(ea + sizeof(ctype) > msize, 0))                                       \
+            TRAP(WEFT_E_VM_TRAP_MEMORY);                                                           \
+        ctype v = (ctype)(value);                                                                  \
+        memcpy(mem + ea, &v, sizeof v);                                                            \
+    } while (0)
+#define B_UN(expr, src)                                                                            \
+    do {                                                                                           \
+        vm_slot a = (src);                                                                         \
+        uint64_t r;                                                                                \
+        expr;                                                                                      \
+        B.u64 = reg = r;                                                                           \
+    } while (0)
+#define B_BIN(expr, src_a, src_b)                                                                  \
+    do {                                                                                           \
+        vm_slot a = (src_a), b = (src_b);                                                          \
+        uint64_t r;                                                                                \
+        expr;                                                                                      \
+        C.u64 = reg = r;                                                                           \
+    } while (0)
+#define B_BINI(expr, src_a) /* operand b: the sign-extended immediate in w.hi */                   \
+    do {                                                                                           \
+        vm_slot a = (src_a), b = IMM(O.w.hi);                                                      \
+        uint64_t r;                                                                                \
+        expr;                                                                                      \
+        B.u64 = reg = r;                                                                           \
+    } while (0)
+#define B_BRIF(cond, fall)                                                                         \
+    do {                                                                                           \
+        if (cond) {                                                                                \
+            JUMP(1, O.w.lo);                                                                       \
+            NEXT();                                                                                \
+        }                                                                                          \
+        fall;                                                                                      \
+    } while (0)
+#define B_BRIF_G(cond, fall)                                                                       \
+    do {                                                                                           \
+        if (cond) {                                                                                \
+            CHARGE(ip[2].w.lo);                                                                    \
+            JUMP(1, O.w.lo);                                                                       \
+            NEXT();                                                                                \
+        }                                                                                          \
+        CHARGE(ip[2].w.hi);                                                                        \
+        fall;                                                                                      \
+    } while (0)
+#define B_BRCMP(x, op, y, fall)                                                                    \
+    do {                                                                                           \
+        if ((x)op(y)) {                                                                            \
+            JUMP(1, O.w.hi);                                                                       \
+            NEXT();                                                                                \
+        }                                                                                          \
+        fall;                                                                                      \
+    } while (0)
+#define B_BRCMP_G(x, op, y, fall)                                                                  \
+    do {                                                                                           \
+        if ((x)op(y)) {                                                                            \
+            CHARGE(ip[2].w.lo);                                                                    \
+            JUMP(1, O.w.hi);                                                                       \
+            NEXT();                                                                                \
+        }                                                                                          \
+        CHARGE(ip[2].w.hi);                                                                        \
+        fall;                                                                                      \
+    } while (0)
 
     if (depth >= max_depth)
         return WEFT_E_VM_TRAP_STACK;
@@ -333,11 +427,7 @@ L_BR:
 
 #define BR_IF_(label, cond)                                                                        \
     label:                                                                                         \
-    if (cond)                                                                                      \
-        JUMP(1, O.w.lo);                                                                           \
-    else                                                                                           \
-        ip += 2;                                                                                   \
-    NEXT();
+    B_BRIF(cond, TAIL(1));
     BR_IF_(L_BR_IF, C.u32)
     BR_IF_(L_BR_IF_C, (uint32_t)reg)
     BR_IF_(L_BR_IFZ, !C.u32)
@@ -365,14 +455,7 @@ L_BR_G:
 
 #define BR_IF_G_(label, cond)                                                                      \
     label:                                                                                         \
-    if (cond) {                                                                                    \
-        CHARGE(ip[2].w.lo);                                                                        \
-        JUMP(1, O.w.lo);                                                                           \
-    } else {                                                                                       \
-        CHARGE(ip[2].w.hi);                                                                        \
-        ip += 3;                                                                                   \
-    }                                                                                              \
-    NEXT();
+    B_BRIF_G(cond, TAIL(2));
     BR_IF_G_(L_BR_IF_G, C.u32)
     BR_IF_G_(L_BR_IF_G_C, (uint32_t)reg)
     BR_IF_G_(L_BR_IFZ_G, !C.u32)
@@ -394,14 +477,12 @@ L_BR_G:
 #undef BR_TABLE_G_
 
 L_COPY:
-    B.u64 = reg = A.u64;
-    ip += 2;
-    NEXT();
+    B_COPY(A);
+    TAIL(1);
 
 L_COPY_A:
-    B.u64 = reg;
-    ip += 2;
-    NEXT();
+    B_COPY(ACC);
+    TAIL(1);
 
 L_CONST:
     C.u64 = reg = ip[2].u64;
@@ -409,21 +490,16 @@ L_CONST:
     NEXT();
 
 L_CONST32:
-    B.u64 = reg = IMM(O.w.hi).u64;
-    ip += 2;
-    NEXT();
+    B_CONST32();
+    TAIL(1);
 
-#define SELECT_(label, cond)                                                                       \
-    label : {                                                                                      \
-        uint64_t m_ = -(uint64_t)((cond) != 0); /* branch-free: conditions are data */             \
-        uint64_t v = (A.u64 & m_) | (B.u64 & ~m_);                                                 \
-        D.u64 = reg = v;                                                                           \
-        ip += 2;                                                                                   \
-        NEXT();                                                                                    \
-    }
-    SELECT_(L_SELECT, C.u32)
-    SELECT_(L_SELECT_C, (uint32_t)reg)
-#undef SELECT_
+L_SELECT:
+    B_SEL(C.u32);
+    TAIL(1);
+
+L_SELECT_C:
+    B_SEL((uint32_t)reg);
+    TAIL(1);
 
 L_GLOBAL_GET:
     C.u64 = reg = inst->globals[O.w.lo]->val.u64;
@@ -441,20 +517,11 @@ L_GLOBAL_SET_C:
     NEXT();
 
     /* ---- memory ---- */
-#define LOAD_(label, addr, ctype, expr)                                                            \
-    label : {                                                                                      \
-        uint64_t ea = (uint64_t)(uint32_t)(addr) + O.w.hi;                                         \
-        if (__builtin_expect(ea + sizeof(ctype) > msize, 0))                                       \
-            TRAP(WEFT_E_VM_TRAP_MEMORY);                                                           \
-        ctype v;                                                                                   \
-        memcpy(&v, mem + ea, sizeof v);                                                            \
-        B.u64 = reg = (expr);                                                                      \
-        ip += 2;                                                                                   \
-        NEXT();                                                                                    \
-    }
 #define LOAD(name, ctype, expr)                                                                    \
-    LOAD_(L_##name, A.u32, ctype, expr)                                                            \
-    LOAD_(L_##name##_A, reg, ctype, expr)
+    L_##name : B_LOAD(ctype, expr, A.u32);                                                         \
+    TAIL(1);                                                                                       \
+    L_##name##_A : B_LOAD(ctype, expr, reg);                                                       \
+    TAIL(1);
     LOAD(LOAD8S, int8_t, (uint64_t)(int64_t)v)
     LOAD(LOAD8U, uint8_t, v)
     LOAD(LOAD16S, int16_t, (uint64_t)(int64_t)v)
@@ -463,28 +530,19 @@ L_GLOBAL_SET_C:
     LOAD(LOAD32U, uint32_t, v)
     LOAD(LOAD64, uint64_t, v)
 #undef LOAD
-#undef LOAD_
 
-#define STORE_(label, addr, value, ctype)                                                          \
-    label : {                                                                                      \
-        uint64_t ea = (uint64_t)(uint32_t)(addr) + O.w.hi;                                         \
-        if (__builtin_expect(ea + sizeof(ctype) > msize, 0))                                       \
-            TRAP(WEFT_E_VM_TRAP_MEMORY);                                                           \
-        ctype v = (ctype)(value);                                                                  \
-        memcpy(mem + ea, &v, sizeof v);                                                            \
-        ip += 2;                                                                                   \
-        NEXT();                                                                                    \
-    }
 #define STORE(name, ctype)                                                                         \
-    STORE_(L_##name, A.u32, B.u64, ctype)                                                          \
-    STORE_(L_##name##_A, reg, B.u64, ctype)                                                        \
-    STORE_(L_##name##_B, A.u32, reg, ctype)
+    L_##name : B_STORE(ctype, A.u32, B.u64);                                                       \
+    TAIL(1);                                                                                       \
+    L_##name##_A : B_STORE(ctype, reg, B.u64);                                                     \
+    TAIL(1);                                                                                       \
+    L_##name##_B : B_STORE(ctype, A.u32, reg);                                                     \
+    TAIL(1);
     STORE(STORE8, uint8_t)
     STORE(STORE16, uint16_t)
     STORE(STORE32, uint32_t)
     STORE(STORE64, uint64_t)
 #undef STORE
-#undef STORE_
 
 L_MEMORY_SIZE:
     C.u64 = msize >> 16;
@@ -640,90 +698,93 @@ L_REF_IS_NULL:
     NEXT();
 
     /* ---- numeric ---- */
-#define UNOP_(label, src, expr)                                                                    \
-    label : {                                                                                      \
-        vm_slot a = (src);                                                                         \
-        uint64_t r;                                                                                \
-        expr;                                                                                      \
-        B.u64 = reg = r;                                                                           \
-        ip += 2;                                                                                   \
-        NEXT();                                                                                    \
-    }
-#define UNOP(name, expr) UNOP_(L_##name, A, expr) UNOP_(L_##name##_A, ACC, expr)
-#define BINOP_(label, src_a, src_b, expr)                                                          \
-    label : {                                                                                      \
-        vm_slot a = (src_a), b = (src_b);                                                          \
-        uint64_t r;                                                                                \
-        expr;                                                                                      \
-        C.u64 = reg = r;                                                                           \
-        ip += 2;                                                                                   \
-        NEXT();                                                                                    \
-    }
+#define UNOP(name, expr)                                                                           \
+    L_##name : B_UN(expr, A);                                                                      \
+    TAIL(1);                                                                                       \
+    L_##name##_A : B_UN(expr, ACC);                                                                \
+    TAIL(1);
 #define BINOP(name, expr)                                                                          \
-    BINOP_(L_##name, A, B, expr)                                                                   \
-    BINOP_(L_##name##_A, ACC, B, expr)                                                             \
-    BINOP_(L_##name##_B, A, ACC, expr)
-/* the immediate forms: operand b is the sign-extended immediate in w.hi */
-#define BINOPI_(label, src_a, expr)                                                                \
-    label : {                                                                                      \
-        vm_slot a = (src_a), b = IMM(O.w.hi);                                                      \
-        uint64_t r;                                                                                \
-        expr;                                                                                      \
-        B.u64 = reg = r;                                                                           \
-        ip += 2;                                                                                   \
-        NEXT();                                                                                    \
-    }
+    L_##name : B_BIN(expr, A, B);                                                                  \
+    TAIL(1);                                                                                       \
+    L_##name##_A : B_BIN(expr, ACC, B);                                                            \
+    TAIL(1);                                                                                       \
+    L_##name##_B : B_BIN(expr, A, ACC);                                                            \
+    TAIL(1);
+#define CBINOP(name, expr) /* commutative, or a comparison with a mirror: no _B */                 \
+    L_##name : B_BIN(expr, A, B);                                                                  \
+    TAIL(1);                                                                                       \
+    L_##name##_A : B_BIN(expr, ACC, B);                                                            \
+    TAIL(1);
+#define FBINOP(name, expr) /* float: no register variants */                                       \
+    L_##name : B_BIN(expr, A, B);                                                                  \
+    TAIL(1);
+#define FUNOP(name, expr)                                                                          \
+    L_##name : B_UN(expr, A);                                                                      \
+    TAIL(1);
+#define IMMOPS(name, expr)                                                                         \
+    L_##name##_I : B_BINI(expr, A);                                                                \
+    TAIL(1);                                                                                       \
+    L_##name##_I_A : B_BINI(expr, ACC);                                                            \
+    TAIL(1);
+#define ICBINOP(name, expr) CBINOP(name, expr) IMMOPS(name, expr)
 #define IBINOP(name, expr)                                                                         \
     BINOP(name, expr)                                                                              \
-    BINOPI_(L_##name##_I, A, expr)                                                                 \
-    BINOPI_(L_##name##_I_A, ACC, expr)
+    IMMOPS(name, expr)
 /* the result r: i32 results zero-extended to 64 bits */
 #define R32 r
 #define R64 r
 #define U32 r
 #define U64 r
+/* the operators that superinstructions (VM_PAIRS) use, by name */
+#define E_I32_ADD R32 = a.u32 + b.u32
+#define E_I32_SUB R32 = a.u32 - b.u32
+#define E_I32_MUL R32 = (uint32_t)(a.u32 * b.u32)
+#define E_I32_AND R32 = a.u32 & b.u32
+#define E_I32_XOR R32 = a.u32 ^ b.u32
+#define E_I32_SHL R32 = (uint32_t)(a.u32 << (b.u32 & 31))
+#define E_I32_SHR_U R32 = a.u32 >> (b.u32 & 31)
 
     UNOP(I32_EQZ, U32 = a.u32 == 0)
-    IBINOP(I32_EQ, R32 = a.u32 == b.u32)
-    IBINOP(I32_NE, R32 = a.u32 != b.u32)
-    IBINOP(I32_LT_S, R32 = a.s32 < b.s32)
-    IBINOP(I32_LT_U, R32 = a.u32 < b.u32)
-    IBINOP(I32_GT_S, R32 = a.s32 > b.s32)
-    IBINOP(I32_GT_U, R32 = a.u32 > b.u32)
-    IBINOP(I32_LE_S, R32 = a.s32 <= b.s32)
-    IBINOP(I32_LE_U, R32 = a.u32 <= b.u32)
-    IBINOP(I32_GE_S, R32 = a.s32 >= b.s32)
-    IBINOP(I32_GE_U, R32 = a.u32 >= b.u32)
+    ICBINOP(I32_EQ, R32 = a.u32 == b.u32)
+    ICBINOP(I32_NE, R32 = a.u32 != b.u32)
+    ICBINOP(I32_LT_S, R32 = a.s32 < b.s32)
+    ICBINOP(I32_LT_U, R32 = a.u32 < b.u32)
+    ICBINOP(I32_GT_S, R32 = a.s32 > b.s32)
+    ICBINOP(I32_GT_U, R32 = a.u32 > b.u32)
+    ICBINOP(I32_LE_S, R32 = a.s32 <= b.s32)
+    ICBINOP(I32_LE_U, R32 = a.u32 <= b.u32)
+    ICBINOP(I32_GE_S, R32 = a.s32 >= b.s32)
+    ICBINOP(I32_GE_U, R32 = a.u32 >= b.u32)
     UNOP(I64_EQZ, U32 = a.u64 == 0)
-    IBINOP(I64_EQ, R32 = a.u64 == b.u64)
-    IBINOP(I64_NE, R32 = a.u64 != b.u64)
-    IBINOP(I64_LT_S, R32 = a.s64 < b.s64)
-    IBINOP(I64_LT_U, R32 = a.u64 < b.u64)
-    IBINOP(I64_GT_S, R32 = a.s64 > b.s64)
-    IBINOP(I64_GT_U, R32 = a.u64 > b.u64)
-    IBINOP(I64_LE_S, R32 = a.s64 <= b.s64)
-    IBINOP(I64_LE_U, R32 = a.u64 <= b.u64)
-    IBINOP(I64_GE_S, R32 = a.s64 >= b.s64)
-    IBINOP(I64_GE_U, R32 = a.u64 >= b.u64)
-    BINOP(F32_EQ, R32 = a.f32 == b.f32)
-    BINOP(F32_NE, R32 = a.f32 != b.f32)
-    BINOP(F32_LT, R32 = a.f32 < b.f32)
-    BINOP(F32_GT, R32 = a.f32 > b.f32)
-    BINOP(F32_LE, R32 = a.f32 <= b.f32)
-    BINOP(F32_GE, R32 = a.f32 >= b.f32)
-    BINOP(F64_EQ, R32 = a.f64 == b.f64)
-    BINOP(F64_NE, R32 = a.f64 != b.f64)
-    BINOP(F64_LT, R32 = a.f64 < b.f64)
-    BINOP(F64_GT, R32 = a.f64 > b.f64)
-    BINOP(F64_LE, R32 = a.f64 <= b.f64)
-    BINOP(F64_GE, R32 = a.f64 >= b.f64)
+    ICBINOP(I64_EQ, R32 = a.u64 == b.u64)
+    ICBINOP(I64_NE, R32 = a.u64 != b.u64)
+    ICBINOP(I64_LT_S, R32 = a.s64 < b.s64)
+    ICBINOP(I64_LT_U, R32 = a.u64 < b.u64)
+    ICBINOP(I64_GT_S, R32 = a.s64 > b.s64)
+    ICBINOP(I64_GT_U, R32 = a.u64 > b.u64)
+    ICBINOP(I64_LE_S, R32 = a.s64 <= b.s64)
+    ICBINOP(I64_LE_U, R32 = a.u64 <= b.u64)
+    ICBINOP(I64_GE_S, R32 = a.s64 >= b.s64)
+    ICBINOP(I64_GE_U, R32 = a.u64 >= b.u64)
+    FBINOP(F32_EQ, R32 = a.f32 == b.f32)
+    FBINOP(F32_NE, R32 = a.f32 != b.f32)
+    FBINOP(F32_LT, R32 = a.f32 < b.f32)
+    FBINOP(F32_GT, R32 = a.f32 > b.f32)
+    FBINOP(F32_LE, R32 = a.f32 <= b.f32)
+    FBINOP(F32_GE, R32 = a.f32 >= b.f32)
+    FBINOP(F64_EQ, R32 = a.f64 == b.f64)
+    FBINOP(F64_NE, R32 = a.f64 != b.f64)
+    FBINOP(F64_LT, R32 = a.f64 < b.f64)
+    FBINOP(F64_GT, R32 = a.f64 > b.f64)
+    FBINOP(F64_LE, R32 = a.f64 <= b.f64)
+    FBINOP(F64_GE, R32 = a.f64 >= b.f64)
 
     UNOP(I32_CLZ, U32 = a.u32 ? (uint32_t)__builtin_clz(a.u32) : 32)
     UNOP(I32_CTZ, U32 = a.u32 ? (uint32_t)__builtin_ctz(a.u32) : 32)
     UNOP(I32_POPCNT, U32 = (uint32_t)__builtin_popcount(a.u32))
-    IBINOP(I32_ADD, R32 = a.u32 + b.u32)
-    IBINOP(I32_SUB, R32 = a.u32 - b.u32)
-    IBINOP(I32_MUL, R32 = (uint32_t)(a.u32 * b.u32))
+    ICBINOP(I32_ADD, E_I32_ADD)
+    IBINOP(I32_SUB, E_I32_SUB)
+    ICBINOP(I32_MUL, E_I32_MUL)
     IBINOP(I32_DIV_S, {
         if (b.u32 == 0)
             TRAP(WEFT_E_VM_TRAP_DIV_ZERO);
@@ -746,21 +807,21 @@ L_REF_IS_NULL:
             TRAP(WEFT_E_VM_TRAP_DIV_ZERO);
         R32 = a.u32 % b.u32;
     })
-    IBINOP(I32_AND, R32 = a.u32 & b.u32)
-    IBINOP(I32_OR, R32 = a.u32 | b.u32)
-    IBINOP(I32_XOR, R32 = a.u32 ^ b.u32)
-    IBINOP(I32_SHL, R32 = (uint32_t)(a.u32 << (b.u32 & 31)))
+    ICBINOP(I32_AND, E_I32_AND)
+    ICBINOP(I32_OR, R32 = a.u32 | b.u32)
+    ICBINOP(I32_XOR, E_I32_XOR)
+    IBINOP(I32_SHL, E_I32_SHL)
     IBINOP(I32_SHR_S, R32 = (uint32_t)(a.s32 >> (b.u32 & 31)))
-    IBINOP(I32_SHR_U, R32 = a.u32 >> (b.u32 & 31))
+    IBINOP(I32_SHR_U, E_I32_SHR_U)
     IBINOP(I32_ROTL, R32 = rotl32(a.u32, b.u32))
     IBINOP(I32_ROTR, R32 = rotr32(a.u32, b.u32))
 
     UNOP(I64_CLZ, U64 = a.u64 ? (uint64_t)__builtin_clzll(a.u64) : 64)
     UNOP(I64_CTZ, U64 = a.u64 ? (uint64_t)__builtin_ctzll(a.u64) : 64)
     UNOP(I64_POPCNT, U64 = (uint64_t)__builtin_popcountll(a.u64))
-    IBINOP(I64_ADD, R64 = a.u64 + b.u64)
+    ICBINOP(I64_ADD, R64 = a.u64 + b.u64)
     IBINOP(I64_SUB, R64 = a.u64 - b.u64)
-    IBINOP(I64_MUL, R64 = a.u64 * b.u64)
+    ICBINOP(I64_MUL, R64 = a.u64 * b.u64)
     IBINOP(I64_DIV_S, {
         if (b.u64 == 0)
             TRAP(WEFT_E_VM_TRAP_DIV_ZERO);
@@ -783,47 +844,47 @@ L_REF_IS_NULL:
             TRAP(WEFT_E_VM_TRAP_DIV_ZERO);
         R64 = a.u64 % b.u64;
     })
-    IBINOP(I64_AND, R64 = a.u64 & b.u64)
-    IBINOP(I64_OR, R64 = a.u64 | b.u64)
-    IBINOP(I64_XOR, R64 = a.u64 ^ b.u64)
+    ICBINOP(I64_AND, R64 = a.u64 & b.u64)
+    ICBINOP(I64_OR, R64 = a.u64 | b.u64)
+    ICBINOP(I64_XOR, R64 = a.u64 ^ b.u64)
     IBINOP(I64_SHL, R64 = a.u64 << (b.u64 & 63))
     IBINOP(I64_SHR_S, R64 = (uint64_t)(a.s64 >> (b.u64 & 63)))
     IBINOP(I64_SHR_U, R64 = a.u64 >> (b.u64 & 63))
     IBINOP(I64_ROTL, R64 = rotl64(a.u64, b.u64))
     IBINOP(I64_ROTR, R64 = rotr64(a.u64, b.u64))
 
-    UNOP(F32_ABS, U32 = a.u32 & 0x7fffffffu)
-    UNOP(F32_NEG, U32 = a.u32 ^ 0x80000000u)
-    UNOP(F32_CEIL, U32 = c32(ceilf(a.f32)))
-    UNOP(F32_FLOOR, U32 = c32(floorf(a.f32)))
-    UNOP(F32_TRUNC, U32 = c32(truncf(a.f32)))
-    UNOP(F32_NEAREST, U32 = c32(nearbyintf(a.f32)))
-    UNOP(F32_SQRT, U32 = c32(sqrtf(a.f32)))
-    BINOP(F32_ADD, R32 = c32(a.f32 + b.f32))
-    BINOP(F32_SUB, R32 = c32(a.f32 - b.f32))
-    BINOP(F32_MUL, R32 = c32(a.f32 * b.f32))
-    BINOP(F32_DIV, R32 = c32(a.f32 / b.f32))
-    BINOP(F32_MIN, R32 = c32(fmin32(a.f32, b.f32)))
-    BINOP(F32_MAX, R32 = c32(fmax32(a.f32, b.f32)))
-    BINOP(F32_COPYSIGN, R32 = (a.u32 & 0x7fffffffu) | (b.u32 & 0x80000000u))
-    UNOP(F64_ABS, U64 = a.u64 & 0x7fffffffffffffffull)
-    UNOP(F64_NEG, U64 = a.u64 ^ 0x8000000000000000ull)
-    UNOP(F64_CEIL, U64 = c64(ceil(a.f64)))
-    UNOP(F64_FLOOR, U64 = c64(floor(a.f64)))
-    UNOP(F64_TRUNC, U64 = c64(trunc(a.f64)))
-    UNOP(F64_NEAREST, U64 = c64(nearbyint(a.f64)))
-    UNOP(F64_SQRT, U64 = c64(sqrt(a.f64)))
-    BINOP(F64_ADD, R64 = c64(a.f64 + b.f64))
-    BINOP(F64_SUB, R64 = c64(a.f64 - b.f64))
-    BINOP(F64_MUL, R64 = c64(a.f64 * b.f64))
-    BINOP(F64_DIV, R64 = c64(a.f64 / b.f64))
-    BINOP(F64_MIN, R64 = c64(fmin64(a.f64, b.f64)))
-    BINOP(F64_MAX, R64 = c64(fmax64(a.f64, b.f64)))
-    BINOP(F64_COPYSIGN, R64 = (a.u64 & 0x7fffffffffffffffull) | (b.u64 & 0x8000000000000000ull))
+    FUNOP(F32_ABS, U32 = a.u32 & 0x7fffffffu)
+    FUNOP(F32_NEG, U32 = a.u32 ^ 0x80000000u)
+    FUNOP(F32_CEIL, U32 = c32(ceilf(a.f32)))
+    FUNOP(F32_FLOOR, U32 = c32(floorf(a.f32)))
+    FUNOP(F32_TRUNC, U32 = c32(truncf(a.f32)))
+    FUNOP(F32_NEAREST, U32 = c32(nearbyintf(a.f32)))
+    FUNOP(F32_SQRT, U32 = c32(sqrtf(a.f32)))
+    FBINOP(F32_ADD, R32 = c32(a.f32 + b.f32))
+    FBINOP(F32_SUB, R32 = c32(a.f32 - b.f32))
+    FBINOP(F32_MUL, R32 = c32(a.f32 * b.f32))
+    FBINOP(F32_DIV, R32 = c32(a.f32 / b.f32))
+    FBINOP(F32_MIN, R32 = c32(fmin32(a.f32, b.f32)))
+    FBINOP(F32_MAX, R32 = c32(fmax32(a.f32, b.f32)))
+    FBINOP(F32_COPYSIGN, R32 = (a.u32 & 0x7fffffffu) | (b.u32 & 0x80000000u))
+    FUNOP(F64_ABS, U64 = a.u64 & 0x7fffffffffffffffull)
+    FUNOP(F64_NEG, U64 = a.u64 ^ 0x8000000000000000ull)
+    FUNOP(F64_CEIL, U64 = c64(ceil(a.f64)))
+    FUNOP(F64_FLOOR, U64 = c64(floor(a.f64)))
+    FUNOP(F64_TRUNC, U64 = c64(trunc(a.f64)))
+    FUNOP(F64_NEAREST, U64 = c64(nearbyint(a.f64)))
+    FUNOP(F64_SQRT, U64 = c64(sqrt(a.f64)))
+    FBINOP(F64_ADD, R64 = c64(a.f64 + b.f64))
+    FBINOP(F64_SUB, R64 = c64(a.f64 - b.f64))
+    FBINOP(F64_MUL, R64 = c64(a.f64 * b.f64))
+    FBINOP(F64_DIV, R64 = c64(a.f64 / b.f64))
+    FBINOP(F64_MIN, R64 = c64(fmin64(a.f64, b.f64)))
+    FBINOP(F64_MAX, R64 = c64(fmax64(a.f64, b.f64)))
+    FBINOP(F64_COPYSIGN, R64 = (a.u64 & 0x7fffffffffffffffull) | (b.u64 & 0x8000000000000000ull))
 
     /* trapping float-to-int: NaN is "invalid conversion", out of range "integer overflow" */
 #define TRUNC(name, in, lo_ok, hi, ctype, rtype)                                                   \
-    UNOP(name, {                                                                                   \
+    FUNOP(name, {                                                                                  \
         in v = a.in##_field;                                                                       \
         if (v != v)                                                                                \
             TRAP(WEFT_E_VM_TRAP_CONVERSION);                                                       \
@@ -847,42 +908,34 @@ L_REF_IS_NULL:
 
     UNOP(I64_EXTEND_I32_S, U64 = (uint64_t)(int64_t)a.s32)
     UNOP(I64_EXTEND_I32_U, U64 = a.u32)
-    UNOP(F32_CONVERT_I32_S, U32 = f32_bits((float)a.s32))
-    UNOP(F32_CONVERT_I32_U, U32 = f32_bits((float)a.u32))
-    UNOP(F32_CONVERT_I64_S, U32 = f32_bits((float)a.s64))
-    UNOP(F32_CONVERT_I64_U, U32 = f32_bits((float)a.u64))
-    UNOP(F32_DEMOTE_F64, U32 = c32((float)a.f64))
-    UNOP(F64_CONVERT_I32_S, U64 = f64_bits((double)a.s32))
-    UNOP(F64_CONVERT_I32_U, U64 = f64_bits((double)a.u32))
-    UNOP(F64_CONVERT_I64_S, U64 = f64_bits((double)a.s64))
-    UNOP(F64_CONVERT_I64_U, U64 = f64_bits((double)a.u64))
-    UNOP(F64_PROMOTE_F32, U64 = c64((double)a.f32))
+    FUNOP(F32_CONVERT_I32_S, U32 = f32_bits((float)a.s32))
+    FUNOP(F32_CONVERT_I32_U, U32 = f32_bits((float)a.u32))
+    FUNOP(F32_CONVERT_I64_S, U32 = f32_bits((float)a.s64))
+    FUNOP(F32_CONVERT_I64_U, U32 = f32_bits((float)a.u64))
+    FUNOP(F32_DEMOTE_F64, U32 = c32((float)a.f64))
+    FUNOP(F64_CONVERT_I32_S, U64 = f64_bits((double)a.s32))
+    FUNOP(F64_CONVERT_I32_U, U64 = f64_bits((double)a.u32))
+    FUNOP(F64_CONVERT_I64_S, U64 = f64_bits((double)a.s64))
+    FUNOP(F64_CONVERT_I64_U, U64 = f64_bits((double)a.u64))
+    FUNOP(F64_PROMOTE_F32, U64 = c64((double)a.f32))
     UNOP(I32_EXTEND8_S, U32 = (uint32_t)(int32_t)(int8_t)a.u32)
     UNOP(I32_EXTEND16_S, U32 = (uint32_t)(int32_t)(int16_t)a.u32)
     UNOP(I64_EXTEND8_S, U64 = (uint64_t)(int64_t)(int8_t)a.u64)
     UNOP(I64_EXTEND16_S, U64 = (uint64_t)(int64_t)(int16_t)a.u64)
     UNOP(I64_EXTEND32_S, U64 = (uint64_t)(int64_t)(int32_t)a.u64)
-    UNOP(I32_TRUNC_SAT_F32_S, U32 = sat_i32(a.f32))
-    UNOP(I32_TRUNC_SAT_F32_U, U32 = sat_u32(a.f32))
-    UNOP(I32_TRUNC_SAT_F64_S, U32 = sat_i32(a.f64))
-    UNOP(I32_TRUNC_SAT_F64_U, U32 = sat_u32(a.f64))
-    UNOP(I64_TRUNC_SAT_F32_S, U64 = sat_i64(a.f32))
-    UNOP(I64_TRUNC_SAT_F32_U, U64 = sat_u64(a.f32))
-    UNOP(I64_TRUNC_SAT_F64_S, U64 = sat_i64(a.f64))
-    UNOP(I64_TRUNC_SAT_F64_U, U64 = sat_u64(a.f64))
+    FUNOP(I32_TRUNC_SAT_F32_S, U32 = sat_i32(a.f32))
+    FUNOP(I32_TRUNC_SAT_F32_U, U32 = sat_u32(a.f32))
+    FUNOP(I32_TRUNC_SAT_F64_S, U32 = sat_i32(a.f64))
+    FUNOP(I32_TRUNC_SAT_F64_U, U32 = sat_u32(a.f64))
+    FUNOP(I64_TRUNC_SAT_F32_S, U64 = sat_i64(a.f32))
+    FUNOP(I64_TRUNC_SAT_F32_U, U64 = sat_u64(a.f32))
+    FUNOP(I64_TRUNC_SAT_F64_S, U64 = sat_i64(a.f64))
+    FUNOP(I64_TRUNC_SAT_F64_U, U64 = sat_u64(a.f64))
 
     /* ---- fused compare-and-branch ---- */
-#define BRCMP_(label, x, y, op)                                                                    \
-    label:                                                                                         \
-    if ((x)op(y))                                                                                  \
-        JUMP(1, O.w.hi);                                                                           \
-    else                                                                                           \
-        ip += 2;                                                                                   \
-    NEXT();
 #define BRCMP(name, field, op)                                                                     \
-    BRCMP_(L_##name, A.field, B.field, op)                                                         \
-    BRCMP_(L_##name##_A, ACC.field, B.field, op)                                                   \
-    BRCMP_(L_##name##_B, A.field, ACC.field, op)
+    L_##name : B_BRCMP(A.field, op, B.field, TAIL(1));                                             \
+    L_##name##_A : B_BRCMP(ACC.field, op, B.field, TAIL(1));
     BRCMP(BR_I32_EQ, u32, ==)
     BRCMP(BR_I32_NE, u32, !=)
     BRCMP(BR_I32_LT_S, s32, <)
@@ -904,21 +957,9 @@ L_REF_IS_NULL:
     BRCMP(BR_I64_GE_S, s64, >=)
     BRCMP(BR_I64_GE_U, u64, >=)
 #undef BRCMP
-#undef BRCMP_
-#define BRCMPG_(label, x, y, op)                                                                   \
-    label:                                                                                         \
-    if ((x)op(y)) {                                                                                \
-        CHARGE(ip[2].w.lo);                                                                        \
-        JUMP(1, O.w.hi);                                                                           \
-    } else {                                                                                       \
-        CHARGE(ip[2].w.hi);                                                                        \
-        ip += 3;                                                                                   \
-    }                                                                                              \
-    NEXT();
 #define BRCMPG(name, field, op)                                                                    \
-    BRCMPG_(L_##name, A.field, B.field, op)                                                        \
-    BRCMPG_(L_##name##_A, ACC.field, B.field, op)                                                  \
-    BRCMPG_(L_##name##_B, A.field, ACC.field, op)
+    L_##name : B_BRCMP_G(A.field, op, B.field, TAIL(2));                                           \
+    L_##name##_A : B_BRCMP_G(ACC.field, op, B.field, TAIL(2));
     BRCMPG(BRG_I32_EQ, u32, ==)
     BRCMPG(BRG_I32_NE, u32, !=)
     BRCMPG(BRG_I32_LT_S, s32, <)
@@ -940,32 +981,14 @@ L_REF_IS_NULL:
     BRCMPG(BRG_I64_GE_S, s64, >=)
     BRCMPG(BRG_I64_GE_U, u64, >=)
 #undef BRCMPG
-#undef BRCMPG_
 
     /* compare with an immediate and branch: the immediate in the word after the operands (after
      * the gas word when metered) */
-#define BRCMPI_(label, x, field, op)                                                               \
-    label:                                                                                         \
-    if ((x).field op IMM(ip[2].w.lo).field)                                                        \
-        JUMP(1, O.w.hi);                                                                           \
-    else                                                                                           \
-        ip += 3;                                                                                   \
-    NEXT();
-#define BRCMPGI_(label, x, field, op)                                                              \
-    label:                                                                                         \
-    if ((x).field op IMM(ip[3].w.lo).field) {                                                      \
-        CHARGE(ip[2].w.lo);                                                                        \
-        JUMP(1, O.w.hi);                                                                           \
-    } else {                                                                                       \
-        CHARGE(ip[2].w.hi);                                                                        \
-        ip += 4;                                                                                   \
-    }                                                                                              \
-    NEXT();
 #define BRCMPI(name, field, op)                                                                    \
-    BRCMPI_(L_BR_##name##_I, A, field, op)                                                         \
-    BRCMPI_(L_BR_##name##_I_A, ACC, field, op)                                                     \
-    BRCMPGI_(L_BRG_##name##_I, A, field, op)                                                       \
-    BRCMPGI_(L_BRG_##name##_I_A, ACC, field, op)
+    L_BR_##name##_I : B_BRCMP(A.field, op, IMM(ip[2].w.lo).field, TAIL(2));                        \
+    L_BR_##name##_I_A : B_BRCMP(ACC.field, op, IMM(ip[2].w.lo).field, TAIL(2));                    \
+    L_BRG_##name##_I : B_BRCMP_G(A.field, op, IMM(ip[3].w.lo).field, TAIL(3));                     \
+    L_BRG_##name##_I_A : B_BRCMP_G(ACC.field, op, IMM(ip[3].w.lo).field, TAIL(3));
     BRCMPI(I32_EQ, u32, ==)
     BRCMPI(I32_NE, u32, !=)
     BRCMPI(I32_LT_S, s32, <)
@@ -987,8 +1010,52 @@ L_REF_IS_NULL:
     BRCMPI(I64_GE_S, s64, >=)
     BRCMPI(I64_GE_U, u64, >=)
 #undef BRCMPI
-#undef BRCMPI_
-#undef BRCMPGI_
+
+    /* ---- superinstructions (VM_PAIRS): the first body, then the second with ip moved to its
+     * operands (a branch first leaves when it jumps, else falls into the second) ---- */
+#define BODY_COPY(fall) B_COPY(A)
+#define BODY_COPY_A(fall) B_COPY(ACC)
+#define BODY_CONST32(fall) B_CONST32()
+#define BODY_SELECT_C(fall) B_SEL((uint32_t)reg)
+#define BODY_LOAD8U(fall) B_LOAD(uint8_t, v, A.u32)
+#define BODY_LOAD8U_A(fall) B_LOAD(uint8_t, v, reg)
+#define BODY_LOAD16U_A(fall) B_LOAD(uint16_t, v, reg)
+#define BODY_LOAD32U(fall) B_LOAD(uint32_t, v, A.u32)
+#define BODY_LOAD32U_A(fall) B_LOAD(uint32_t, v, reg)
+#define BODY_LOAD64_A(fall) B_LOAD(uint64_t, v, reg)
+#define BODY_STORE32(fall) B_STORE(uint32_t, A.u32, B.u64)
+#define BODY_STORE32_B(fall) B_STORE(uint32_t, A.u32, reg)
+#define BODY_STORE64_B(fall) B_STORE(uint64_t, A.u32, reg)
+#define BODY_I32_ADD_I(fall) B_BINI(E_I32_ADD, A)
+#define BODY_I32_ADD_I_A(fall) B_BINI(E_I32_ADD, ACC)
+#define BODY_I32_ADD_A(fall) B_BIN(E_I32_ADD, ACC, B)
+#define BODY_I32_SUB_I(fall) B_BINI(E_I32_SUB, A)
+#define BODY_I32_MUL_A(fall) B_BIN(E_I32_MUL, ACC, B)
+#define BODY_I32_AND_I(fall) B_BINI(E_I32_AND, A)
+#define BODY_I32_AND_I_A(fall) B_BINI(E_I32_AND, ACC)
+#define BODY_I32_XOR_A(fall) B_BIN(E_I32_XOR, ACC, B)
+#define BODY_I32_XOR_I_A(fall) B_BINI(E_I32_XOR, ACC)
+#define BODY_I32_SHL_I_A(fall) B_BINI(E_I32_SHL, ACC)
+#define BODY_I32_SHR_U_I(fall) B_BINI(E_I32_SHR_U, A)
+#define BODY_I32_SHR_U_I_A(fall) B_BINI(E_I32_SHR_U, ACC)
+#define BODY_BR_IF(fall) B_BRIF(C.u32, fall)
+#define BODY_BR_IF_C(fall) B_BRIF((uint32_t)reg, fall)
+#define BODY_BR_IFZ_C(fall) B_BRIF(!(uint32_t)reg, fall)
+#define BODY_BR_IF_G(fall) B_BRIF_G(C.u32, fall)
+#define BODY_BR_IF_G_C(fall) B_BRIF_G((uint32_t)reg, fall)
+#define BODY_BR_IFZ_G_C(fall) B_BRIF_G(!(uint32_t)reg, fall)
+#define BODY_BR_I32_NE_I(fall) B_BRCMP(A.u32, !=, IMM(ip[2].w.lo).u32, fall)
+#define BODY_BRG_I32_NE_I(fall) B_BRCMP_G(A.u32, !=, IMM(ip[3].w.lo).u32, fall)
+#define BODY_BR_I32_LT_U_I_A(fall) B_BRCMP(ACC.u32, <, IMM(ip[2].w.lo).u32, fall)
+#define BODY_BRG_I32_LT_U_I_A(fall) B_BRCMP_G(ACC.u32, <, IMM(ip[3].w.lo).u32, fall)
+#define BODY_RETURN(fall) goto L_RETURN
+#define FUSE(x, y)                                                                                 \
+    L_F_##x##__##y : BODY_##x((void)0);                                                            \
+    ip += VMW_##x;                                                                                 \
+    BODY_##y(TAIL(VMW_##y));                                                                       \
+    TAIL(VMW_##y);
+    VM_PAIRS(FUSE)
+#undef FUSE
 
 done:
     s->depth = entry_depth;

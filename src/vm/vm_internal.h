@@ -106,52 +106,52 @@ WEFT_STATIC_ASSERT(sizeof(vm_op) == 8, "code words are 8 bytes");
     X(REF_FUNC, 1, NONE)    /* w.lo function, s.c dst */                                           \
     X(REF_IS_NULL, 1, NONE) /* un */                                                               \
     X(I32_EQZ, 1, UN)                                                                              \
-    X(I32_EQ, 1, BIN)                                                                              \
-    X(I32_NE, 1, BIN)                                                                              \
-    X(I32_LT_S, 1, BIN)                                                                            \
-    X(I32_LT_U, 1, BIN)                                                                            \
-    X(I32_GT_S, 1, BIN)                                                                            \
-    X(I32_GT_U, 1, BIN)                                                                            \
-    X(I32_LE_S, 1, BIN)                                                                            \
-    X(I32_LE_U, 1, BIN)                                                                            \
-    X(I32_GE_S, 1, BIN)                                                                            \
-    X(I32_GE_U, 1, BIN)                                                                            \
+    X(I32_EQ, 1, CBIN)                                                                             \
+    X(I32_NE, 1, CBIN)                                                                             \
+    X(I32_LT_S, 1, CBIN)                                                                           \
+    X(I32_LT_U, 1, CBIN)                                                                           \
+    X(I32_GT_S, 1, CBIN)                                                                           \
+    X(I32_GT_U, 1, CBIN)                                                                           \
+    X(I32_LE_S, 1, CBIN)                                                                           \
+    X(I32_LE_U, 1, CBIN)                                                                           \
+    X(I32_GE_S, 1, CBIN)                                                                           \
+    X(I32_GE_U, 1, CBIN)                                                                           \
     X(I64_EQZ, 1, UN)                                                                              \
-    X(I64_EQ, 1, BIN)                                                                              \
-    X(I64_NE, 1, BIN)                                                                              \
-    X(I64_LT_S, 1, BIN)                                                                            \
-    X(I64_LT_U, 1, BIN)                                                                            \
-    X(I64_GT_S, 1, BIN)                                                                            \
-    X(I64_GT_U, 1, BIN)                                                                            \
-    X(I64_LE_S, 1, BIN)                                                                            \
-    X(I64_LE_U, 1, BIN)                                                                            \
-    X(I64_GE_S, 1, BIN)                                                                            \
-    X(I64_GE_U, 1, BIN)                                                                            \
-    X(F32_EQ, 1, BIN)                                                                              \
-    X(F32_NE, 1, BIN)                                                                              \
-    X(F32_LT, 1, BIN)                                                                              \
-    X(F32_GT, 1, BIN)                                                                              \
-    X(F32_LE, 1, BIN)                                                                              \
-    X(F32_GE, 1, BIN)                                                                              \
-    X(F64_EQ, 1, BIN)                                                                              \
-    X(F64_NE, 1, BIN)                                                                              \
-    X(F64_LT, 1, BIN)                                                                              \
-    X(F64_GT, 1, BIN)                                                                              \
-    X(F64_LE, 1, BIN)                                                                              \
-    X(F64_GE, 1, BIN)                                                                              \
+    X(I64_EQ, 1, CBIN)                                                                             \
+    X(I64_NE, 1, CBIN)                                                                             \
+    X(I64_LT_S, 1, CBIN)                                                                           \
+    X(I64_LT_U, 1, CBIN)                                                                           \
+    X(I64_GT_S, 1, CBIN)                                                                           \
+    X(I64_GT_U, 1, CBIN)                                                                           \
+    X(I64_LE_S, 1, CBIN)                                                                           \
+    X(I64_LE_U, 1, CBIN)                                                                           \
+    X(I64_GE_S, 1, CBIN)                                                                           \
+    X(I64_GE_U, 1, CBIN)                                                                           \
+    X(F32_EQ, 1, FBIN)                                                                             \
+    X(F32_NE, 1, FBIN)                                                                             \
+    X(F32_LT, 1, FBIN)                                                                             \
+    X(F32_GT, 1, FBIN)                                                                             \
+    X(F32_LE, 1, FBIN)                                                                             \
+    X(F32_GE, 1, FBIN)                                                                             \
+    X(F64_EQ, 1, FBIN)                                                                             \
+    X(F64_NE, 1, FBIN)                                                                             \
+    X(F64_LT, 1, FBIN)                                                                             \
+    X(F64_GT, 1, FBIN)                                                                             \
+    X(F64_LE, 1, FBIN)                                                                             \
+    X(F64_GE, 1, FBIN)                                                                             \
     X(I32_CLZ, 1, UN)                                                                              \
     X(I32_CTZ, 1, UN)                                                                              \
     X(I32_POPCNT, 1, UN)                                                                           \
-    X(I32_ADD, 1, BIN)                                                                             \
+    X(I32_ADD, 1, CBIN)                                                                            \
     X(I32_SUB, 1, BIN)                                                                             \
-    X(I32_MUL, 1, BIN)                                                                             \
+    X(I32_MUL, 1, CBIN)                                                                            \
     X(I32_DIV_S, 1, BIN)                                                                           \
     X(I32_DIV_U, 1, BIN)                                                                           \
     X(I32_REM_S, 1, BIN)                                                                           \
     X(I32_REM_U, 1, BIN)                                                                           \
-    X(I32_AND, 1, BIN)                                                                             \
-    X(I32_OR, 1, BIN)                                                                              \
-    X(I32_XOR, 1, BIN)                                                                             \
+    X(I32_AND, 1, CBIN)                                                                            \
+    X(I32_OR, 1, CBIN)                                                                             \
+    X(I32_XOR, 1, CBIN)                                                                            \
     X(I32_SHL, 1, BIN)                                                                             \
     X(I32_SHR_S, 1, BIN)                                                                           \
     X(I32_SHR_U, 1, BIN)                                                                           \
@@ -160,82 +160,82 @@ WEFT_STATIC_ASSERT(sizeof(vm_op) == 8, "code words are 8 bytes");
     X(I64_CLZ, 1, UN)                                                                              \
     X(I64_CTZ, 1, UN)                                                                              \
     X(I64_POPCNT, 1, UN)                                                                           \
-    X(I64_ADD, 1, BIN)                                                                             \
+    X(I64_ADD, 1, CBIN)                                                                            \
     X(I64_SUB, 1, BIN)                                                                             \
-    X(I64_MUL, 1, BIN)                                                                             \
+    X(I64_MUL, 1, CBIN)                                                                            \
     X(I64_DIV_S, 1, BIN)                                                                           \
     X(I64_DIV_U, 1, BIN)                                                                           \
     X(I64_REM_S, 1, BIN)                                                                           \
     X(I64_REM_U, 1, BIN)                                                                           \
-    X(I64_AND, 1, BIN)                                                                             \
-    X(I64_OR, 1, BIN)                                                                              \
-    X(I64_XOR, 1, BIN)                                                                             \
+    X(I64_AND, 1, CBIN)                                                                            \
+    X(I64_OR, 1, CBIN)                                                                             \
+    X(I64_XOR, 1, CBIN)                                                                            \
     X(I64_SHL, 1, BIN)                                                                             \
     X(I64_SHR_S, 1, BIN)                                                                           \
     X(I64_SHR_U, 1, BIN)                                                                           \
     X(I64_ROTL, 1, BIN)                                                                            \
     X(I64_ROTR, 1, BIN)                                                                            \
-    X(F32_ABS, 1, UN)                                                                              \
-    X(F32_NEG, 1, UN)                                                                              \
-    X(F32_CEIL, 1, UN)                                                                             \
-    X(F32_FLOOR, 1, UN)                                                                            \
-    X(F32_TRUNC, 1, UN)                                                                            \
-    X(F32_NEAREST, 1, UN)                                                                          \
-    X(F32_SQRT, 1, UN)                                                                             \
-    X(F32_ADD, 1, BIN)                                                                             \
-    X(F32_SUB, 1, BIN)                                                                             \
-    X(F32_MUL, 1, BIN)                                                                             \
-    X(F32_DIV, 1, BIN)                                                                             \
-    X(F32_MIN, 1, BIN)                                                                             \
-    X(F32_MAX, 1, BIN)                                                                             \
-    X(F32_COPYSIGN, 1, BIN)                                                                        \
-    X(F64_ABS, 1, UN)                                                                              \
-    X(F64_NEG, 1, UN)                                                                              \
-    X(F64_CEIL, 1, UN)                                                                             \
-    X(F64_FLOOR, 1, UN)                                                                            \
-    X(F64_TRUNC, 1, UN)                                                                            \
-    X(F64_NEAREST, 1, UN)                                                                          \
-    X(F64_SQRT, 1, UN)                                                                             \
-    X(F64_ADD, 1, BIN)                                                                             \
-    X(F64_SUB, 1, BIN)                                                                             \
-    X(F64_MUL, 1, BIN)                                                                             \
-    X(F64_DIV, 1, BIN)                                                                             \
-    X(F64_MIN, 1, BIN)                                                                             \
-    X(F64_MAX, 1, BIN)                                                                             \
-    X(F64_COPYSIGN, 1, BIN)                                                                        \
-    X(I32_TRUNC_F32_S, 1, UN)                                                                      \
-    X(I32_TRUNC_F32_U, 1, UN)                                                                      \
-    X(I32_TRUNC_F64_S, 1, UN)                                                                      \
-    X(I32_TRUNC_F64_U, 1, UN)                                                                      \
+    X(F32_ABS, 1, FUN)                                                                             \
+    X(F32_NEG, 1, FUN)                                                                             \
+    X(F32_CEIL, 1, FUN)                                                                            \
+    X(F32_FLOOR, 1, FUN)                                                                           \
+    X(F32_TRUNC, 1, FUN)                                                                           \
+    X(F32_NEAREST, 1, FUN)                                                                         \
+    X(F32_SQRT, 1, FUN)                                                                            \
+    X(F32_ADD, 1, FBIN)                                                                            \
+    X(F32_SUB, 1, FBIN)                                                                            \
+    X(F32_MUL, 1, FBIN)                                                                            \
+    X(F32_DIV, 1, FBIN)                                                                            \
+    X(F32_MIN, 1, FBIN)                                                                            \
+    X(F32_MAX, 1, FBIN)                                                                            \
+    X(F32_COPYSIGN, 1, FBIN)                                                                       \
+    X(F64_ABS, 1, FUN)                                                                             \
+    X(F64_NEG, 1, FUN)                                                                             \
+    X(F64_CEIL, 1, FUN)                                                                            \
+    X(F64_FLOOR, 1, FUN)                                                                           \
+    X(F64_TRUNC, 1, FUN)                                                                           \
+    X(F64_NEAREST, 1, FUN)                                                                         \
+    X(F64_SQRT, 1, FUN)                                                                            \
+    X(F64_ADD, 1, FBIN)                                                                            \
+    X(F64_SUB, 1, FBIN)                                                                            \
+    X(F64_MUL, 1, FBIN)                                                                            \
+    X(F64_DIV, 1, FBIN)                                                                            \
+    X(F64_MIN, 1, FBIN)                                                                            \
+    X(F64_MAX, 1, FBIN)                                                                            \
+    X(F64_COPYSIGN, 1, FBIN)                                                                       \
+    X(I32_TRUNC_F32_S, 1, FUN)                                                                     \
+    X(I32_TRUNC_F32_U, 1, FUN)                                                                     \
+    X(I32_TRUNC_F64_S, 1, FUN)                                                                     \
+    X(I32_TRUNC_F64_U, 1, FUN)                                                                     \
     X(I64_EXTEND_I32_S, 1, UN)                                                                     \
     X(I64_EXTEND_I32_U, 1, UN)                                                                     \
-    X(I64_TRUNC_F32_S, 1, UN)                                                                      \
-    X(I64_TRUNC_F32_U, 1, UN)                                                                      \
-    X(I64_TRUNC_F64_S, 1, UN)                                                                      \
-    X(I64_TRUNC_F64_U, 1, UN)                                                                      \
-    X(F32_CONVERT_I32_S, 1, UN)                                                                    \
-    X(F32_CONVERT_I32_U, 1, UN)                                                                    \
-    X(F32_CONVERT_I64_S, 1, UN)                                                                    \
-    X(F32_CONVERT_I64_U, 1, UN)                                                                    \
-    X(F32_DEMOTE_F64, 1, UN)                                                                       \
-    X(F64_CONVERT_I32_S, 1, UN)                                                                    \
-    X(F64_CONVERT_I32_U, 1, UN)                                                                    \
-    X(F64_CONVERT_I64_S, 1, UN)                                                                    \
-    X(F64_CONVERT_I64_U, 1, UN)                                                                    \
-    X(F64_PROMOTE_F32, 1, UN)                                                                      \
+    X(I64_TRUNC_F32_S, 1, FUN)                                                                     \
+    X(I64_TRUNC_F32_U, 1, FUN)                                                                     \
+    X(I64_TRUNC_F64_S, 1, FUN)                                                                     \
+    X(I64_TRUNC_F64_U, 1, FUN)                                                                     \
+    X(F32_CONVERT_I32_S, 1, FUN)                                                                   \
+    X(F32_CONVERT_I32_U, 1, FUN)                                                                   \
+    X(F32_CONVERT_I64_S, 1, FUN)                                                                   \
+    X(F32_CONVERT_I64_U, 1, FUN)                                                                   \
+    X(F32_DEMOTE_F64, 1, FUN)                                                                      \
+    X(F64_CONVERT_I32_S, 1, FUN)                                                                   \
+    X(F64_CONVERT_I32_U, 1, FUN)                                                                   \
+    X(F64_CONVERT_I64_S, 1, FUN)                                                                   \
+    X(F64_CONVERT_I64_U, 1, FUN)                                                                   \
+    X(F64_PROMOTE_F32, 1, FUN)                                                                     \
     X(I32_EXTEND8_S, 1, UN)                                                                        \
     X(I32_EXTEND16_S, 1, UN)                                                                       \
     X(I64_EXTEND8_S, 1, UN)                                                                        \
     X(I64_EXTEND16_S, 1, UN)                                                                       \
     X(I64_EXTEND32_S, 1, UN)                                                                       \
-    X(I32_TRUNC_SAT_F32_S, 1, UN)                                                                  \
-    X(I32_TRUNC_SAT_F32_U, 1, UN)                                                                  \
-    X(I32_TRUNC_SAT_F64_S, 1, UN)                                                                  \
-    X(I32_TRUNC_SAT_F64_U, 1, UN)                                                                  \
-    X(I64_TRUNC_SAT_F32_S, 1, UN)                                                                  \
-    X(I64_TRUNC_SAT_F32_U, 1, UN)                                                                  \
-    X(I64_TRUNC_SAT_F64_S, 1, UN)                                                                  \
-    X(I64_TRUNC_SAT_F64_U, 1, UN)                                                                  \
+    X(I32_TRUNC_SAT_F32_S, 1, FUN)                                                                 \
+    X(I32_TRUNC_SAT_F32_U, 1, FUN)                                                                 \
+    X(I32_TRUNC_SAT_F64_S, 1, FUN)                                                                 \
+    X(I32_TRUNC_SAT_F64_U, 1, FUN)                                                                 \
+    X(I64_TRUNC_SAT_F32_S, 1, FUN)                                                                 \
+    X(I64_TRUNC_SAT_F32_U, 1, FUN)                                                                 \
+    X(I64_TRUNC_SAT_F64_S, 1, FUN)                                                                 \
+    X(I64_TRUNC_SAT_F64_U, 1, FUN)                                                                 \
     /* fused compare-and-branch: s.a, s.b operands, w.hi offset; jump if the comparison holds */   \
     X(BR_I32_EQ, 1, BRCMP)                                                                         \
     X(BR_I32_NE, 1, BRCMP)                                                                         \
@@ -285,39 +285,84 @@ WEFT_STATIC_ASSERT(sizeof(vm_op) == 8, "code words are 8 bytes");
                 X) /* BRG_<cmp>_I: as BR_<cmp>_I, with the gas word before the immediate */
 
 /* The operators that have an immediate form (the comparisons in the order of BR_I32_EQ..). */
+// clang-format off
 #define VM_IMM_CMPS(Y, X)                                                                          \
     Y(X, I32_EQ)                                                                                   \
     Y(X, I32_NE)                                                                                   \
-    Y(X, I32_LT_S) Y(X, I32_LT_U) Y(X, I32_GT_S) Y(X, I32_GT_U) Y(X, I32_LE_S) Y(X, I32_LE_U)      \
-        Y(X, I32_GE_S) Y(X, I32_GE_U) Y(X, I64_EQ) Y(X, I64_NE) Y(X, I64_LT_S) Y(X, I64_LT_U)      \
-            Y(X, I64_GT_S) Y(X, I64_GT_U) Y(X, I64_LE_S) Y(X, I64_LE_U) Y(X, I64_GE_S)             \
-                Y(X, I64_GE_U)
+    Y(X, I32_LT_S)                                                                                 \
+    Y(X, I32_LT_U)                                                                                 \
+    Y(X, I32_GT_S)                                                                                 \
+    Y(X, I32_GT_U)                                                                                 \
+    Y(X, I32_LE_S)                                                                                 \
+    Y(X, I32_LE_U)                                                                                 \
+    Y(X, I32_GE_S)                                                                                 \
+    Y(X, I32_GE_U)                                                                                 \
+    Y(X, I64_EQ)                                                                                   \
+    Y(X, I64_NE)                                                                                   \
+    Y(X, I64_LT_S)                                                                                 \
+    Y(X, I64_LT_U)                                                                                 \
+    Y(X, I64_GT_S)                                                                                 \
+    Y(X, I64_GT_U)                                                                                 \
+    Y(X, I64_LE_S)                                                                                 \
+    Y(X, I64_LE_U)                                                                                 \
+    Y(X, I64_GE_S)                                                                                 \
+    Y(X, I64_GE_U)
 #define VM_IMM_BINS(Y, X)                                                                          \
     VM_IMM_CMPS(Y, X)                                                                              \
     Y(X, I32_ADD)                                                                                  \
     Y(X, I32_SUB)                                                                                  \
-    Y(X, I32_MUL) Y(X, I32_DIV_S) Y(X, I32_DIV_U) Y(X, I32_REM_S) Y(X, I32_REM_U) Y(X, I32_AND)    \
-        Y(X, I32_OR) Y(X, I32_XOR) Y(X, I32_SHL) Y(X, I32_SHR_S) Y(X, I32_SHR_U) Y(X, I32_ROTL)    \
-            Y(X, I32_ROTR) Y(X, I64_ADD) Y(X, I64_SUB) Y(X, I64_MUL) Y(X, I64_DIV_S)               \
-                Y(X, I64_DIV_U) Y(X, I64_REM_S) Y(X, I64_REM_U) Y(X, I64_AND) Y(X, I64_OR)         \
-                    Y(X, I64_XOR) Y(X, I64_SHL) Y(X, I64_SHR_S) Y(X, I64_SHR_U) Y(X, I64_ROTL)     \
-                        Y(X, I64_ROTR)
+    Y(X, I32_MUL)                                                                                  \
+    Y(X, I32_DIV_S)                                                                                \
+    Y(X, I32_DIV_U)                                                                                \
+    Y(X, I32_REM_S)                                                                                \
+    Y(X, I32_REM_U)                                                                                \
+    Y(X, I32_AND)                                                                                  \
+    Y(X, I32_OR)                                                                                   \
+    Y(X, I32_XOR)                                                                                  \
+    Y(X, I32_SHL)                                                                                  \
+    Y(X, I32_SHR_S)                                                                                \
+    Y(X, I32_SHR_U)                                                                                \
+    Y(X, I32_ROTL)                                                                                 \
+    Y(X, I32_ROTR)                                                                                 \
+    Y(X, I64_ADD)                                                                                  \
+    Y(X, I64_SUB)                                                                                  \
+    Y(X, I64_MUL)                                                                                  \
+    Y(X, I64_DIV_S)                                                                                \
+    Y(X, I64_DIV_U)                                                                                \
+    Y(X, I64_REM_S)                                                                                \
+    Y(X, I64_REM_U)                                                                                \
+    Y(X, I64_AND)                                                                                  \
+    Y(X, I64_OR)                                                                                   \
+    Y(X, I64_XOR)                                                                                  \
+    Y(X, I64_SHL)                                                                                  \
+    Y(X, I64_SHR_S)                                                                                \
+    Y(X, I64_SHR_U)                                                                                \
+    Y(X, I64_ROTL)                                                                                 \
+    Y(X, I64_ROTR)
+// clang-format on
 #define VM_BINI_(X, n) X(n##_I, 1, BINI)
 #define VM_BRI_(X, n) X(BR_##n##_I, 2, BRCMPI)
 #define VM_BRGI_(X, n) X(BRG_##n##_I, 3, BRCMPI)
 
 /* Operand forms (third column of VM_OPS), for the register pass of compile.c:
- *   UN, BIN, BINI, LOAD, CONST, IMM, SEL, GGET  produce a value: the handler writes it to its
- *                                    destination slot and to the interpreter's register `reg`;
+ *   UN, BIN, CBIN, BINI, LOAD, CONST, IMM, SEL, GGET, and the float forms FUN, FBIN  produce a
+ *                                    value: the handler writes it to its destination slot and to
+ *                                    the interpreter's register `reg` (CBIN: a binary integer
+ *                                    operator that is commutative or has a mirror comparison);
  *   STORE, GSET, BRC, BRCMP, BRCMPI  leave every slot and `reg` as they are (a conditional branch
  *                                    when it falls through);
  *   BRT, JMP, NONE                   anything else (reg is unknown after them).
  * Register variants: an instruction that reads the value the previous instruction produced may
  * read it from `reg` instead of its slot (the slot is written too, so nothing else changes).
  * VM_VAR_<form>(name, V) lists the variants of a base instruction as V(variant, base, field):
- * `_A` reads operand field s.a from the register, `_B` field s.b, `_C` field s.c. */
+ * `_A` reads operand field s.a from the register, `_B` field s.b, `_C` field s.c.  CBIN and BRCMP
+ * have no `_B`: the pass swaps their operands (mirroring a comparison) instead; float operators
+ * have no variants. */
 #define VM_VAR_UN(n, V) V(n##_A, n, 0)
 #define VM_VAR_BIN(n, V) V(n##_A, n, 0) V(n##_B, n, 1)
+#define VM_VAR_CBIN(n, V) V(n##_A, n, 0)
+#define VM_VAR_FUN(n, V)
+#define VM_VAR_FBIN(n, V)
 #define VM_VAR_BINI(n, V) V(n##_A, n, 0)
 #define VM_VAR_LOAD(n, V) V(n##_A, n, 0)
 #define VM_VAR_STORE(n, V) V(n##_A, n, 0) V(n##_B, n, 1)
@@ -325,13 +370,60 @@ WEFT_STATIC_ASSERT(sizeof(vm_op) == 8, "code words are 8 bytes");
 #define VM_VAR_GSET(n, V) V(n##_C, n, 2)
 #define VM_VAR_BRC(n, V) V(n##_C, n, 2)
 #define VM_VAR_BRT(n, V) V(n##_C, n, 2)
-#define VM_VAR_BRCMP(n, V) V(n##_A, n, 0) V(n##_B, n, 1)
+#define VM_VAR_BRCMP(n, V) V(n##_A, n, 0)
 #define VM_VAR_BRCMPI(n, V) V(n##_A, n, 0)
 #define VM_VAR_IMM(n, V)
 #define VM_VAR_CONST(n, V)
 #define VM_VAR_GGET(n, V)
 #define VM_VAR_JMP(n, V)
 #define VM_VAR_NONE(n, V)
+
+/* Instruction pairs run as one (superinstructions): an instruction followed by one that is not a
+ * branch target becomes F_<first>__<second>, whose operand words are those of the two in order.
+ * Chosen from the dynamic pair counts of CoreMark and bench/vm; metered and unmetered branches. */
+#define VM_PAIRS(Y)                                                                                \
+    Y(I32_ADD_I, I32_ADD_I)                                                                        \
+    Y(I32_SHR_U_I_A, I32_AND_I_A)                                                                  \
+    Y(STORE32, COPY)                                                                               \
+    Y(COPY, LOAD32U)                                                                               \
+    Y(LOAD32U, STORE32)                                                                            \
+    Y(LOAD32U, LOAD8U_A)                                                                           \
+    Y(CONST32, COPY)                                                                               \
+    Y(SELECT_C, I32_SHR_U_I_A)                                                                     \
+    Y(I32_MUL_A, I32_ADD_A)                                                                        \
+    Y(I32_AND_I_A, I32_XOR_I_A)                                                                    \
+    Y(I32_ADD_I, LOAD8U)                                                                           \
+    Y(I32_SUB_I, I32_AND_I_A)                                                                      \
+    Y(I32_AND_I_A, SELECT_C)                                                                       \
+    Y(I32_ADD_A, I32_ADD_I)                                                                        \
+    Y(I32_XOR_I_A, I32_SHR_U_I)                                                                    \
+    Y(I32_ADD_I_A, STORE32_B)                                                                      \
+    Y(LOAD32U, LOAD16U_A)                                                                          \
+    Y(I32_XOR_A, I32_AND_I_A)                                                                      \
+    Y(I32_SHR_U_I, I32_XOR_A)                                                                      \
+    Y(CONST32, I32_SUB_I)                                                                          \
+    Y(STORE32_B, I32_ADD_I)                                                                        \
+    Y(LOAD8U_A, I32_AND_I)                                                                         \
+    Y(LOAD16U_A, I32_AND_I)                                                                        \
+    Y(COPY_A, RETURN)                                                                              \
+    Y(LOAD64_A, STORE64_B)                                                                         \
+    Y(I32_SHL_I_A, LOAD32U_A)                                                                      \
+    Y(COPY, BR_IF_G)                                                                               \
+    Y(COPY, BR_IF)                                                                                 \
+    Y(LOAD32U, BR_IF_G_C)                                                                          \
+    Y(LOAD32U, BR_IF_C)                                                                            \
+    Y(LOAD8U, BR_IFZ_G_C)                                                                          \
+    Y(LOAD8U, BR_IFZ_C)                                                                            \
+    Y(LOAD32U_A, BR_IFZ_G_C)                                                                       \
+    Y(LOAD32U_A, BR_IFZ_C)                                                                         \
+    Y(COPY, BRG_I32_NE_I)                                                                          \
+    Y(COPY, BR_I32_NE_I)                                                                           \
+    Y(BR_IFZ_G_C, COPY)                                                                            \
+    Y(BR_IFZ_C, COPY)                                                                              \
+    Y(I32_SUB_I, BR_IF_G_C)                                                                        \
+    Y(I32_SUB_I, BR_IF_C)                                                                          \
+    Y(I32_ADD_I, BRG_I32_LT_U_I_A)                                                                 \
+    Y(I32_ADD_I, BR_I32_LT_U_I_A)
 
 enum vm_opcode {
 #define X(name, words, form) VMOP_##name,
@@ -342,7 +434,25 @@ enum vm_opcode {
         VM_OPS(X)
 #undef X
 #undef V
-            VMOP_COUNT_
+#define F(x, y) VMOP_F_##x##__##y,
+            VM_PAIRS(F)
+#undef F
+                VMOP_COUNT_
+};
+
+/* Operand words of every instruction (a variant has those of its base; a pair, the sum). */
+enum vm_op_words {
+#define X(name, words, form) VMW_##name = words,
+    VM_OPS(X)
+#undef X
+#define V(var, base, field) VMW_##var = VMW_##base,
+#define X(name, words, form) VM_VAR_##form(name, V)
+        VM_OPS(X)
+#undef X
+#undef V
+#define F(x, y) VMW_F_##x##__##y = VMW_##x + VMW_##y,
+            VM_PAIRS(F)
+#undef F
 };
 
 /* The interpreter's handler addresses, indexed by enum vm_opcode (static storage). */
