@@ -125,9 +125,21 @@ def main():
             return
         check(st["chain_id"] == dev["chain_id"], "get_status chain_id matches devnet.json")
         g0 = dev_genesis_ms(d)
-        gr = graph(url, g0 + T0, g0 + 3 * T0)
-        threads = {t for (p_, t) in gr}
-        check(threads == set(range(THREADS)), f"blocks in every thread (got {sorted(threads)})")
+        # every thread gets a block: a node starved of CPU (a loaded CI machine) may miss a
+        # slot now and then, so the window grows with the final period instead of being fixed
+        seen_threads = set()
+
+        def every_thread():
+            fp = final_period(status(url))
+            g = graph(url, g0 + T0, g0 + (max(fp, 2) + 1) * T0)
+            seen_threads.clear()
+            seen_threads.update(t for (p_, t) in g)
+            return g if seen_threads == set(range(THREADS)) else None
+
+        gr = wait_for(every_thread, 90, "a block in every thread")
+        if not gr:
+            check(False, f"blocks in every thread (got {sorted(seen_threads)})")
+            return
         check(all(len(v) == 1 for v in gr.values()), "one block per slot")
 
         # metrics: Prometheus text at the address of api.json
