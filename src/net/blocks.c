@@ -616,6 +616,10 @@ weft_err net_on_hello(net_core *c, net_peer *p, const net_msg *m)
         return oom(c);
     if (e)
         return WEFT_OK;
+    bool state; /* too far behind: the final state first (state.c) */
+    e = net_state_on_hello(c, p, &st, &state);
+    if (e || state)
+        return e;
     for (uint32_t t = 0; t < c->cfg.thread_count; t++) {
         uint64_t ours;
         if (!u64_add(&ours, st.final_periods[t], NET_SYNC_LAG))

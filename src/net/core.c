@@ -29,6 +29,8 @@ void net_config_default(net_config *c)
     c->dial_backoff_min_ms = 500;
     c->dial_backoff_max_ms = 60000;
     c->peer_list_ms = 30000;
+    c->state_part_bytes = 1u << 20;
+    c->state_retry_ms = 30000;
 }
 
 void net_block_free(net_block *b)
@@ -151,6 +153,7 @@ void net_peer_close(net_core *c, net_peer *p, weft_err reason, bool banned)
     weft_err e = net_push_action(c, &a); /* E_NOMEM is sticky in c->oom */
     (void)e;
     net_blocks_peer_gone(c, p);
+    net_state_peer_gone(c, p);
 }
 
 void net_peer_fault(net_core *c, net_peer *p, weft_err reason)
@@ -324,6 +327,7 @@ void net_core_disconnected(net_core *c, net_peer_id peer, uint64_t now_ms)
     if (!p->closing) {
         p->closing = true;
         net_blocks_peer_gone(c, p);
+        net_state_peer_gone(c, p);
     }
     net_book_gone(c, p, was_ready);
     if (p->outbound)
@@ -465,10 +469,16 @@ static weft_err dispatch(net_core *c, net_peer *p, net_msg *m)
         return net_on_block_op_ids(c, p, m);
     case NET_MSG_BLOCK_OPS:
         return net_on_block_ops(c, p, m);
-    case NET_MSG_BLOCK_FULL:
-        return net_on_block_full(c, p, m);
-    case NET_MSG_BLOCK_NOT_FOUND:
-        return net_on_not_found(c, p, &m->u.not_found);
+    case NET_MSG_BLOCK_FULL: {
+        bool root; /* a root block of a state transfer */
+        weft_err e = net_state_on_block_full(c, p, m, &root);
+        return e || root ? e : net_on_block_full(c, p, m);
+    }
+    case NET_MSG_BLOCK_NOT_FOUND: {
+        bool root;
+        weft_err e = net_state_on_not_found(c, p, &m->u.not_found, &root);
+        return e || root ? e : net_on_not_found(c, p, &m->u.not_found);
+    }
     case NET_MSG_ENDORSEMENTS:
         return net_on_endorsements(c, p, m);
     case NET_MSG_OP_ANNOUNCE:
@@ -481,6 +491,10 @@ static weft_err dispatch(net_core *c, net_peer *p, net_msg *m)
         return net_on_sync_ask(c, p, m);
     case NET_MSG_SYNC_IDS:
         return net_on_sync_ids(c, p, m);
+    case NET_MSG_STATE_ASK:
+        return net_on_state_ask(c, p, m);
+    case NET_MSG_STATE_PART:
+        return net_on_state_part(c, p, m);
     case NET_MSG_PEERS_ASK:
         return net_on_peers_ask(c, p);
     case NET_MSG_PEERS:
@@ -583,6 +597,8 @@ weft_err net_core_tick(net_core *c, uint64_t now_ms)
     }
     if (!e)
         e = net_blocks_tick(c);
+    if (!e)
+        e = net_state_tick(c);
     if (!e)
         e = net_gossip_tick(c);
     if (!e)
@@ -692,6 +708,7 @@ void net_core_free(net_core *c)
         peer_free(c->peers[i]);
     free(c->peers);
     net_blocks_free(c);
+    net_state_free(c);
     net_lru_free(&c->op_ids);
     net_lru_free(&c->op_asked);
     net_lru_free(&c->op_recent);

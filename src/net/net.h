@@ -190,14 +190,16 @@ typedef struct net_chain_vt {
      * record, the peer's fault); state_root gives one of the root blocks (ownership of ops passes;
      * E_SIGNATURE, E_OPS_HASH, E_NODE_BLOCK, E_INVAL: the peer's fault); state_finish checks the
      * whole (every record and root there, the fingerprint: E_STATE_CORRUPT is the peer's fault)
-     * and adopts it — afterwards status reports the new final periods; state_abort drops an
+     * and adopts it: *adopted true when status reports the new final periods at once (the core
+     * then syncs the blocks after them), false when the chain takes it over later (a restart of
+     * the node: the core then starts neither another transfer nor a sync); state_abort drops an
      * import under way. */
     weft_err (*state_part)(void *ctx, const net_state_ask *ask, net_state_part *out);
     weft_err (*state_begin)(void *ctx, slot_t cursor, const uint8_t fp[NET_STATE_FP_LEN],
                             const block_id_t *root_ids, const slot_t *root_slots, uint32_t nroots);
     weft_err (*state_records)(void *ctx, const net_state_rec *recs, uint32_t n);
     weft_err (*state_root)(void *ctx, const block_header_t *h, signed_op_t *ops, uint32_t count);
-    weft_err (*state_finish)(void *ctx);
+    weft_err (*state_finish)(void *ctx, bool *adopted);
     void (*state_abort)(void *ctx);
 } net_chain_vt;
 

@@ -191,6 +191,46 @@ typedef struct net_op_recent {
     bool has_from; /* received from the node `from` (else submitted locally, or not known) */
 } net_op_recent;
 
+/* ---- the final state in parts (state.c) ---------------------------------------------------- */
+
+#define NET_STATE_TRIED 8                 /* peers remembered per round of a state transfer */
+#define NET_STATE_ROOT_RETRY_MS 1000      /* a root block answered BLOCK_NOT_FOUND is asked … */
+#define NET_STATE_ROOT_TRIES 4            /* … this many times before the peer is given up */
+#define NET_STATE_MAX_TOTAL (64ull << 30) /* bytes of records one transfer may bring */
+#define NET_STATE_PART_MAX (4u << 20)     /* records served per part, at most */
+
+enum { NET_ROOT_NEED = 0, NET_ROOT_ASKED = 1, NET_ROOT_GOT = 2 };
+typedef struct net_state_root {
+    block_id_t id;
+    slot_t slot;
+    uint8_t state;
+    uint8_t tries; /* BLOCK_NOT_FOUND answers */
+    uint64_t at;   /* asked at, or not to be asked before (NEED) */
+} net_state_root;
+
+/* A transfer of a peer's final state (the fetching side). */
+typedef struct net_state_fetch {
+    bool active;
+    net_peer_id peer; /* 0: lost, another is chosen at the next tick */
+    bool began;       /* the first part came: cursor, fingerprint and roots are known */
+    bool ask_pending; /* a STATE_ASK is out */
+    uint64_t asked_at;
+    slot_t cursor;
+    uint8_t fp[NET_STATE_FP_LEN];
+    bool has_after; /* the next part starts after this record */
+    uint8_t after_table;
+    uint8_t after_key[NET_STATE_MAX_KEY];
+    uint32_t after_klen;
+    bool more;      /* records left to ask */
+    uint64_t bytes; /* of records so far */
+    net_state_root *roots;
+    uint32_t nroots, roots_got, roots_asked;
+    pubkey_t tried[NET_STATE_TRIED]; /* peers of this round */
+    uint32_t ntried, failures;
+    uint64_t retry_at; /* after a failed transfer: no new one before */
+    bool done;         /* a transfer the chain adopts when it restarts: nothing more here */
+} net_state_fetch;
+
 /* ---- address book, bans ---------------------------------------------------------------------- */
 
 typedef struct net_book_entry {
@@ -240,6 +280,7 @@ struct net_core {
     net_peer_id last_block_peer;
     block_id_t *deferred; /* missing blocks noted while syncing */
     size_t ndeferred;
+    net_state_fetch stf; /* the final state in parts */
 
     /* operations */
     net_lru op_ids;    /* known operation ids, looked up by prefix */
@@ -298,6 +339,21 @@ WEFT_MUST_USE weft_err net_schedule(net_core *c);
 WEFT_MUST_USE weft_err net_blocks_pending(net_core *c, const block_header_t *h);
 WEFT_MUST_USE weft_err net_blocks_invalid(net_core *c, const block_id_t *id);
 WEFT_MUST_USE weft_err net_blocks_missing(net_core *c, const block_id_t *ids, size_t n);
+
+/* state.c */
+/* Whether the state path takes this hello over (a transfer starts or is under way): then no sync
+ * of blocks starts from it.  st: the chain's status. */
+WEFT_MUST_USE weft_err net_state_on_hello(net_core *c, net_peer *p, const net_chain_status *st,
+                                          bool *taken);
+WEFT_MUST_USE weft_err net_on_state_ask(net_core *c, net_peer *p, const net_msg *m);
+WEFT_MUST_USE weft_err net_on_state_part(net_core *c, net_peer *p, net_msg *m);
+/* A BLOCK_FULL or BLOCK_NOT_FOUND that answers a root block of the transfer: *taken. */
+WEFT_MUST_USE weft_err net_state_on_block_full(net_core *c, net_peer *p, net_msg *m, bool *taken);
+WEFT_MUST_USE weft_err net_state_on_not_found(net_core *c, net_peer *p, const block_id_t *id,
+                                              bool *taken);
+void net_state_peer_gone(net_core *c, net_peer *p);
+WEFT_MUST_USE weft_err net_state_tick(net_core *c);
+void net_state_free(net_core *c);
 
 /* gossip.c */
 WEFT_MUST_USE weft_err net_on_endorsements(net_core *c, net_peer *p, const net_msg *m);

@@ -140,6 +140,7 @@ void fc_init(fchain *c)
 {
     tn_genesis_init();
     memset(c, 0, sizeof *c);
+    c->st_corrupt = -1;
     c->tcap = 64;
     c->tab = xcalloc(c->tcap, sizeof *c->tab);
     for (uint8_t t = 0; t < TN_T; t++) {
@@ -164,6 +165,14 @@ void fc_free(fchain *c)
     free(c->endos);
     free(c->ev);
     free(c->taken_slots);
+    free(c->st);
+    free(c->imp);
+    free(c->imp_root_ids);
+    free(c->imp_root_slots);
+    for (uint32_t i = 0; c->imp_roots && i < c->imp_nroots; i++)
+        if (c->imp_roots[i])
+            fblock_free(c->imp_roots[i]);
+    free(c->imp_roots);
     memset(c, 0, sizeof *c);
 }
 
@@ -265,7 +274,14 @@ static weft_err fc_status(void *ctx, net_chain_status *out)
     memcpy(out->final_periods, c->final_periods, sizeof c->final_periods);
     memcpy(out->heads, c->heads, sizeof c->heads);
     memcpy(out->head_slots, c->head_slots, sizeof c->head_slots);
+    out->kept_from = c->kept_from;
     return WEFT_OK;
+}
+
+/* Blocks of periods below kept_from are gone (genesis stays). */
+static bool fc_gone(const fchain *c, const fblock *b)
+{
+    return b->h.slot.period > 0 && b->h.slot.period < c->kept_from;
 }
 
 static bool fc_waiting_has(const fchain *c, const block_id_t *id)
@@ -287,7 +303,7 @@ static weft_err fc_get_block(void *ctx, const block_id_t *id, bool with_ops, net
     fchain *c = ctx;
     memset(out, 0, sizeof *out);
     const fblock *b = fc_get(c, id);
-    if (!b)
+    if (!b || fc_gone(c, b))
         return WEFT_E_NOT_FOUND;
     out->header = b->h;
     out->op_count = b->n;
@@ -399,6 +415,10 @@ static weft_err fc_submit_block(void *ctx, const block_header_t *h, signed_op_t 
         *verdict = WEFT_E_NODE_BLOCK_LATER;
         goto out;
     }
+    if (c->refuse_old && h->slot.period <= c->final_periods[h->slot.thread]) {
+        *verdict = WEFT_E_GRAPH_OLD_PERIOD;
+        goto out;
+    }
     b = xcalloc(1, sizeof *b);
     b->h = *h;
     b->n = count;
@@ -499,7 +519,7 @@ static weft_err fc_final_range(void *ctx, slot_t after, size_t max, block_id_t *
     const fblock **sel = xcalloc(c->nall, sizeof *sel);
     size_t n = 0;
     for (size_t i = 0; i < c->nall; i++)
-        if (slot_cmp(c->all[i]->h.slot, after) > 0)
+        if (slot_cmp(c->all[i]->h.slot, after) > 0 && !fc_gone(c, c->all[i]))
             sel[n++] = c->all[i];
     qsort(sel, n, sizeof *sel, fb_slot_cmp);
     size_t k = n < max ? n : max;
@@ -515,6 +535,258 @@ static weft_err fc_final_range(void *ctx, slot_t after, size_t max, block_id_t *
     return WEFT_OK;
 }
 
+/* ---- the final state in parts ----------------------------------------------------------------
+ */
+
+static int fs_cmp(const fsrec *a, const fsrec *b)
+{
+    return net_state_key_cmp(a->table, a->key, a->klen, b->table, b->key, b->klen);
+}
+
+static int fs_qcmp(const void *a, const void *b) { return fs_cmp(a, b); }
+
+void fc_state_fill(fchain *c, size_t n, uint32_t seed)
+{
+    free(c->st);
+    c->st = xcalloc(n, sizeof *c->st);
+    uint32_t x = seed * 2654435761u + 1;
+    for (size_t i = 0; i < n; i++) {
+        fsrec *r = &c->st[i];
+        x = x * 1103515245u + 12345u;
+        r->table = (uint8_t)(1 + (x >> 8) % (NET_STATE_TABLES - 1));
+        r->klen = 4 + (x >> 16) % 40;
+        r->vlen = (x >> 4) % 48;
+        for (uint32_t k = 0; k < r->klen; k++)
+            r->key[k] = (uint8_t)(x >> (k % 24));
+        /* distinct keys: the index in the first four bytes */
+        r->key[0] = (uint8_t)(i >> 24), r->key[1] = (uint8_t)(i >> 16);
+        r->key[2] = (uint8_t)(i >> 8), r->key[3] = (uint8_t)i;
+        for (uint32_t k = 0; k < r->vlen; k++)
+            r->val[k] = (uint8_t)(x + k * 7);
+    }
+    qsort(c->st, n, sizeof *c->st, fs_qcmp);
+    c->nst = n;
+}
+
+void fc_state_fp(const fsrec *r, size_t n, uint8_t out[NET_STATE_FP_LEN])
+{
+    memset(out, 0, NET_STATE_FP_LEN);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t h[NET_STATE_FP_LEN];
+        crypto_blake3_ctx x;
+        crypto_blake3_init(&x);
+        crypto_blake3_update(&x, &r[i].table, 1);
+        uint8_t kl = (uint8_t)r[i].klen;
+        crypto_blake3_update(&x, &kl, 1);
+        crypto_blake3_update(&x, r[i].key, r[i].klen);
+        crypto_blake3_update(&x, r[i].val, r[i].vlen);
+        crypto_blake3_final_xof(&x, h, sizeof h);
+        for (size_t k = 0; k < NET_STATE_FP_LEN; k++)
+            out[k] ^= h[k];
+    }
+}
+
+static weft_err fc_state_part(void *ctx, const net_state_ask *ask, net_state_part *out)
+{
+    fchain *c = ctx;
+    memset(out, 0, sizeof *out);
+    if (!c->st_serve) {
+        out->status = NET_STATE_UNAVAILABLE;
+        return WEFT_OK;
+    }
+    if (ask->has_cursor && (slot_cmp(ask->cursor, c->st_cursor) != 0 ||
+                            (c->st_gone_at && ++c->st_asks == c->st_gone_at))) {
+        out->status = NET_STATE_GONE;
+        return WEFT_OK;
+    }
+    out->cursor = c->st_cursor;
+    fc_state_fp(c->st, c->nst, out->fingerprint);
+    size_t i = 0;
+    if (ask->has_after) {
+        fsrec a;
+        memset(&a, 0, sizeof a);
+        a.table = ask->after_table;
+        a.klen = ask->after_klen <= sizeof a.key ? ask->after_klen : sizeof a.key;
+        memcpy(a.key, ask->after_key, a.klen);
+        while (i < c->nst && fs_cmp(&c->st[i], &a) <= 0)
+            i++;
+    }
+    size_t from = i, bytes = 0;
+    while (i < c->nst && (i == from || bytes + c->st[i].klen + c->st[i].vlen <= ask->max_bytes)) {
+        bytes += c->st[i].klen + c->st[i].vlen;
+        i++;
+    }
+    out->count = (uint32_t)(i - from);
+    out->more = i < c->nst;
+    out->recs = xcalloc(out->count, sizeof *out->recs);
+    out->mem = xcalloc(out->count, sizeof(fsrec));
+    fsrec *copy = (fsrec *)out->mem;
+    for (uint32_t k = 0; k < out->count; k++) {
+        copy[k] = c->st[from + k];
+        if (c->st_corrupt >= 0 && (size_t)c->st_corrupt == from + k)
+            copy[k].val[0] ^= 1, copy[k].vlen = copy[k].vlen ? copy[k].vlen : 1;
+        out->recs[k] =
+            (net_state_rec){copy[k].table, copy[k].klen, copy[k].key, copy[k].vlen, copy[k].val};
+    }
+    if (!ask->has_cursor) { /* roots: the latest block of each thread at or before the cursor */
+        const fblock *latest[TN_T] = {0};
+        for (size_t k = 0; k < c->nall; k++) {
+            const fblock *b = c->all[k];
+            uint8_t t = b->h.slot.thread;
+            if (slot_cmp(b->h.slot, c->st_cursor) <= 0 &&
+                (!latest[t] || slot_cmp(b->h.slot, latest[t]->h.slot) > 0))
+                latest[t] = b;
+        }
+        out->root_ids = xcalloc(TN_T, sizeof *out->root_ids);
+        out->root_slots = xcalloc(TN_T, sizeof *out->root_slots);
+        for (uint64_t p = 0; p <= c->st_cursor.period; p++)
+            for (uint8_t t = 0; t < TN_T; t++)
+                if (latest[t] && latest[t]->h.slot.period == p) {
+                    out->root_ids[out->nroots] = latest[t]->h.id;
+                    out->root_slots[out->nroots++] = latest[t]->h.slot;
+                }
+    }
+    return WEFT_OK;
+}
+
+static void fc_imp_clear(fchain *c)
+{
+    free(c->imp);
+    free(c->imp_root_ids);
+    free(c->imp_root_slots);
+    for (uint32_t i = 0; c->imp_roots && i < c->imp_nroots; i++)
+        if (c->imp_roots[i])
+            fblock_free(c->imp_roots[i]);
+    free(c->imp_roots);
+    c->imp = NULL;
+    c->nimp = 0;
+    c->imp_root_ids = NULL;
+    c->imp_root_slots = NULL;
+    c->imp_roots = NULL;
+    c->imp_nroots = 0;
+    c->imp_on = false;
+}
+
+static weft_err fc_state_begin(void *ctx, slot_t cursor, const uint8_t fp[NET_STATE_FP_LEN],
+                               const block_id_t *root_ids, const slot_t *root_slots,
+                               uint32_t nroots)
+{
+    fchain *c = ctx;
+    TN_CHECK(!c->imp_on); /* the core aborts a transfer before another */
+    c->imp_on = true;
+    c->imp_begins++;
+    c->imp_cursor = cursor;
+    memcpy(c->imp_fp, fp, NET_STATE_FP_LEN);
+    c->imp_root_ids = xcalloc(nroots, sizeof *c->imp_root_ids);
+    c->imp_root_slots = xcalloc(nroots, sizeof *c->imp_root_slots);
+    c->imp_roots = xcalloc(nroots, sizeof *c->imp_roots);
+    memcpy(c->imp_root_ids, root_ids, nroots * sizeof *root_ids);
+    memcpy(c->imp_root_slots, root_slots, nroots * sizeof *root_slots);
+    c->imp_nroots = nroots;
+    return WEFT_OK;
+}
+
+static weft_err fc_state_records(void *ctx, const net_state_rec *recs, uint32_t n)
+{
+    fchain *c = ctx;
+    TN_CHECK(c->imp_on);
+    c->imp = xrealloc(c->imp, (c->nimp + n) * sizeof *c->imp);
+    for (uint32_t i = 0; i < n; i++) {
+        if (recs[i].klen > sizeof c->imp->key || recs[i].vlen > sizeof c->imp->val)
+            return WEFT_E_STATE_RECORD;
+        fsrec *r = &c->imp[c->nimp];
+        memset(r, 0, sizeof *r);
+        r->table = recs[i].table;
+        r->klen = recs[i].klen;
+        r->vlen = (uint32_t)recs[i].vlen;
+        memcpy(r->key, recs[i].key, r->klen);
+        memcpy(r->val, recs[i].val, r->vlen);
+        TN_CHECK(c->nimp == 0 || fs_cmp(&c->imp[c->nimp - 1], r) < 0); /* the core's order */
+        c->nimp++;
+    }
+    return WEFT_OK;
+}
+
+static weft_err fc_state_root(void *ctx, const block_header_t *h, signed_op_t *ops, uint32_t n)
+{
+    fchain *c = ctx;
+    TN_CHECK(c->imp_on);
+    weft_err err = WEFT_E_INVAL;
+    uint32_t at = 0;
+    while (at < c->imp_nroots && !block_id_eq(&c->imp_root_ids[at], &h->id))
+        at++;
+    if (at < c->imp_nroots && !c->imp_roots[at] && header_verify(h) == WEFT_OK) {
+        fblock *b = xcalloc(1, sizeof *b);
+        b->h = *h;
+        b->n = n;
+        b->ids = xcalloc(n, sizeof *b->ids);
+        b->ops = xcalloc(n, sizeof *b->ops);
+        b->lens = xcalloc(n, sizeof *b->lens);
+        for (uint32_t i = 0; i < n; i++) {
+            wr_t w;
+            wr_init(&w);
+            signed_op_encode(&w, &ops[i]);
+            b->ops[i] = wr_take(&w, &b->lens[i]);
+            b->ids[i] = ops[i].id;
+        }
+        hash32_t oh;
+        block_ops_hash(&oh, b->ids, n);
+        if (hash32_cmp(&oh, &h->ops_hash) == 0) {
+            c->imp_roots[at] = b;
+            err = WEFT_OK;
+        } else {
+            fblock_free(b);
+            err = WEFT_E_OPS_HASH;
+        }
+    }
+    for (uint32_t i = 0; i < n; i++)
+        signed_op_free(&ops[i]);
+    free(ops);
+    return err;
+}
+
+static weft_err fc_state_finish(void *ctx, bool *adopted)
+{
+    fchain *c = ctx;
+    TN_CHECK(c->imp_on);
+    for (uint32_t i = 0; i < c->imp_nroots; i++)
+        TN_CHECK(c->imp_roots[i]); /* the core finishes with every root */
+    uint8_t fp[NET_STATE_FP_LEN];
+    fc_state_fp(c->imp, c->nimp, fp);
+    if (memcmp(fp, c->imp_fp, sizeof fp) != 0) {
+        fc_imp_clear(c);
+        return WEFT_E_STATE_CORRUPT;
+    }
+    c->imp_finishes++;
+    *adopted = !c->imp_adopt_later;
+    if (c->imp_adopt_later) {
+        fc_imp_clear(c);
+        return WEFT_OK;
+    }
+    free(c->st);
+    c->st = c->imp;
+    c->nst = c->nimp;
+    c->imp = NULL;
+    c->st_cursor = c->imp_cursor;
+    for (uint32_t i = 0; i < c->imp_nroots; i++) {
+        if (!fc_get(c, &c->imp_roots[i]->h.id))
+            fc_take(c, c->imp_roots[i], false);
+        else
+            fblock_free(c->imp_roots[i]);
+        c->imp_roots[i] = NULL;
+    }
+    fc_imp_clear(c);
+    return WEFT_OK;
+}
+
+static void fc_state_abort(void *ctx)
+{
+    fchain *c = ctx;
+    if (c->imp_on)
+        c->imp_aborts++;
+    fc_imp_clear(c);
+}
+
 const net_chain_vt fc_vt = {
     .status = fc_status,
     .has_block = fc_has_block,
@@ -524,6 +796,12 @@ const net_chain_vt fc_vt = {
     .submit_ops = fc_submit_ops,
     .submit_endorsements = fc_submit_endorsements,
     .final_range = fc_final_range,
+    .state_part = fc_state_part,
+    .state_begin = fc_state_begin,
+    .state_records = fc_state_records,
+    .state_root = fc_state_root,
+    .state_finish = fc_state_finish,
+    .state_abort = fc_state_abort,
 };
 
 /* ---- network --------------------------------------------------------------------------------- */
@@ -983,6 +1261,9 @@ void fz_init(fz_env *e)
     e->blocks[0] = fc_produce(&e->ch, &e->node, 1, 0, 2);
     e->blocks[1] = fc_produce(&e->ch, &e->node, 1, 1, 1);
     e->ch.mute_pending = false;
+    fc_state_fill(&e->ch, 40, 7); /* a final state it serves in parts */
+    e->ch.st_cursor = (slot_t){1, 1};
+    e->ch.st_serve = true;
     size_t len;
     uint8_t *op = fc_make_op(&e->node, &len, &e->pool_op);
     fc_pool_add(&e->ch, op, len, &e->pool_op);

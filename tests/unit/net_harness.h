@@ -44,6 +44,14 @@ typedef struct fevent {
     endorsement_t e;
 } fevent;
 
+/* A record of the fake final state (state transfer). */
+typedef struct fsrec {
+    uint8_t table;
+    uint32_t klen, vlen;
+    uint8_t key[48];
+    uint8_t val[48];
+} fsrec;
+
 typedef struct fchain {
     fblock **tab; /* open addressing by id */
     size_t tcap, count;
@@ -77,6 +85,27 @@ typedef struct fchain {
     slot_t *taken_slots; /* slots of the blocks taken from the network, in order */
     size_t ntaken_slots;
     size_t ops_submitted;
+    /* the final state (records in key order) at st_cursor, served in parts when st_serve */
+    fsrec *st;
+    size_t nst;
+    slot_t st_cursor;
+    bool st_serve;
+    uint64_t kept_from;  /* blocks of periods below it are gone (status, final_range, get_block) */
+    bool refuse_old;     /* an unknown block at or below its thread's final period: OLD_PERIOD */
+    uint32_t st_gone_at; /* the Nth ask with a cursor is answered GONE (0: never) */
+    int st_corrupt;      /* the record of this index is served with a changed value (-1: off) */
+    uint32_t st_asks;
+    /* an import under way (the fetching side) */
+    bool imp_on, imp_adopt_later;
+    slot_t imp_cursor;
+    uint8_t imp_fp[NET_STATE_FP_LEN];
+    fsrec *imp;
+    size_t nimp;
+    block_id_t *imp_root_ids;
+    slot_t *imp_root_slots;
+    uint32_t imp_nroots;
+    fblock **imp_roots; /* received, by root index */
+    size_t imp_begins, imp_aborts, imp_finishes;
 } fchain;
 
 void fc_init(fchain *c);
@@ -94,6 +123,10 @@ bool fc_pool_has(const fchain *c, const op_id_t *id);
 /* Inserts a copy of a block taken elsewhere (no event). */
 void fc_insert_copy(fchain *c, const fblock *b);
 extern const net_chain_vt fc_vt;
+/* n records of distinct keys over the state tables (deterministic from seed), in key order. */
+void fc_state_fill(fchain *c, size_t n, uint32_t seed);
+/* The fake state's fingerprint: XOR of BLAKE3-XOF-64(table ‖ key ‖ value) per record. */
+void fc_state_fp(const fsrec *r, size_t n, uint8_t out[NET_STATE_FP_LEN]);
 
 /* The genesis headers (signed by a fixed key) and thread 0's id. */
 void tn_genesis_init(void);
@@ -177,8 +210,9 @@ bool tn_conn_open(const tnet *t, int ci);
 void tn_close(tnet *t, int ci);
 
 /* The fuzz environment (fuzz/net_frame): one core over a fake chain holding two blocks (of 2 and
- * 1 operations) and one pool operation, with a raw peer (handle 1, IP 10.1.1.1, key of node 1)
- * past the handshake.  Deterministic: every id is the same in every process. */
+ * 1 operations), one pool operation and a final state of 40 records at slot (1, 1), with a raw peer
+ * (handle 1, IP 10.1.1.1, key of node 1) past the handshake.  Deterministic: every id is the same
+ * in every process. */
 #define FZ_PEER 1
 typedef struct fz_env {
     fchain ch;

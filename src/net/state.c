@@ -1,0 +1,469 @@
+/* The final state in parts (docs/protocol.md "State transfer"): a node whose final state is
+ * behind what its peers still keep in blocks asks one peer for its final state — STATE_ASK, one
+ * part at a time, each resuming after the last record received — and the final blocks the graph
+ * restarts from (the roots, asked as full blocks), gives both to the chain, and lets the chain
+ * check the whole against the announced fingerprint before adopting it; then the block sync goes
+ * on from the new final periods.  The serving side answers each ask from the chain
+ * (state_part), within the peer's answer budget. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/net_internal.h"
+
+static uint64_t since(uint64_t now, uint64_t t) { return now > t ? now - t : 0; }
+
+static weft_err oom(net_core *c)
+{
+    c->oom = true;
+    return WEFT_E_NOMEM;
+}
+
+static bool can_fetch(const net_core *c)
+{
+    const net_chain_vt *v = c->vt;
+    return v->state_begin && v->state_records && v->state_root && v->state_finish && v->state_abort;
+}
+
+/* ---- serving --------------------------------------------------------------------------------- */
+
+static weft_err send_status(net_core *c, net_peer *p, uint8_t status)
+{
+    net_state_part part;
+    memset(&part, 0, sizeof part);
+    part.status = status;
+    wr_t w;
+    wr_init(&w);
+    net_enc_state_part(&w, &part);
+    return net_send(c, p, &w);
+}
+
+weft_err net_on_state_ask(net_core *c, net_peer *p, const net_msg *m)
+{
+    if (!c->vt->state_part)
+        return send_status(c, p, NET_STATE_UNAVAILABLE);
+    if (net_served_enough(c, p)) /* its answer budget: later */
+        return send_status(c, p, NET_STATE_BUSY);
+    net_state_ask ask = m->u.state_ask;
+    uint32_t cap =
+        c->cfg.max_frame / 2 < NET_STATE_PART_MAX ? c->cfg.max_frame / 2 : NET_STATE_PART_MAX;
+    if (ask.max_bytes > cap)
+        ask.max_bytes = cap;
+    net_state_part part;
+    memset(&part, 0, sizeof part);
+    weft_err e = c->vt->state_part(c->ctx, &ask, &part);
+    if (e == WEFT_E_NOMEM) {
+        net_state_part_free(&part);
+        return oom(c);
+    }
+    if (e || part.status > NET_STATE_UNAVAILABLE) {
+        net_state_part_free(&part);
+        return send_status(c, p, NET_STATE_UNAVAILABLE);
+    }
+    if (ask.has_cursor)
+        part.nroots = 0; /* roots go with the first part only */
+    wr_t w;
+    wr_init(&w);
+    net_enc_state_part(&w, &part);
+    net_state_part_free(&part);
+    if (wr_err(&w) == WEFT_OK && w.len - NET_FRAME_HEADER > c->cfg.max_frame) {
+        wr_free(&w); /* a record too large for a frame */
+        return send_status(c, p, NET_STATE_UNAVAILABLE);
+    }
+    c->st.state_parts_out++;
+    return net_send(c, p, &w);
+}
+
+/* ---- fetching: the transfer ------------------------------------------------------------------ */
+
+static void fetch_reset(net_core *c, bool keep_round)
+{
+    net_state_fetch *f = &c->stf;
+    if (f->began)
+        c->vt->state_abort(c->ctx);
+    free(f->roots);
+    pubkey_t tried[NET_STATE_TRIED];
+    uint32_t ntried = f->ntried, failures = f->failures;
+    uint64_t retry_at = f->retry_at;
+    bool done = f->done;
+    memcpy(tried, f->tried, sizeof tried);
+    memset(f, 0, sizeof *f);
+    f->retry_at = retry_at;
+    f->done = done;
+    if (keep_round) {
+        memcpy(f->tried, tried, sizeof tried);
+        f->ntried = ntried;
+        f->failures = failures;
+    }
+    c->st.state_fetching = false;
+}
+
+static slot_t min_final(const net_core *c, const net_chain_status *st)
+{
+    slot_t m = {st->final_periods[0], 0};
+    for (uint32_t t = 1; t < c->cfg.thread_count; t++) {
+        slot_t s = {st->final_periods[t], (uint8_t)t};
+        if (slot_cmp(s, m) < 0)
+            m = s;
+    }
+    return m;
+}
+
+static uint64_t max_period(const uint64_t *periods, uint32_t n)
+{
+    uint64_t m = 0;
+    for (uint32_t t = 0; t < n; t++)
+        m = periods[t] > m ? periods[t] : m;
+    return m;
+}
+
+/* Whether p's hello says its final state is worth fetching: it no longer keeps the blocks after
+ * our latest final period, or (state_after_periods) it is more than that far ahead.  (The latest,
+ * not the smallest: a thread without blocks for long keeps an old final period, and nothing of
+ * it is missing.) */
+static bool worth_fetching(const net_core *c, const net_peer *p, const net_chain_status *st)
+{
+    if (!p->hello)
+        return false;
+    uint64_t ours = max_period(st->final_periods, c->cfg.thread_count);
+    uint64_t ahead = max_period(p->hello->final_periods, c->cfg.thread_count);
+    if (ahead <= ours)
+        return false;
+    if (p->hello->kept_from > ours)
+        return true;
+    return c->cfg.state_after_periods && ahead - ours > c->cfg.state_after_periods;
+}
+
+static bool tried(const net_state_fetch *f, const net_peer *p)
+{
+    for (uint32_t i = 0; i < f->ntried; i++)
+        if (memcmp(f->tried[i].b, p->node_id.b, 32) == 0)
+            return true;
+    return false;
+}
+
+static weft_err send_ask(net_core *c, net_peer *p)
+{
+    net_state_fetch *f = &c->stf;
+    net_state_ask a;
+    memset(&a, 0, sizeof a);
+    a.has_cursor = f->began;
+    a.cursor = f->cursor;
+    a.has_after = f->began && f->has_after;
+    a.after_table = f->after_table;
+    a.after_key = f->after_key;
+    a.after_klen = f->after_klen;
+    a.max_bytes = c->cfg.state_part_bytes ? c->cfg.state_part_bytes : 1;
+    wr_t w;
+    wr_init(&w);
+    net_enc_state_ask(&w, &a);
+    f->ask_pending = true;
+    f->asked_at = c->now;
+    return net_send(c, p, &w);
+}
+
+/* Starts a transfer from p (a new round unless keep_round). */
+static weft_err fetch_start(net_core *c, net_peer *p, bool keep_round)
+{
+    fetch_reset(c, keep_round);
+    net_state_fetch *f = &c->stf;
+    f->active = true;
+    f->peer = p->id;
+    if (!tried(f, p) && f->ntried < NET_STATE_TRIED)
+        f->tried[f->ntried++] = p->node_id;
+    c->st.state_fetching = true;
+    return send_ask(c, p);
+}
+
+/* The transfer from the current peer failed (it is gone, slow, busy or at fault): start over with
+ * another peer whose hello makes it worth it, or give up until state_retry_ms has passed. */
+static weft_err fetch_switch(net_core *c)
+{
+    net_state_fetch *f = &c->stf;
+    net_chain_status st;
+    memset(&st, 0, sizeof st);
+    weft_err e = c->vt->status(c->ctx, &st);
+    if (e == WEFT_E_NOMEM)
+        return oom(c);
+    net_peer *q = NULL;
+    for (size_t i = 0; !e && i < c->npeers && !q; i++) {
+        net_peer *p = c->peers[i];
+        if (p->id != f->peer && net_peer_live(p) && !tried(f, p) && worth_fetching(c, p, &st))
+            q = p;
+    }
+    if (!q || ++f->failures > NET_WANT_ROUNDS) {
+        fetch_reset(c, false);
+        c->stf.retry_at = c->now + c->cfg.state_retry_ms;
+        c->st.state_failures++;
+        return WEFT_OK; /* the next hello that makes it worth it starts again */
+    }
+    return fetch_start(c, q, true);
+}
+
+/* The current peer is at fault: banned, and the transfer goes on elsewhere. */
+static weft_err fetch_fault(net_core *c, net_peer *p, weft_err reason)
+{
+    net_peer_fault(c, p, reason);
+    return fetch_switch(c);
+}
+
+/* Asks the root blocks not asked yet from the transfer's peer, within its ask bound. */
+static weft_err ask_roots(net_core *c, net_peer *p)
+{
+    net_state_fetch *f = &c->stf;
+    for (uint32_t i = 0; i < f->nroots && f->roots_asked < c->cfg.max_asks_per_peer; i++) {
+        net_state_root *r = &f->roots[i];
+        if (r->state != NET_ROOT_NEED || r->at > c->now)
+            continue;
+        wr_t w;
+        wr_init(&w);
+        net_enc_ask_block(&w, &r->id, NET_ASK_FULL, NULL, 0);
+        weft_err e = net_send(c, p, &w);
+        if (e)
+            return e;
+        r->state = NET_ROOT_ASKED;
+        r->at = c->now;
+        f->roots_asked++;
+    }
+    return WEFT_OK;
+}
+
+/* Everything is there: the chain checks and adopts the state; the block sync follows. */
+static weft_err fetch_finish(net_core *c, net_peer *p)
+{
+    net_state_fetch *f = &c->stf;
+    if (!f->began || f->more || f->ask_pending || f->roots_got < f->nroots)
+        return WEFT_OK;
+    bool adopted = false;
+    weft_err e = c->vt->state_finish(c->ctx, &adopted);
+    if (e == WEFT_E_NOMEM)
+        return oom(c);
+    if (e) {
+        f->began = false; /* the chain dropped the import */
+        return p ? fetch_fault(c, p, e) : fetch_switch(c);
+    }
+    f->began = false;
+    c->st.state_transfers++;
+    fetch_reset(c, false);
+    if (!adopted) {
+        c->stf.done = true; /* the chain adopts it when it restarts: nothing more until then */
+        return WEFT_OK;
+    }
+    /* the chain is at the new final periods: sync the blocks after them from the peers */
+    for (size_t i = 0; i < c->npeers && !c->sync.active; i++) {
+        net_peer *q = c->peers[i];
+        if (!net_peer_live(q) || !q->hello)
+            continue;
+        net_msg m;
+        memset(&m, 0, sizeof m);
+        m.type = NET_MSG_HELLO;
+        m.u.hello = *q->hello;
+        e = net_on_hello(c, q, &m);
+        if (e)
+            return e;
+    }
+    return WEFT_OK;
+}
+
+weft_err net_state_on_hello(net_core *c, net_peer *p, const net_chain_status *st, bool *taken)
+{
+    net_state_fetch *f = &c->stf;
+    *taken = false;
+    if (!can_fetch(c))
+        return WEFT_OK;
+    if (f->done || f->active) { /* a transfer under way, or one the chain adopts later */
+        *taken = true;
+        return WEFT_OK;
+    }
+    if (c->now < f->retry_at || !worth_fetching(c, p, st))
+        return WEFT_OK;
+    *taken = true;
+    return fetch_start(c, p, false);
+}
+
+/* Checks the first part's roots: in slot order (the decoder did), at or before the cursor, at
+ * least one in every thread, and the cursor after our final slot. */
+static bool roots_ok(const net_core *c, const net_state_part *q, const net_chain_status *st)
+{
+    if (q->nroots == 0 || slot_cmp(q->cursor, min_final(c, st)) <= 0)
+        return false;
+    uint64_t seen = 0;
+    for (uint32_t i = 0; i < q->nroots; i++) {
+        if (slot_cmp(q->root_slots[i], q->cursor) > 0)
+            return false;
+        seen |= 1ull << q->root_slots[i].thread;
+    }
+    uint64_t all = c->cfg.thread_count == 64 ? ~0ull : (1ull << c->cfg.thread_count) - 1;
+    return seen == all;
+}
+
+weft_err net_on_state_part(net_core *c, net_peer *p, net_msg *m)
+{
+    net_state_fetch *f = &c->stf;
+    if (!f->active || f->peer != p->id || !f->ask_pending)
+        return WEFT_OK; /* late (the transfer moved on) or unasked: dropped */
+    f->ask_pending = false;
+    net_state_part *q = &m->u.state_part;
+    if (q->status == NET_STATE_GONE) { /* its snapshot is gone: start over with it */
+        if (++f->failures > NET_WANT_ROUNDS)
+            return fetch_switch(c);
+        uint32_t failures = f->failures;
+        weft_err e = fetch_start(c, p, true);
+        c->stf.failures = failures;
+        return e;
+    }
+    if (q->status != NET_STATE_OK)
+        return fetch_switch(c); /* busy or unable: another peer */
+    if (!f->began) {
+        net_chain_status st;
+        memset(&st, 0, sizeof st);
+        weft_err e = c->vt->status(c->ctx, &st);
+        if (e == WEFT_E_NOMEM)
+            return oom(c);
+        if (e)
+            return fetch_switch(c);
+        if (!roots_ok(c, q, &st))
+            return fetch_fault(c, p, WEFT_E_NET_MESSAGE);
+        f->roots = calloc(q->nroots, sizeof *f->roots);
+        if (!f->roots)
+            return oom(c);
+        for (uint32_t i = 0; i < q->nroots; i++) {
+            f->roots[i].id = q->root_ids[i];
+            f->roots[i].slot = q->root_slots[i];
+        }
+        f->nroots = q->nroots;
+        e = c->vt->state_begin(c->ctx, q->cursor, q->fingerprint, q->root_ids, q->root_slots,
+                               q->nroots);
+        if (e == WEFT_E_NOMEM)
+            return oom(c);
+        if (e)
+            return fetch_fault(c, p, e);
+        f->began = true;
+        f->cursor = q->cursor;
+        memcpy(f->fp, q->fingerprint, NET_STATE_FP_LEN);
+    } else if (slot_cmp(q->cursor, f->cursor) != 0 ||
+               memcmp(q->fingerprint, f->fp, NET_STATE_FP_LEN) != 0 || q->nroots) {
+        return fetch_fault(c, p, WEFT_E_NET_MESSAGE); /* another state within a transfer */
+    }
+    /* records: after the resume point, some unless the end; the decoder checked their order */
+    if ((q->count == 0 && q->more) ||
+        (q->count && f->has_after &&
+         net_state_key_cmp(f->after_table, f->after_key, f->after_klen, q->recs[0].table,
+                           q->recs[0].key, q->recs[0].klen) >= 0))
+        return fetch_fault(c, p, WEFT_E_NET_MESSAGE);
+    uint64_t bytes = 0;
+    for (uint32_t i = 0; i < q->count; i++)
+        bytes += q->recs[i].klen + q->recs[i].vlen;
+    if (f->bytes + bytes > NET_STATE_MAX_TOTAL)
+        return fetch_fault(c, p, WEFT_E_NET_LIMIT);
+    if (q->count) {
+        weft_err e = c->vt->state_records(c->ctx, q->recs, q->count);
+        if (e == WEFT_E_NOMEM)
+            return oom(c);
+        if (e)
+            return fetch_fault(c, p, e);
+        const net_state_rec *last = &q->recs[q->count - 1];
+        f->has_after = true;
+        f->after_table = last->table;
+        f->after_klen = last->klen;
+        memcpy(f->after_key, last->key, last->klen);
+    }
+    f->bytes += bytes;
+    f->more = q->more;
+    f->failures = 0;
+    c->st.state_records_in += q->count;
+    c->st.state_bytes_in += bytes;
+    weft_err e = ask_roots(c, p);
+    if (!e && f->more)
+        e = send_ask(c, p);
+    return e ? e : fetch_finish(c, p);
+}
+
+static net_state_root *root_of(net_state_fetch *f, const block_id_t *id)
+{
+    for (uint32_t i = 0; i < f->nroots; i++)
+        if (block_id_eq(&f->roots[i].id, id))
+            return &f->roots[i];
+    return NULL;
+}
+
+weft_err net_state_on_block_full(net_core *c, net_peer *p, net_msg *m, bool *taken)
+{
+    net_state_fetch *f = &c->stf;
+    *taken = false;
+    const block_header_t *h = m->u.ops.header;
+    net_state_root *r = f->active && f->began && f->peer == p->id ? root_of(f, &h->id) : NULL;
+    if (!r || r->state != NET_ROOT_ASKED)
+        return WEFT_OK;
+    *taken = true;
+    uint32_t n = m->u.ops.count;
+    signed_op_t *ops = calloc(n ? n : 1, sizeof *ops);
+    if (!ops)
+        return oom(c);
+    for (uint32_t i = 0; i < n; i++) {
+        weft_err e =
+            signed_op_decode(&ops[i], c->cfg.chain_id, m->u.ops.ops[i].p, m->u.ops.ops[i].len);
+        if (e) {
+            for (uint32_t j = 0; j < i; j++)
+                signed_op_free(&ops[j]);
+            free(ops);
+            return e == WEFT_E_NOMEM ? oom(c) : fetch_fault(c, p, e);
+        }
+    }
+    weft_err e = c->vt->state_root(c->ctx, h, ops, n); /* ops pass to the chain */
+    if (e == WEFT_E_NOMEM)
+        return oom(c);
+    if (e)
+        return fetch_fault(c, p, e);
+    r->state = NET_ROOT_GOT;
+    f->roots_asked--;
+    f->roots_got++;
+    e = ask_roots(c, p);
+    return e ? e : fetch_finish(c, p);
+}
+
+weft_err net_state_on_not_found(net_core *c, net_peer *p, const block_id_t *id, bool *taken)
+{
+    net_state_fetch *f = &c->stf;
+    *taken = false;
+    net_state_root *r = f->active && f->began && f->peer == p->id ? root_of(f, id) : NULL;
+    if (!r || r->state != NET_ROOT_ASKED)
+        return WEFT_OK;
+    *taken = true;
+    f->roots_asked--;
+    if (++r->tries >= NET_STATE_ROOT_TRIES)
+        return fetch_switch(c); /* it does not have it (any more) */
+    r->state = NET_ROOT_NEED;   /* its answer budget may be used up: a bit later */
+    r->at = c->now + NET_STATE_ROOT_RETRY_MS;
+    return WEFT_OK;
+}
+
+void net_state_peer_gone(net_core *c, net_peer *p)
+{
+    if (c->stf.active && c->stf.peer == p->id)
+        c->stf.peer = 0; /* the next tick goes on with another peer */
+}
+
+weft_err net_state_tick(net_core *c)
+{
+    net_state_fetch *f = &c->stf;
+    if (!f->active)
+        return WEFT_OK;
+    net_peer *p = f->peer ? net_peer_find(c, f->peer) : NULL;
+    if (!p || !net_peer_live(p))
+        return fetch_switch(c);
+    if (f->ask_pending && since(c->now, f->asked_at) >= c->cfg.ask_timeout_ms)
+        return fetch_switch(c);
+    for (uint32_t i = 0; i < f->nroots; i++)
+        if (f->roots[i].state == NET_ROOT_ASKED &&
+            since(c->now, f->roots[i].at) >= c->cfg.ask_timeout_ms)
+            return fetch_switch(c);
+    return ask_roots(c, p);
+}
+
+void net_state_free(net_core *c)
+{
+    if (c->stf.began && c->vt)
+        c->vt->state_abort(c->ctx);
+    free(c->stf.roots);
+    memset(&c->stf, 0, sizeof c->stf);
+}
