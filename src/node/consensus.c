@@ -94,6 +94,43 @@ static weft_err clock_slot(cons_actor *a, slot_t *out) { return node_current_slo
 
 /* ---- execution updates ----------------------------------------------------------------------- */
 
+/* The creator of a block that is not in memory, from its block log record (header only).  The
+ * endorsed block of a block execution has yet to run is normally in memory (prune_memory keeps
+ * the latest executed final block of every thread, the start loads them); this is the fallback
+ * — an E_STATE here stopped a node that synced (its consensus actor restarted until its budget
+ * was spent). */
+static weft_err endorsed_creator_from_log(cons_actor *a, const block_id_t *id, address_t *out)
+{
+    slot_t s;
+    blocklog_status ls;
+    uint8_t *rec;
+    size_t len;
+    weft_err err = blocklog_get(a->log, id, &s, &ls, &rec, &len);
+    if (err) {
+        char ids[MODEL_STR_MAX];
+        block_id_to_str(ids, id);
+        log_error("consensus", "endorsed block neither in memory nor in the block log",
+                  "id=%s err=%s", ids, weft_err_name(err));
+        return err == WEFT_E_NOT_FOUND ? WEFT_E_STATE : err;
+    }
+    block_header_t *h = malloc(sizeof *h); /* a header is large: not on the stack */
+    if (!h) {
+        free(rec);
+        return WEFT_E_NOMEM;
+    }
+    rd_t r;
+    rd_init(&r, rec, len);
+    header_read(&r, &a->n->params, h);
+    err = rd_err(&r) ? WEFT_E_CORRUPT : WEFT_OK;
+    if (!err && !block_id_eq(&h->id, id))
+        err = WEFT_E_CORRUPT;
+    if (!err)
+        address_of_pubkey(out, &h->creator);
+    free(h);
+    free(rec);
+    return err;
+}
+
 static weft_err fill_exec_block(cons_actor *a, exec_block *eb, nblock *b)
 {
     memset(eb, 0, sizeof *eb);
@@ -111,11 +148,12 @@ static weft_err fill_exec_block(cons_actor *a, exec_block *eb, nblock *b)
     for (uint32_t i = 0; i < h->endorsement_count; i++)
         address_of_pubkey(&eb->endorsers[i], &h->endorsements[i].creator);
     if (h->parent_count) {
-        nblock *par = get_block(a, &h->parents[h->slot.thread]);
+        const block_id_t *pid = &h->parents[h->slot.thread];
+        nblock *par = get_block(a, pid);
         if (par)
             eb->endorsed_creator = par->creator;
-        else if (h->endorsement_count)
-            return WEFT_E_STATE; /* parents of new blocks are kept: a broken invariant */
+        else if (h->endorsement_count) /* only then does execution need it */
+            return endorsed_creator_from_log(a, pid, &eb->endorsed_creator);
     }
     return WEFT_OK;
 }
@@ -128,6 +166,36 @@ static void final_periods(cons_actor *a, uint64_t *lfp)
         graph_latest_final(a->g, t, NULL, &s);
         lfp[t] = s.period;
     }
+}
+
+/* Room for entry n in one half of an update (slots, their blocks, their block references): the
+ * arrays grow by doubling up to max entries, so that an update costs what it carries — a node
+ * catching up has up to MAX_UPDATE_SLOTS slots to now but sends far fewer (and an exec_block is
+ * kilobytes).  Entries are not cleared: the caller sets each one it uses. */
+static weft_err upd_grow(exec_slot_in **in, exec_block **blocks, nblock ***refs, size_t n,
+                         size_t *cap, size_t max)
+{
+    if (n < *cap)
+        return WEFT_OK;
+    size_t nc = *cap ? 2 * *cap : 64;
+    if (nc > max)
+        nc = max;
+    if (nc <= n)
+        return WEFT_E_INVAL;
+    exec_slot_in *x = realloc(*in, nc * sizeof *x);
+    if (!x)
+        return WEFT_E_NOMEM;
+    *in = x;
+    exec_block *y = realloc(*blocks, nc * sizeof *y);
+    if (!y)
+        return WEFT_E_NOMEM;
+    *blocks = y;
+    nblock **z = realloc(*refs, nc * sizeof *z);
+    if (!z)
+        return WEFT_E_NOMEM;
+    *refs = z;
+    *cap = nc;
+    return WEFT_OK;
 }
 
 /* Builds and sends one update: slots execution can finalize, then the blockclique up to now. */
@@ -172,24 +240,13 @@ static weft_err send_update(cons_actor *a)
     }
     if (have_last)
         spec_end.period++;
-    size_t cap = 0;
+    size_t cap = 0, cap_fin = 0, cap_bc = 0;
     if (!err && slot_cmp(s, a->now) <= 0) {
         uint64_t i0, i1;
         if (slot_index(p, &i0, s) == WEFT_OK && slot_index(p, &i1, a->now) == WEFT_OK)
             cap = (size_t)(i1 - i0 + 1);
         if (cap > MAX_UPDATE_SLOTS)
             cap = MAX_UPDATE_SLOTS;
-    }
-    if (!err && cap) {
-        u->finalize = calloc(cap, sizeof *u->finalize);
-        u->fin_blocks = calloc(cap, sizeof *u->fin_blocks);
-        u->fin_refs = calloc(cap, sizeof *u->fin_refs);
-        u->bc = calloc(cap, sizeof *u->bc);
-        u->bc_blocks = calloc(cap, sizeof *u->bc_blocks);
-        u->bc_refs = calloc(cap, sizeof *u->bc_refs);
-        if (!u->finalize || !u->fin_blocks || !u->fin_refs || !u->bc || !u->bc_blocks ||
-            !u->bc_refs)
-            err = WEFT_E_NOMEM;
     }
     bool finalizing = true;
     for (size_t i = 0; !err && i < cap; i++) {
@@ -204,30 +261,31 @@ static weft_err send_update(cons_actor *a)
         uint8_t k[NMAP_KEY];
         nmap_slot_key(k, s);
         nblock *b = determined ? nmap_get(&a->finals, k) : nmap_get(&bcmap, k);
-        if (finalizing) {
-            exec_slot_in *in = &u->finalize[u->n_finalize];
-            in->slot = s;
-            in->producer = prod;
-            if (b) {
-                err = fill_exec_block(a, &u->fin_blocks[u->n_finalize], b);
-                u->fin_refs[u->n_finalize] = nblock_ref(b);
-                in->block = &u->fin_blocks[u->n_finalize];
-            }
-            u->n_finalize++;
-        } else {
-            exec_slot_in *in = &u->bc[u->n_bc];
-            in->slot = s;
-            in->producer = prod;
-            if (b) {
-                err = fill_exec_block(a, &u->bc_blocks[u->n_bc], b);
-                u->bc_refs[u->n_bc] = nblock_ref(b);
-                in->block = &u->bc_blocks[u->n_bc];
-            }
-            u->n_bc++;
+        exec_slot_in **ins = finalizing ? &u->finalize : &u->bc;
+        exec_block **ebs = finalizing ? &u->fin_blocks : &u->bc_blocks;
+        nblock ***refs = finalizing ? &u->fin_refs : &u->bc_refs;
+        size_t *cnt = finalizing ? &u->n_finalize : &u->n_bc;
+        if ((err = upd_grow(ins, ebs, refs, *cnt, finalizing ? &cap_fin : &cap_bc, cap)))
+            break;
+        exec_slot_in *in = &(*ins)[*cnt];
+        memset(in, 0, sizeof *in);
+        in->slot = s;
+        in->producer = prod;
+        (*ebs)[*cnt].ops = NULL;
+        (*refs)[*cnt] = NULL;
+        if (b) {
+            err = fill_exec_block(a, &(*ebs)[*cnt], b);
+            (*refs)[*cnt] = nblock_ref(b);
         }
+        (*cnt)++;
         if (slot_next(p, &s, s) != WEFT_OK)
             break;
     }
+    /* the arrays may have moved while growing: the block pointers are set at the end */
+    for (size_t i = 0; u && i < u->n_finalize; i++)
+        u->finalize[i].block = u->fin_refs[i] ? &u->fin_blocks[i] : NULL;
+    for (size_t i = 0; u && i < u->n_bc; i++)
+        u->bc[i].block = u->bc_refs[i] ? &u->bc_blocks[i] : NULL;
     nmap_free(&bcmap);
     free(bcids);
     if (err) {
@@ -241,23 +299,47 @@ static weft_err send_update(cons_actor *a)
     return actor_send(n->a_exec, MSG_EXEC_UPDATE, u, nupdate_free, ACTOR_SEND_BLOCK);
 }
 
-/* Drops final blocks execution has finalized and that are older than KEEP_FINAL_PERIODS. */
+/* Whether a block in memory is final: final in the graph, or forgotten by it (the graph prunes
+ * its old final blocks; every other block in memory has a graph status). */
+static bool is_final_in_memory(cons_actor *a, const nblock *b)
+{
+    graph_status st = graph_block_status(a->g, &b->b.header.id, NULL);
+    return st == GRAPH_FINAL || st == GRAPH_UNKNOWN;
+}
+
+/* Drops final blocks execution has finalized and that are older than KEEP_FINAL_PERIODS — except,
+ * in every thread, the latest one before execution's next slot: it is the endorsed block (the
+ * same-thread parent) of the thread's next block, which execution still has to run (with a gap
+ * in a thread, or execution far behind, it is older than any bound in periods). */
 static void prune_memory(cons_actor *a)
 {
     node_t *n = a->n;
+    uint32_t T = n->params.thread_count;
     slot_t next;
     if (!exec_actor_final_next(n->ex, &next))
         return;
     uint64_t lfp[MODEL_MAX_THREADS];
     final_periods(a, lfp);
     uint64_t minp = UINT64_MAX;
-    for (uint32_t t = 0; t < n->params.thread_count; t++)
+    for (uint32_t t = 0; t < T; t++)
         if (lfp[t] < minp)
             minp = lfp[t];
     uint64_t keep_from = minp > KEEP_FINAL_PERIODS ? minp - KEEP_FINAL_PERIODS : 0;
     if (keep_from <= a->last_prune_period)
         return;
     a->last_prune_period = keep_from;
+    /* the latest executed final block of each thread */
+    nblock *keep[MODEL_MAX_THREADS] = {0};
+    for (size_t i = 0; i < a->blocks.cap; i++) {
+        nblock *b = a->blocks.e[i].v;
+        if (!b)
+            continue;
+        slot_t bs = b->b.header.slot;
+        if (slot_cmp(bs, next) >= 0 || bs.thread >= T || !is_final_in_memory(a, b))
+            continue;
+        if (!keep[bs.thread] || slot_cmp(bs, keep[bs.thread]->b.header.slot) > 0)
+            keep[bs.thread] = b;
+    }
     block_id_t *victims = NULL;
     size_t nv = 0, cv = 0;
     for (size_t i = 0; i < a->blocks.cap; i++) {
@@ -265,10 +347,8 @@ static void prune_memory(cons_actor *a)
         if (!b)
             continue;
         slot_t bs = b->b.header.slot;
-        if (bs.period >= keep_from || slot_cmp(bs, next) >= 0)
-            continue;
-        if (graph_block_status(a->g, &b->b.header.id, NULL) != GRAPH_FINAL &&
-            graph_block_status(a->g, &b->b.header.id, NULL) != GRAPH_UNKNOWN)
+        if (bs.period >= keep_from || slot_cmp(bs, next) >= 0 ||
+            (bs.thread < T && keep[bs.thread] == b) || !is_final_in_memory(a, b))
             continue;
         if (nv == cv) {
             size_t nc = cv ? cv * 2 : 64;
@@ -283,11 +363,18 @@ static void prune_memory(cons_actor *a)
     for (size_t i = 0; i < nv; i++)
         forget_block(a, &victims[i]);
     free(victims);
-    /* block log retention */
+    /* block log retention, never past those blocks (nor when one is not known: a restart reloads
+     * them, see load_endorsed) */
     uint64_t ret = n->repo->config.block_retention;
     if (ret != REPO_RETAIN_ALL && next.period > ret) {
+        uint64_t below = next.period - ret;
+        for (uint32_t t = 0; t < T; t++)
+            if (!keep[t])
+                below = 0;
+            else if (keep[t]->b.header.slot.period < below)
+                below = keep[t]->b.header.slot.period;
         size_t removed = 0;
-        weft_err e = blocklog_prune_final(a->log, next.period - ret, &removed);
+        weft_err e = below ? blocklog_prune_final(a->log, below, &removed) : WEFT_OK;
         if (e)
             log_warn("consensus", "block log pruning failed", "err=%s", weft_err_name(e));
         else if (removed)
@@ -657,6 +744,51 @@ static bool load_pending(void *ctx, const block_id_t *id, slot_t slot, const uin
     return true;
 }
 
+/* Loads into memory (not into the graph: they are final and older than its frontier) the latest
+ * final block before execution's next slot `en` of every thread — the endorsed block of the
+ * thread's next block for execution, which the final blocks loaded from `en` on do not include
+ * (a thread's next block may be far ahead: execution behind, or a gap in the thread).  The head
+ * of a thread, if before en, is that block; otherwise the final index is walked down from en. */
+static weft_err load_endorsed(cons_actor *a, slot_t en, const block_id_t *heads,
+                              const slot_t *hslots)
+{
+    for (uint32_t t = 0; t < a->n->params.thread_count; t++) {
+        block_id_t id = heads[t];
+        bool found = slot_cmp(hslots[t], en) < 0;
+        uint64_t p = en.thread > t ? en.period : en.period - (en.period > 0);
+        for (bool more = !found && slot_cmp((slot_t){p, (uint8_t)t}, en) < 0; more && !found;) {
+            weft_err err = blocklog_final_at(a->log, (slot_t){p, (uint8_t)t}, &id);
+            if (err && err != WEFT_E_NOT_FOUND)
+                return err;
+            found = err == WEFT_OK;
+            more = p-- > 0;
+        }
+        if (!found || get_block(a, &id))
+            continue;
+        slot_t s;
+        blocklog_status ls;
+        uint8_t *rec;
+        size_t len;
+        weft_err err = blocklog_get(a->log, &id, &s, &ls, &rec, &len);
+        if (err == WEFT_E_NOT_FOUND)
+            continue; /* pruned: fill_exec_block says so if it is needed */
+        if (err)
+            return err;
+        nblock *b;
+        err = nblock_decode(&b, &a->n->params, rec, len);
+        free(rec);
+        if (!err && !block_id_eq(&id, &b->b.header.id)) {
+            nblock_unref(b);
+            err = WEFT_E_CORRUPT;
+        }
+        if (!err)
+            err = keep_block(a, b);
+        if (err)
+            return err;
+    }
+    return WEFT_OK;
+}
+
 static weft_err store_genesis(cons_actor *a)
 {
     node_t *n = a->n;
@@ -734,6 +866,8 @@ static weft_err co_start(void *ctx, actor_t *self)
         err = blocklog_foreach_final(a->log, from, to, load_final, &l);
         if (!err)
             err = l.err;
+        if (!err && exec_actor_final_next(n->ex, &en))
+            err = load_endorsed(a, en, heads, hslots);
     }
     graph_config gc;
     graph_config_init(&gc, p->thread_count, p->delta_f0);

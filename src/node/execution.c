@@ -333,7 +333,13 @@ static weft_err ex_update(exec_actor *a, nupdate *u)
     weft_err err = WEFT_OK;
     nids *done = calloc(1, sizeof *done);
     size_t cap = 0;
+    /* From a stop request on, no more slots: stopping must not wait for execution to catch up
+     * (a node far behind has thousands of slots queued); the next start resumes from the final
+     * cursor, as after a lost update. */
+    bool stopping = false;
     for (size_t i = 0; i < u->n_finalize; i++) {
+        if ((stopping = atomic_load(&n->stop_requested)))
+            break;
         slot_t next;
         err = state_final_next_slot(a->final, &next);
         if (err)
@@ -375,7 +381,7 @@ static weft_err ex_update(exec_actor *a, nupdate *u)
                 break;
         }
     }
-    if (!err && u->n_bc) {
+    if (!err && u->n_bc && !stopping && !atomic_load(&n->stop_requested)) {
         size_t executed = 0;
         err = exec_set_blockclique(a->ex, u->bc, u->n_bc, &executed);
         lat_executed(a, executed);

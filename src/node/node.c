@@ -6,6 +6,7 @@
 
 #include "crypto/crypto.h"
 #include "node_internal.h"
+#include "sigcache.h"
 
 /* ---- selector -------------------------------------------------------------------------------- */
 
@@ -114,6 +115,7 @@ static void node_free(node_t *n)
     fact_actor_free(n->fa);
     pos_selector_free(n->sel.s);
     pthread_rwlock_destroy(&n->sel.lock);
+    nsigcache_free(n->sigs);
     free(n);
 }
 
@@ -135,6 +137,10 @@ weft_err node_start(node_t **out, repo_t *repo, const node_options *o, char *err
     weft_err e =
         pos_selector_new(&n->sel.s, &n->params, repo->genesis.rolls, repo->genesis.roll_count, 8);
     const char *what = "selector";
+    if (!e) {
+        what = "signature cache";
+        e = nsigcache_new(&n->sigs, NODE_SIGCACHE_BITS);
+    }
     actor_system_config sc = {
         .clock = n->clock,
         .on_fatal = on_fatal,
@@ -174,6 +180,7 @@ void node_stop(node_t *n)
 {
     if (!n)
         return;
+    atomic_store(&n->stop_requested, true); /* execution stops finalizing (docs/node.md) */
     actor_system_stop(n->sys);
     node_free(n);
 }
@@ -221,7 +228,7 @@ weft_err node_send_operations(node_t *n, signed_op_t **ops, size_t count, weft_e
 {
     uint64_t period = node_current_period(n);
     for (size_t i = 0; i < count; i++) {
-        results[i] = signed_op_verify(ops[i]);
+        results[i] = nsigcache_verify(n->sigs, ops[i]);
         if (!results[i] && ops[i]->op.expire_period < period)
             results[i] = WEFT_E_POOL_EXPIRED;
         if (results[i]) {

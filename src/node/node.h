@@ -51,9 +51,12 @@ typedef struct node_options {
  * nothing runs and *out is NULL; err (errcap bytes) says why. */
 WEFT_MUST_USE weft_err node_start(node_t **out, repo_t *repo, const node_options *o, char *err,
                                   size_t errcap);
-/* Stops the actors in reverse order (every final write completed) and frees the node. */
+/* Stops the actors in reverse order and frees the node.  From the call on, execution finalizes
+ * no more slots (a node far behind does not catch up first: the next start resumes from its final
+ * cursor); a write in progress completes. */
 void node_stop(node_t *n);
-/* Asks for a stop (the stop_node RPC): calls on_stop_request; returns at once. */
+/* Asks for a stop (the stop_node RPC): calls on_stop_request; returns at once.  Execution
+ * finalizes no more slots from then on (node_stop follows). */
 void node_request_stop(node_t *n);
 
 const model_params *node_params(const node_t *n);

@@ -284,6 +284,7 @@ struct node {
     void (*on_stop)(void *);
     void *on_stop_ctx;
     atomic_bool stop_requested;
+    struct nsigcache *sigs; /* operation signatures verified (sigcache.h) */
     atomic_uint_fast64_t blocks_produced, endorsements_produced, ops_final;
     atomic_uint_fast64_t final_blocks, stale_blocks;
     const node_net_events *net; /* node_options.net (borrowed), or NULL */

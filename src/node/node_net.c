@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "node_internal.h"
+#include "sigcache.h"
 
 /* ---- blocks from peers ----------------------------------------------------------------------- */
 
@@ -47,9 +48,11 @@ static int cmp_op_id(const void *x, const void *y) { return memcmp(x, y, sizeof(
 /* The operations of a block built from a peer's parts (ids already match the ops_hash): each
  * operation's id is its content's digest, its creator in the block's thread, the block's period
  * in its validity window (the pool's selection rules, which execution also applies), no id twice,
- * the block within max_block_size; then every signature. */
-static weft_err check_block_ops(const model_params *p, const nblock *b)
+ * the block within max_block_size; then every signature — those the node verified already (the
+ * operation was admitted to the pool: same id and signature) are looked up (sigcache.h). */
+static weft_err check_block_ops(node_t *n, const nblock *b)
 {
+    const model_params *p = &n->params;
     const block_header_t *h = &b->b.header;
     uint64_t bytes = 0;
     for (uint32_t i = 0; i < b->b.op_count; i++) {
@@ -82,7 +85,7 @@ static weft_err check_block_ops(const model_params *p, const nblock *b)
             return WEFT_E_NODE_BLOCK;
     }
     for (uint32_t i = 0; i < b->b.op_count; i++)
-        if (signed_op_verify(&b->ops[i]) != WEFT_OK)
+        if (nsigcache_verify(n->sigs, &b->ops[i]) != WEFT_OK) /* admitted ones: a lookup */
             return WEFT_E_SIGNATURE;
     return WEFT_OK;
 }
@@ -124,7 +127,7 @@ weft_err node_net_block(node_t *n, const block_header_t *h, signed_op_t *ops, ui
     nblock *b = NULL;
     v = nblock_new(&b, h, ops, count, NULL); /* takes the operations, whatever the outcome */
     if (!v)
-        v = check_block_ops(p, b);
+        v = check_block_ops(n, b);
     if (v) {
         nblock_unref(b);
         if (v == WEFT_E_NOMEM)
