@@ -88,6 +88,7 @@ X(E_STORE_POISONED, -421, "storage transaction failed earlier and can only be ab
 X(E_STORE_MAP_FULL, -422, "storage map size limit reached")
 X(E_STORE_FAULT, -423, "injected storage fault")
 X(E_STORE_CRASHED, -424, "storage crashed (simulated)")
+X(E_STORE_SNAPSHOT, -425, "storage snapshot closed (the map grew, or the store closed)")
 /* (execution: -430 .. -489) */
 X(E_EXEC_SLOT, -430, "slot is not the next one to execute")
 X(E_EXEC_INPUT, -431, "malformed slot input for execution")

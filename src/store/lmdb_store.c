@@ -16,6 +16,12 @@ typedef struct logged {
     size_t klen, vlen;
 } logged;
 
+struct store_snap {
+    store_t *s; /* NULL once the store closed */
+    MDB_txn *txn;
+    store_snap_t *next;
+};
+
 struct store {
     MDB_env *env;
     MDB_dbi dbi[STATE_T_COUNT];
@@ -25,6 +31,7 @@ struct store {
     size_t map_size, map_max;
     logged *log;
     size_t log_len, log_cap;
+    store_snap_t *snaps; /* open snapshots */
 };
 
 weft_err store_lmdb_err(int rc, const char *module, const char *what)
@@ -95,10 +102,21 @@ static int raw_write(store_t *s, const logged *l)
     return mdb_put(s->wtxn, s->dbi[l->t], &k, &v, 0);
 }
 
+/* The map can change size only without read transactions in this process: snapshots end. */
+static void snaps_drop(store_t *s)
+{
+    for (store_snap_t *sn = s->snaps; sn; sn = sn->next)
+        if (sn->txn) {
+            mdb_txn_abort(sn->txn);
+            sn->txn = NULL;
+        }
+}
+
 static int begin_write(store_t *s)
 {
     int rc = mdb_txn_begin(s->env, NULL, 0, &s->wtxn);
     if (rc == MDB_MAP_RESIZED) { /* another process grew the map: adopt its size */
+        snaps_drop(s);
         rc = mdb_env_set_mapsize(s->env, 0);
         if (rc == 0)
             rc = mdb_txn_begin(s->env, NULL, 0, &s->wtxn);
@@ -120,6 +138,7 @@ static weft_err grow_and_replay(store_t *s)
         if (s->map_size >= s->map_max)
             return WEFT_E_STORE_MAP_FULL;
         size_t next = s->map_size > s->map_max / 2 ? s->map_max : 2 * s->map_size;
+        snaps_drop(s);
         int rc = mdb_env_set_mapsize(s->env, next);
         if (rc)
             return map_err(rc, "set_mapsize");
@@ -170,6 +189,20 @@ static void read_done(store_t *s, MDB_txn *txn)
         mdb_txn_reset(s->rtxn);
 }
 
+static weft_err txn_get(store_t *s, MDB_txn *txn, state_table t, const uint8_t *key, size_t klen,
+                        wr_t *out)
+{
+    MDB_val k = {klen, (void *)key}, v;
+    int rc = mdb_get(txn, s->dbi[t], &k, &v);
+    out->len = 0;
+    out->err = WEFT_OK;
+    if (rc == 0) {
+        wr_bytes(out, v.mv_data, v.mv_size);
+        return wr_err(out);
+    }
+    return rc == MDB_NOTFOUND ? WEFT_E_NOT_FOUND : map_err(rc, "get");
+}
+
 static weft_err st_get(void *self, state_table t, const uint8_t *key, size_t klen, wr_t *out)
 {
     store_t *s = self;
@@ -181,16 +214,7 @@ static weft_err st_get(void *self, state_table t, const uint8_t *key, size_t kle
     MDB_txn *txn = NULL;
     if ((err = read_txn(s, &txn)))
         return err;
-    MDB_val k = {klen, (void *)key}, v;
-    int rc = mdb_get(txn, s->dbi[t], &k, &v);
-    out->len = 0;
-    out->err = WEFT_OK;
-    if (rc == 0) {
-        wr_bytes(out, v.mv_data, v.mv_size);
-        err = wr_err(out);
-    } else {
-        err = rc == MDB_NOTFOUND ? WEFT_E_NOT_FOUND : map_err(rc, "get");
-    }
+    err = txn_get(s, txn, t, key, klen, out);
     read_done(s, txn);
     return err;
 }
@@ -205,22 +229,14 @@ static int key_cmp(const MDB_val *k, const uint8_t *b, size_t blen)
     return k->mv_size < blen ? -1 : k->mv_size > blen ? 1 : 0;
 }
 
-static weft_err st_scan(void *self, state_table t, const uint8_t *from, size_t flen,
-                        const uint8_t *to, size_t tlen, state_scan_cb cb, void *ctx)
+static weft_err txn_scan(store_t *s, MDB_txn *txn, state_table t, const uint8_t *from, size_t flen,
+                         const uint8_t *to, size_t tlen, state_scan_cb cb, void *ctx)
 {
-    store_t *s = self;
-    weft_err err = check_table(t);
-    if (err)
-        return err;
-    MDB_txn *txn = NULL;
-    if ((err = read_txn(s, &txn)))
-        return err;
+    weft_err err = WEFT_OK;
     MDB_cursor *cur = NULL;
     int rc = mdb_cursor_open(txn, s->dbi[t], &cur);
-    if (rc) {
-        err = map_err(rc, "cursor_open");
-        goto out;
-    }
+    if (rc)
+        return map_err(rc, "cursor_open");
     MDB_val k = {flen, (void *)from}, v;
     rc = flen ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
     while (rc == 0) {
@@ -232,9 +248,21 @@ static weft_err st_scan(void *self, state_table t, const uint8_t *from, size_t f
     }
     if (rc && rc != MDB_NOTFOUND)
         err = map_err(rc, "cursor_get");
-out:
-    if (cur)
-        mdb_cursor_close(cur);
+    mdb_cursor_close(cur);
+    return err;
+}
+
+static weft_err st_scan(void *self, state_table t, const uint8_t *from, size_t flen,
+                        const uint8_t *to, size_t tlen, state_scan_cb cb, void *ctx)
+{
+    store_t *s = self;
+    weft_err err = check_table(t);
+    if (err)
+        return err;
+    MDB_txn *txn = NULL;
+    if ((err = read_txn(s, &txn)))
+        return err;
+    err = txn_scan(s, txn, t, from, flen, to, tlen, cb, ctx);
     read_done(s, txn);
     return err;
 }
@@ -331,6 +359,105 @@ static const state_kv_vtbl store_vtbl = {
 };
 
 state_kv_t store_kv(store_t *s) { return (state_kv_t){&store_vtbl, s}; }
+
+/* ---- snapshots ------------------------------------------------------------------------------- */
+
+static weft_err snap_txn(store_snap_t *sn, state_table t, MDB_txn **txn)
+{
+    if (!sn->s || !sn->txn)
+        return WEFT_E_STORE_SNAPSHOT;
+    *txn = sn->txn;
+    return check_table(t);
+}
+
+static weft_err sn_get(void *self, state_table t, const uint8_t *key, size_t klen, wr_t *out)
+{
+    store_snap_t *sn = self;
+    MDB_txn *txn;
+    weft_err err = snap_txn(sn, t, &txn);
+    if (err)
+        return err;
+    if (klen == 0)
+        return WEFT_E_NOT_FOUND;
+    return txn_get(sn->s, txn, t, key, klen, out);
+}
+
+static weft_err sn_scan(void *self, state_table t, const uint8_t *from, size_t flen,
+                        const uint8_t *to, size_t tlen, state_scan_cb cb, void *ctx)
+{
+    store_snap_t *sn = self;
+    MDB_txn *txn;
+    weft_err err = snap_txn(sn, t, &txn);
+    return err ? err : txn_scan(sn->s, txn, t, from, flen, to, tlen, cb, ctx);
+}
+
+static weft_err sn_begin(void *self)
+{
+    (void)self;
+    return WEFT_E_STATE; /* read-only */
+}
+
+static weft_err sn_put(void *self, state_table t, const uint8_t *key, size_t klen,
+                       const uint8_t *val, size_t vlen)
+{
+    (void)self, (void)t, (void)key, (void)klen, (void)val, (void)vlen;
+    return WEFT_E_STATE;
+}
+
+static weft_err sn_del(void *self, state_table t, const uint8_t *key, size_t klen)
+{
+    (void)self, (void)t, (void)key, (void)klen;
+    return WEFT_E_STATE;
+}
+
+static void sn_abort(void *self) { (void)self; }
+
+static const state_kv_vtbl snap_vtbl = {
+    .get = sn_get,
+    .scan = sn_scan,
+    .begin = sn_begin,
+    .put = sn_put,
+    .del = sn_del,
+    .commit = sn_begin,
+    .abort = sn_abort,
+};
+
+weft_err store_snapshot_open(store_t *s, store_snap_t **out)
+{
+    *out = NULL;
+    store_snap_t *sn = calloc(1, sizeof *sn);
+    if (!sn)
+        return WEFT_E_NOMEM;
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &sn->txn);
+    if (rc) {
+        free(sn);
+        return map_err(rc, "snapshot");
+    }
+    sn->s = s;
+    sn->next = s->snaps;
+    s->snaps = sn;
+    *out = sn;
+    return WEFT_OK;
+}
+
+state_kv_t store_snapshot_kv(store_snap_t *sn) { return (state_kv_t){&snap_vtbl, sn}; }
+
+bool store_snapshot_live(const store_snap_t *sn) { return sn->s && sn->txn; }
+
+void store_snapshot_close(store_snap_t *sn)
+{
+    if (!sn)
+        return;
+    if (sn->txn)
+        mdb_txn_abort(sn->txn);
+    if (sn->s) {
+        store_snap_t **pp = &sn->s->snaps;
+        while (*pp != sn)
+            pp = &(*pp)->next;
+        *pp = sn->next;
+    }
+    free(sn);
+}
 size_t store_map_size(const store_t *s) { return s->map_size; }
 
 /* ---- open and close ------------------------------------------------------------------------- */
@@ -411,6 +538,9 @@ void store_close(store_t *s)
 {
     if (!s)
         return;
+    snaps_drop(s);
+    for (store_snap_t *sn = s->snaps; sn; sn = sn->next)
+        sn->s = NULL; /* their handles stay valid: reads fail, close frees them */
     st_abort(s);
     if (s->rtxn)
         mdb_txn_abort(s->rtxn);

@@ -57,6 +57,21 @@ state_kv_t store_kv(store_t *s);
 /* The current map size in bytes (grows on MDB_MAP_FULL). */
 size_t store_map_size(const store_t *s);
 
+/* ---- snapshots ------------------------------------------------------------------------------- */
+
+/* A read-only view of the store as it is when opened, kept until closed (an LMDB read
+ * transaction): the store's writes go on and are not seen through it.  Its kv (store_snapshot_kv)
+ * answers get and scan; begin, put, del and commit fail with E_STATE.  A snapshot belongs to the
+ * store's thread.  An open snapshot keeps the pages it sees from being reused (the file grows
+ * while it lives: close it soon), and the map cannot change size under it: a write that grows the
+ * map, and store_close, end every snapshot first — its reads then fail with E_STORE_SNAPSHOT
+ * (store_snapshot_live says so); the handle stays valid until store_snapshot_close. */
+typedef struct store_snap store_snap_t;
+WEFT_MUST_USE weft_err store_snapshot_open(store_t *s, store_snap_t **out);
+state_kv_t store_snapshot_kv(store_snap_t *sn);
+bool store_snapshot_live(const store_snap_t *sn);
+void store_snapshot_close(store_snap_t *sn);
+
 /* Maps an LMDB return code to a weft error, logging the unexpected ones under `module` with the
  * operation `what`: ENOMEM → E_NOMEM, EIO/ENOSPC → E_IO, MDB_MAP_FULL → E_STORE_MAP_FULL,
  * MDB_BAD_VALSIZE → E_LIMIT, MDB_READERS_FULL → E_BUSY, MDB_CORRUPTED/MDB_PAGE_NOTFOUND →

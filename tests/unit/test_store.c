@@ -3,7 +3,8 @@
  * growth limit, a reopened store giving the same fingerprint as an in-memory run of the same
  * history, injected write failures at every write of a finalization (nothing partial), and a real
  * crash (a forked child exiting) before every write of a finalization: reopening always finds the
- * old or the new final state, never a mix. */
+ * old or the new final state, never a mix; snapshots (a final state as it was, read-only, ended by
+ * a map growth or the store's close). */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -470,6 +471,91 @@ static void test_map_growth(void **state)
  */
 
 /* T = 2, P = 2: slot (11, 1) ends cycle 5 — roll snapshot, pruning of cycle 0, hash snapshot. */
+/* A snapshot keeps the final state as it was (fingerprint, cursor, records) while the store's
+ * writes go on; it refuses writes; a map growth or the store's close ends it. */
+static void test_snapshots(void **state)
+{
+    (void)state;
+    model_params p;
+    small_params(&p);
+    char dir[64];
+    tmpdir_make(dir);
+    store_t *s = open_store(dir, 2 << 20, 64 << 20, true);
+    state_final_t *f;
+    assert_int_equal(state_final_open(&f, &p, store_kv(s)), WEFT_OK);
+    genesis(f);
+    run_until(f, &p, (slot_t){6, 0});
+    uint8_t fp[STATE_FP_LEN];
+    state_final_fingerprint(f, fp);
+    store_snap_t *sn, *sn2;
+    assert_int_equal(store_snapshot_open(s, &sn), WEFT_OK);
+    state_kv_t kv = store_snapshot_kv(sn);
+    run_until(f, &p, (slot_t){9, 1}); /* the store moves on */
+    uint8_t fp_now[STATE_FP_LEN];
+    state_final_fingerprint(f, fp_now);
+    assert_memory_not_equal(fp, fp_now, STATE_FP_LEN);
+    /* a final state over the snapshot: the old cursor and fingerprint, and its records match */
+    state_final_t *old;
+    assert_int_equal(state_final_open(&old, &p, kv), WEFT_OK);
+    slot_t c;
+    assert_true(state_final_cursor(old, &c));
+    assert_int_equal(slot_cmp(c, (slot_t){5, 1}), 0);
+    uint8_t fp_old[STATE_FP_LEN];
+    state_final_fingerprint(old, fp_old);
+    assert_memory_equal(fp_old, fp, STATE_FP_LEN);
+    assert_int_equal(state_final_verify(old), WEFT_OK);
+    /* read-only */
+    uint8_t k[1] = {1};
+    assert_int_equal(kv.vt->begin(kv.self), WEFT_E_STATE);
+    assert_int_equal(kv.vt->put(kv.self, STATE_T_BALANCE, k, 1, k, 1), WEFT_E_STATE);
+    assert_int_equal(kv.vt->del(kv.self, STATE_T_BALANCE, k, 1), WEFT_E_STATE);
+    assert_int_equal(kv.vt->commit(kv.self), WEFT_E_STATE);
+    kv.vt->abort(kv.self);
+    /* a second snapshot sees the new state */
+    assert_int_equal(store_snapshot_open(s, &sn2), WEFT_OK);
+    state_final_t *cur;
+    assert_int_equal(state_final_open(&cur, &p, store_snapshot_kv(sn2)), WEFT_OK);
+    state_final_fingerprint(cur, fp_old);
+    assert_memory_equal(fp_old, fp_now, STATE_FP_LEN);
+    state_final_close(cur);
+    store_snapshot_close(sn2);
+    /* a map growth ends it */
+    assert_true(store_snapshot_live(sn));
+    state_diff_t *d;
+    assert_int_equal(state_diff_new(&d), WEFT_OK);
+    slot_t sl;
+    assert_int_equal(state_final_next_slot(f, &sl), WEFT_OK);
+    size_t map = store_map_size(s);
+    for (int i = 0; i < 20; i++) {
+        big_slot(f, sl, d, 150000);
+        assert_int_equal(slot_diff(f, sl, d), WEFT_OK);
+        assert_int_equal(state_final_apply(f, sl, d), WEFT_OK);
+        state_diff_clear(d);
+        assert_int_equal(slot_next(&p, &sl, sl), WEFT_OK);
+    }
+    state_diff_free(d);
+    assert_true(store_map_size(s) > map);
+    assert_false(store_snapshot_live(sn));
+    wr_t w;
+    wr_init(&w);
+    assert_int_equal(kv.vt->get(kv.self, STATE_T_META, (const uint8_t *)"cursor", 6, &w),
+                     WEFT_E_STORE_SNAPSHOT);
+    state_final_close(old);
+    store_snapshot_close(sn);
+    /* the store's close ends those still open; their handles are closed after it */
+    assert_int_equal(store_snapshot_open(s, &sn), WEFT_OK);
+    kv = store_snapshot_kv(sn);
+    assert_int_equal(kv.vt->get(kv.self, STATE_T_META, (const uint8_t *)"cursor", 6, &w), WEFT_OK);
+    state_final_close(f);
+    store_close(s);
+    assert_false(store_snapshot_live(sn));
+    assert_int_equal(kv.vt->get(kv.self, STATE_T_META, (const uint8_t *)"cursor", 6, &w),
+                     WEFT_E_STORE_SNAPSHOT);
+    store_snapshot_close(sn);
+    wr_free(&w);
+    tmpdir_remove(dir);
+}
+
 static const slot_t crash_slot = {11, 1};
 
 /* The write count of finalizing crash_slot and the fingerprints before and after, from an
@@ -649,6 +735,7 @@ int main(void)
         cmocka_unit_test(test_poison_after_lmdb_failure),
         cmocka_unit_test(test_reopen_same_fingerprint),
         cmocka_unit_test(test_map_growth),
+        cmocka_unit_test(test_snapshots),
         cmocka_unit_test(test_failed_write_at_every_step),
         cmocka_unit_test(test_crash_at_every_write),
     };
