@@ -12,7 +12,10 @@
  *     every slot;
  *   - block propagation to all nodes (median, p99): from the producer's "block produced" log line
  *     to the latest "block from a peer taken" line among the other nodes (the nodes run with
- *     WEFT_LOG=debug; both lines carry the slot, and the wall clocks are the same machine's).
+ *     WEFT_LOG=debug; both lines carry the slot, and the wall clocks are the same machine's);
+ *   - the refused answers by error name, the blocks produced from the feed's start (operations
+ *     per block, stale blocks), and the nodes' CPU time from the feed's start to the last final
+ *     transfer (from /proc: per node, per thread name over the nodes, and per final transfer).
  * Part 2, sync: a chain of at least 10,000 final blocks (t0 = 16 s, T = 32, E = 16, 50
  * transfers per slot) is built offline — one in-process node holding the 4 stakers' keys, on a
  * fake clock that runs from a genesis set in the past up to the present as fast as the node
@@ -26,12 +29,14 @@
  * verification rate.
  *
  * No figure is a pass/fail criterion.  weft and weftd are taken from WEFT and WEFTD or from the
- * build tree beside this program (bench/../app/weft).
+ * build tree beside this program (bench/../app/weft).  The scratch directory is made in TMPDIR
+ * (default /tmp) and removed at the end unless NET_BENCH_KEEP is set.
  *
  * usage: net_bench [feed seconds, default 60; 0 skips part 1] [sync blocks, default 10000; 0
  *                  skips part 2] [transfers per slot of the synced chain, default 50]
  *                  [feed rate in tx/s, default 0: as fast as the nodes admit them] */
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -487,6 +492,28 @@ static char *ops_request(const devnet *dv, const pre_op *ops, size_t n, size_t *
     return out;
 }
 
+/* Refused answers of send_operations, by error name (several feeder threads). */
+#define REFUSAL_KINDS 8
+static struct {
+    pthread_mutex_t mu;
+    char name[REFUSAL_KINDS][40];
+    unsigned long long count[REFUSAL_KINDS];
+    size_t n;
+} g_refused = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void count_refusal(const char *name)
+{
+    pthread_mutex_lock(&g_refused.mu);
+    size_t k = 0;
+    while (k < g_refused.n && strcmp(g_refused.name[k], name) != 0)
+        k++;
+    if (k == g_refused.n && k < REFUSAL_KINDS)
+        snprintf(g_refused.name[g_refused.n++], sizeof g_refused.name[0], "%s", name);
+    if (k < g_refused.n)
+        g_refused.count[k]++;
+    pthread_mutex_unlock(&g_refused.mu);
+}
+
 /* Sends ops[0..n) to url until all are admitted (a refused one is retried from its index, at
  * most `patience` times in a row); returns how many were admitted. */
 static size_t submit(http *h, const devnet *dv, const char *url, const pre_op *ops, size_t n,
@@ -508,6 +535,8 @@ static size_t submit(http *h, const devnet *dv, const char *url, const pre_op *o
         }
         size_t idx = 0;
         json_t *data = er ? json_object_get(er, "data") : NULL;
+        const char *why = json_string_value(json_object_get(data, "name"));
+        count_refusal(why ? why : a ? "(no name)" : "(no answer)");
         if (json_is_integer(json_object_get(data, "index")))
             idx = (size_t)json_integer_value(json_object_get(data, "index"));
         json_decref(a);
@@ -577,10 +606,19 @@ static uint64_t line_ms(const char *l)
     return (uint64_t)timegm(&tm) * 1000 + (uint64_t)ms;
 }
 
+/* Blocks produced (their operation counts) and found stale, from the logs. */
+typedef struct blockstats {
+    size_t produced, with_ops, stale;
+    unsigned long long ops, max_ops;
+} blockstats;
+
 /* Fills prod[slot index] (the producer's time) and recv[node][slot index] from the nodes' logs,
- * for slot indices < cap. */
-static void parse_logs(const devnet *dv, uint64_t *prod, uint64_t (*recv)[NNODES], size_t cap)
+ * for slot indices < cap; bs counts the blocks produced from since_ms on (and stale ones seen by
+ * the first node). */
+static void parse_logs(const devnet *dv, uint64_t *prod, uint64_t (*recv)[NNODES], size_t cap,
+                       uint64_t since_ms, blockstats *bs)
 {
+    memset(bs, 0, sizeof *bs);
     uint32_t T = dv->params.thread_count;
     for (size_t i = 0; i < dv->n; i++) {
         char path[PATH_MAX + 16], line[2048];
@@ -588,8 +626,10 @@ static void parse_logs(const devnet *dv, uint64_t *prod, uint64_t (*recv)[NNODES
         FILE *f = fopen(path, "r");
         while (f && fgets(line, sizeof line, f)) {
             const char *m;
-            unsigned long long p;
+            unsigned long long p, nops;
             unsigned t;
+            if (i == 0 && strstr(line, "consensus: block stale") && line_ms(line) >= since_ms)
+                bs->stale++;
             bool produced = (m = strstr(line, "factory: block produced period=")) != NULL;
             if (!produced && !(m = strstr(line, "consensus: block from a peer taken period=")))
                 continue;
@@ -600,6 +640,13 @@ static void parse_logs(const devnet *dv, uint64_t *prod, uint64_t (*recv)[NNODES
             if (k >= cap)
                 continue;
             uint64_t ms = line_ms(line);
+            const char *o = produced ? strstr(v, " ops=") : NULL;
+            if (o && sscanf(o, " ops=%llu", &nops) == 1 && ms >= since_ms) {
+                bs->produced++;
+                bs->with_ops += nops > 0;
+                bs->ops += nops;
+                bs->max_ops = nops > bs->max_ops ? nops : bs->max_ops;
+            }
             if (produced)
                 prod[k] = ms;
             else
@@ -620,6 +667,103 @@ static double pct(const double *v, size_t n, double q)
 {
     size_t k = (size_t)((double)n * q);
     return v[k < n ? k : n - 1];
+}
+
+/* ---- CPU time of the nodes, per thread name, from /proc ------------------------------------ */
+
+#define CPU_GROUPS 12
+typedef struct cpu_use {
+    char name[CPU_GROUPS][20]; /* thread names (comm): api workers, execution, the network, … */
+    double s[CPU_GROUPS];      /* user + system seconds */
+    size_t n;
+    double total;
+} cpu_use;
+
+/* Adds the user + system time of every thread of pid, grouped by thread name. */
+static void cpu_of(pid_t pid, cpu_use *u)
+{
+    memset(u, 0, sizeof *u);
+    char dir[64];
+    snprintf(dir, sizeof dir, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    double tck = (double)sysconf(_SC_CLK_TCK);
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[PATH_MAX], line[1024];
+        snprintf(path, sizeof path, "%s/%s/stat", dir, e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t len = fread(line, 1, sizeof line - 1, f);
+        fclose(f);
+        line[len] = 0;
+        char *l = strchr(line, '('), *r = strrchr(line, ')');
+        if (!l || !r || r < l)
+            continue;
+        char name[20];
+        snprintf(name, sizeof name, "%.*s", (int)(r - l - 1), l + 1);
+        if (strncmp(name, "MHD", 3) == 0) /* the API's workers and listeners */
+            snprintf(name, sizeof name, "api (MHD)");
+        unsigned long ut = 0, st = 0;
+        /* after ") ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime
+         * stime */
+        if (sscanf(r + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+            continue;
+        double sec = (double)(ut + st) / tck;
+        size_t k = 0;
+        while (k < u->n && strcmp(u->name[k], name) != 0)
+            k++;
+        if (k == u->n && u->n < CPU_GROUPS)
+            memcpy(u->name[u->n++], name, sizeof name);
+        if (k < u->n)
+            u->s[k] += sec;
+        u->total += sec;
+    }
+    if (d)
+        closedir(d);
+}
+
+/* Prints each node's CPU seconds between a and b (per thread name, summed over the nodes) and per
+ * final operation. */
+static void print_cpu(const cpu_use *a, const cpu_use *b, size_t nodes, double wall,
+                      unsigned long long final_ops)
+{
+    cpu_use sum;
+    memset(&sum, 0, sizeof sum);
+    double total = 0;
+    printf("  cpu           over %.0f s of wall time:", wall);
+    for (size_t i = 0; i < nodes; i++) {
+        double d = b[i].total - a[i].total;
+        total += d;
+        printf(" node%zu %.1f s", i, d);
+        for (size_t k = 0; k < b[i].n; k++) {
+            double before = 0;
+            for (size_t j = 0; j < a[i].n; j++)
+                if (strcmp(a[i].name[j], b[i].name[k]) == 0)
+                    before = a[i].s[j];
+            size_t m = 0;
+            while (m < sum.n && strcmp(sum.name[m], b[i].name[k]) != 0)
+                m++;
+            if (m == sum.n && sum.n < CPU_GROUPS)
+                memcpy(sum.name[sum.n++], b[i].name[k], sizeof sum.name[0]);
+            if (m < sum.n)
+                sum.s[m] += b[i].s[k] - before;
+        }
+    }
+    printf(" (%.2f cores)\n", wall > 0 ? total / wall : 0.0);
+    printf("                by thread over the %zu nodes:", nodes);
+    for (size_t m = 0; m < sum.n; m++)
+        if (sum.s[m] >= 0.05)
+            printf(" %s %.1f s;", sum.name[m], sum.s[m]);
+    printf("\n");
+    if (final_ops)
+        printf(
+            "                per final transfer: %.0f us of CPU per node on average, %.0f us for "
+            "the %zu nodes\n",
+            total * 1e6 / (double)final_ops / (double)nodes, total * 1e6 / (double)final_ops,
+            nodes);
 }
 
 /* ---- part 1 ---------------------------------------------------------------------------------- */
@@ -661,6 +805,9 @@ static void part1(const char *dir, double seconds, double rate)
         s0[i] = status_of(&h, dv.nodes[i].url);
     uint64_t feed_start_ms = wall_ms();
     double start = now_s();
+    static cpu_use cpu0[NNODES], cpu1[NNODES];
+    for (int i = 0; i < NNODES; i++)
+        cpu_of(dv.nodes[i].pid, &cpu0[i]);
     feedctx f = {.dv = &dv,
                  .ops = ops,
                  .nops = nops,
@@ -733,6 +880,9 @@ static void part1(const char *dir, double seconds, double rate)
         if (c > mx)
             mx = c;
     }
+    for (int i = 0; i < NNODES; i++)
+        cpu_of(dv.nodes[i].pid, &cpu1[i]);
+    double cpu_wall = now_s() - start;
     for (int k = 0; k < 60 && min_final(&h, &dv, NNODES) < 2; k++)
         sleep(1); /* at least period 1 final everywhere, to compare */
     long long upto = min_final(&h, &dv, NNODES) - 1;
@@ -743,6 +893,11 @@ static void part1(const char *dir, double seconds, double rate)
     printf("  final         %llu transfers final on every node (max on one node %llu): %.0f tx/s "
            "overall, best sustained over one period %.0f tx/s\n",
            last_min, mx, last_t > first_t ? (double)last_min / (last_t - first_t) : 0.0, best);
+    printf("  refused       answers refusing an operation (retried from it):");
+    for (size_t k = 0; k < g_refused.n; k++)
+        printf(" %s %llu;", g_refused.name[k], g_refused.count[k]);
+    printf(g_refused.n ? "\n" : " none\n");
+    print_cpu(cpu0, cpu1, NNODES, cpu_wall, last_min);
     if (upto < 1)
         printf("  agreement     no period final on every node\n");
     else
@@ -757,7 +912,12 @@ static void part1(const char *dir, double seconds, double rate)
     double *prop = calloc(cap, sizeof *prop), *first = calloc(cap, sizeof *first);
     if (!prod || !recv || !prop || !first)
         die("%s", "out of memory");
-    parse_logs(&dv, prod, recv, cap);
+    blockstats bs;
+    parse_logs(&dv, prod, recv, cap, feed_start_ms, &bs);
+    printf("  blocks        %zu produced from the feed's start, %zu with operations: %.0f "
+           "operations per block on average (max %llu), %llu in all; %zu found stale\n",
+           bs.produced, bs.with_ops, bs.produced ? (double)bs.ops / (double)bs.produced : 0.0,
+           bs.max_ops, bs.ops, bs.stale);
     size_t np = 0, partial = 0;
     for (size_t k = 0; k < cap; k++) {
         if (!prod[k] || prod[k] < feed_start_ms)
@@ -1225,14 +1385,17 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     signal(SIGPIPE, SIG_IGN);
     find_tools();
-    char dir[] = "/tmp/weft-net-bench-XXXXXX";
+    char dir[400];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%.360s/weft-net-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(dir))
         return 1;
+    printf("net_bench: scratch directory %s\n", dir);
     if (seconds > 0)
         part1(dir, seconds, rate);
     if (blocks)
         part2(dir, blocks, opb);
-    char cmd[300];
+    char cmd[420];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (!getenv("NET_BENCH_KEEP") && system(cmd) != 0)
         fprintf(stderr, "net_bench: could not remove %s\n", dir);
