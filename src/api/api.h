@@ -355,6 +355,9 @@ typedef struct api_node_vt {
     weft_err (*current_slot)(void *n, slot_t *out);
     weft_err (*get_status)(void *n, node_status_t *out);
     weft_err (*send_operations)(void *n, signed_op_t **ops, size_t count, weft_err *results);
+    /* may be NULL: signed_op_verify (the real node remembers a success: send_operations and
+     * blocks carrying the operation then look it up instead of verifying again) */
+    weft_err (*verify_operation)(void *n, const signed_op_t *op);
     weft_err (*get_operation)(void *n, const op_id_t *id, node_op_info_t *out);
     weft_err (*get_address)(void *n, const address_t *a, node_address_info_t *out);
     weft_err (*get_datastore)(void *n, const address_t *a, const uint8_t *key, size_t klen,

@@ -39,6 +39,10 @@ static weft_err real_send_operations(void *n, signed_op_t **ops, size_t count, w
 {
     return node_send_operations(n, ops, count, results);
 }
+static weft_err real_verify_operation(void *n, const signed_op_t *op)
+{
+    return node_verify_operation(n, op);
+}
 static weft_err real_get_operation(void *n, const op_id_t *id, node_op_info_t *out)
 {
     return node_get_operation(n, id, out);
@@ -122,6 +126,7 @@ const api_node_vt api_node_real = {
     .current_slot = real_current_slot,
     .get_status = real_get_status,
     .send_operations = real_send_operations,
+    .verify_operation = real_verify_operation,
     .get_operation = real_get_operation,
     .get_address = real_get_address,
     .get_datastore = real_get_datastore,
@@ -740,7 +745,8 @@ static weft_err m_send_operations(void *ctx, json_t *params, json_t **result, ap
                                i, (unsigned long long)op->expire_period,
                                (unsigned long long)p->operation_validity_periods,
                                (unsigned long long)period);
-        else if ((d = signed_op_verify(ops[i])) != WEFT_OK)
+        else if ((d = VT(m)->verify_operation ? VT(m)->verify_operation(NODE(m), ops[i])
+                                              : signed_op_verify(ops[i])) != WEFT_OK)
             e = api_error_node(err, d, "operation %zu", i);
         ids[i] = ops[i]->id;
     }

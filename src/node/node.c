@@ -224,6 +224,11 @@ weft_err node_get_status(node_t *n, node_status_t *out)
 
 /* ---- operations ------------------------------------------------------------------------------ */
 
+weft_err node_verify_operation(node_t *n, const signed_op_t *op)
+{
+    return nsigcache_verify(n->sigs, op);
+}
+
 weft_err node_send_operations(node_t *n, signed_op_t **ops, size_t count, weft_err *results)
 {
     uint64_t period = node_current_period(n);

@@ -101,6 +101,11 @@ WEFT_MUST_USE weft_err node_get_status(node_t *n, node_status_t *out);
  * take requests. */
 WEFT_MUST_USE weft_err node_send_operations(node_t *n, signed_op_t **ops, size_t count,
                                             weft_err *results);
+/* An operation's signature check as node_send_operations makes it (E_SIGNATURE), for a caller
+ * that checks a whole batch before sending any (the API): a success is remembered, so that
+ * node_send_operations and the block carrying the operation look it up instead of verifying
+ * again. */
+WEFT_MUST_USE weft_err node_verify_operation(node_t *n, const signed_op_t *op);
 
 typedef struct node_op_info {
     bool found; /* known to the node (pool, a block, or executed) */

@@ -27,6 +27,7 @@ struct fake_node {
     /* what it was asked */
     node_event_filter last_filter;
     size_t sent;
+    size_t verified; /* operations checked through verify_operation */
     amount_t sent_fee;
     bool stop_requested;
     size_t staking_added;
@@ -79,6 +80,13 @@ static weft_err f_send_operations(void *n, signed_op_t **ops, size_t count, weft
     }
     f->sent += count;
     return WEFT_OK;
+}
+
+static weft_err f_verify_operation(void *n, const signed_op_t *op)
+{
+    struct fake_node *f = n;
+    f->verified++;
+    return signed_op_verify(op);
 }
 
 static weft_err f_get_operation(void *n, const op_id_t *id, node_op_info_t *out)
@@ -380,6 +388,7 @@ static const api_node_vt fake_vt = {
     .current_slot = f_current_slot,
     .get_status = f_get_status,
     .send_operations = f_send_operations,
+    .verify_operation = f_verify_operation,
     .get_operation = f_get_operation,
     .get_address = f_get_address,
     .get_datastore = f_get_datastore,
@@ -772,11 +781,12 @@ static void test_send_operations(void **state)
     snprintf(params, sizeof params,
              "[[{\"serialized_content\":%s,\"creator_public_key\":\"%s\",\"signature\":\"%s\"}]]",
              bytes, pk, sig);
-    size_t sent = F.sent;
+    size_t sent = F.sent, verified = F.verified;
     json_t *r = ok("send_operations", params);
     assert_int_equal(json_array_size(r), 1);
     assert_str(json_array_get(r, 0), id_text(&s.id));
     assert_int_equal(F.sent, sent + 1);
+    assert_int_equal(F.verified, verified + 1); /* through the node (its cache of signatures) */
     assert_true(F.sent_fee.nano == 10000000);
     json_decref(r);
 
@@ -817,10 +827,12 @@ static void test_send_operations(void **state)
                  "}]]",
                  bytes, pk, sig);
         sent = F.sent;
+        verified = F.verified;
         r = call(false, "send_operations", params, &code);
         assert_int_equal(code, API_ERR_NODE);
         assert_str(at(at(r, "data"), "name"), bad[i].name);
         assert_int_equal(F.sent, sent);
+        assert_int_equal(F.verified, verified + bad[i].tamper);
         json_decref(r);
         free(bytes);
         signed_op_free(&s);
