@@ -36,6 +36,7 @@ static int usage(FILE *f)
             "  weftd run --repo DIR [--SECTION.KEY VALUE]...\n"
             "settings (docs/repo.md): --api.public --api.private --api.metrics --p2p.listen\n"
             "  --p2p.bootstrap --p2p.max_peers --p2p.outbound --p2p.max_per_ip --p2p.ban_seconds\n"
+            "  --p2p.fetch_state_after_periods\n"
             "  --node.block_retention --node.log\n"
             "  --node.store_map_mb --node.store_no_sync --node.pool_max_ops_per_thread\n");
     return f == stdout ? 0 : 2;
@@ -192,51 +193,58 @@ static int cmd_run(int argc, char **argv)
         log_warn("weftd", "unknown log level, keeping the default", "level=%s",
                  repo->config.log_level);
     /* the network exists before the node (the node reports its events to it), starts after it (it
-     * serves the node's chain) and stops before it */
-    netd *net = NULL;
-    e = weftd_network_new(&net, repo, err, sizeof err);
-    if (e) {
-        repo_close(repo);
-        fprintf(stderr, "weftd: %s: %s\n", weft_err_name(e), err);
-        return 1;
-    }
-    node_options no = {.on_stop_request = on_stop_request, .net = netd_events(net)};
-    node_t *node = NULL;
-    e = node_start(&node, repo, &no, err, sizeof err);
-    if (e) {
-        netd_free(net);
-        repo_close(repo);
-        fprintf(stderr, "weftd: %s: %s\n", weft_err_name(e), err);
-        return 1;
-    }
-    e = netd_start(net, node, err, sizeof err);
-    weftd_services *svc = NULL;
-    if (!e)
-        e = weftd_services_start(&svc, node, repo, net, err, sizeof err);
-    if (e) {
-        fprintf(stderr, "weftd: %s: %s\n", weft_err_name(e), err);
+     * serves the node's chain) and stops before it.  A node that fetched a peer's final state
+     * asks for a restart (node_request_restart): everything stops and starts again, and the node
+     * adopts the state as it starts. */
+    for (;;) {
+        netd *net = NULL;
+        e = weftd_network_new(&net, repo, err, sizeof err);
+        if (e) {
+            repo_close(repo);
+            fprintf(stderr, "weftd: %s: %s\n", weft_err_name(e), err);
+            return 1;
+        }
+        node_options no = {.on_stop_request = on_stop_request, .net = netd_events(net)};
+        node_t *node = NULL;
+        e = node_start(&node, repo, &no, err, sizeof err);
+        if (e) {
+            netd_free(net);
+            repo_close(repo);
+            fprintf(stderr, "weftd: %s: %s\n", weft_err_name(e), err);
+            return 1;
+        }
+        e = netd_start(net, node, err, sizeof err);
+        weftd_services *svc = NULL;
+        if (!e)
+            e = weftd_services_start(&svc, node, repo, net, err, sizeof err);
+        if (e) {
+            fprintf(stderr, "weftd: %s: %s\n", weft_err_name(e), err);
+            netd_stop(net);
+            node_stop(node);
+            netd_free(net);
+            repo_close(repo);
+            return 1;
+        }
+        pubkey_t id;
+        node_id(node, &id);
+        char ids[MODEL_STR_MAX];
+        node_id_to_str(ids, &id);
+        char p2p[REPO_ADDR_MAX];
+        weftd_network_address(repo, net, p2p, sizeof p2p);
+        log_info("weftd", "node running", "node_id=%s repo=%s chain_id=%llu p2p=%s", ids, repo->dir,
+                 (unsigned long long)repo->genesis.params.chain_id, p2p);
+        int sig = 0;
+        while (sigwait(&set, &sig) != 0)
+            ;
+        bool restart = node_restart_requested(node);
+        log_info("weftd", restart ? "restarting" : "stopping", "signal=%d", sig);
+        weftd_services_stop(svc);
         netd_stop(net);
         node_stop(node);
         netd_free(net);
-        repo_close(repo);
-        return 1;
+        if (!restart)
+            break;
     }
-    pubkey_t id;
-    node_id(node, &id);
-    char ids[MODEL_STR_MAX];
-    node_id_to_str(ids, &id);
-    char p2p[REPO_ADDR_MAX];
-    weftd_network_address(repo, net, p2p, sizeof p2p);
-    log_info("weftd", "node running", "node_id=%s repo=%s chain_id=%llu p2p=%s", ids, repo->dir,
-             (unsigned long long)repo->genesis.params.chain_id, p2p);
-    int sig = 0;
-    while (sigwait(&set, &sig) != 0)
-        ;
-    log_info("weftd", "stopping", "signal=%d", sig);
-    weftd_services_stop(svc);
-    netd_stop(net);
-    node_stop(node);
-    netd_free(net);
     repo_clear_endpoints(repo);
     repo_close(repo);
     log_info("weftd", "stopped cleanly", NULL);

@@ -30,6 +30,7 @@ weft_err weftd_network_new(netd **out, const repo_t *repo, char *err, size_t err
         cfg->max_peers > cfg->p2p_outbound ? cfg->max_peers - cfg->p2p_outbound : 0;
     o.core.max_per_ip = cfg->p2p_max_per_ip;
     o.core.ban_ms = cfg->p2p_ban_seconds * 1000; /* bounded by repo_config_set */
+    o.core.state_after_periods = cfg->p2p_fetch_state_after;
     const char *boot[REPO_MAX_BOOTSTRAP];
     for (size_t i = 0; i < cfg->bootstrap_count && i < REPO_MAX_BOOTSTRAP; i++)
         boot[i] = cfg->bootstrap[i];

@@ -28,6 +28,7 @@ static weft_err ch_status(void *ctx, net_chain_status *out)
     memcpy(out->final_periods, s.final_periods, sizeof out->final_periods);
     memcpy(out->heads, s.heads, sizeof out->heads);
     memcpy(out->head_slots, s.head_slots, sizeof out->head_slots);
+    out->kept_from = s.kept_from;
     return WEFT_OK;
 }
 
@@ -113,6 +114,91 @@ static weft_err ch_final_range(void *ctx, slot_t after, size_t max, block_id_t *
     return node_net_final_range(ctx, after, max, ids, slots, count, more, &oldest);
 }
 
+/* ---- the final state in parts ---------------------------------------------------------------- */
+
+_Static_assert(NET_STATE_FP_LEN == NODE_STATE_FP_LEN, "fingerprint widths differ");
+
+static weft_err ch_state_part(void *ctx, const net_state_ask *ask, net_state_part *out)
+{
+    memset(out, 0, sizeof *out);
+    node_state_ask k = {
+        .has_cursor = ask->has_cursor,
+        .cursor = ask->cursor,
+        .has_after = ask->has_after,
+        .after_table = ask->after_table,
+        .after_key = ask->after_key,
+        .after_klen = ask->after_klen,
+        .max_bytes = ask->max_bytes,
+    };
+    node_state_part p;
+    weft_err e = node_net_state_part(ctx, &k, &p);
+    if (e)
+        return e;
+    out->status = (uint8_t)p.status;
+    if (p.status != NODE_STATE_OK || p.nroots > NET_MAX_STATE_ROOTS ||
+        p.count > NET_MAX_STATE_RECORDS) {
+        if (p.status == NODE_STATE_OK)
+            out->status = NET_STATE_UNAVAILABLE;
+        node_state_part_free(&p);
+        return WEFT_OK;
+    }
+    out->recs = malloc((p.count ? p.count : 1) * sizeof *out->recs);
+    if (!out->recs) {
+        node_state_part_free(&p);
+        return WEFT_E_NOMEM;
+    }
+    for (size_t i = 0; i < p.count; i++)
+        out->recs[i] = (net_state_rec){p.recs[i].table, (uint32_t)p.recs[i].klen, p.recs[i].key,
+                                       p.recs[i].vlen, p.recs[i].val};
+    out->count = (uint32_t)p.count;
+    out->cursor = p.cursor;
+    memcpy(out->fingerprint, p.fingerprint, NET_STATE_FP_LEN);
+    out->root_ids = p.root_ids; /* the arrays and the bytes move */
+    out->root_slots = p.root_slots;
+    out->nroots = (uint32_t)p.nroots;
+    out->more = p.more;
+    out->mem = p.mem;
+    free(p.recs);
+    return WEFT_OK;
+}
+
+static weft_err ch_state_begin(void *ctx, slot_t cursor, const uint8_t fp[NET_STATE_FP_LEN],
+                               const block_id_t *root_ids, const slot_t *root_slots,
+                               uint32_t nroots)
+{
+    return node_import_begin(ctx, cursor, fp, root_ids, root_slots, nroots);
+}
+
+static weft_err ch_state_records(void *ctx, const net_state_rec *recs, uint32_t n)
+{
+    node_state_rec *r = malloc((n ? n : 1) * sizeof *r);
+    if (!r)
+        return WEFT_E_NOMEM;
+    for (uint32_t i = 0; i < n; i++)
+        r[i] =
+            (node_state_rec){recs[i].table, recs[i].key, recs[i].klen, recs[i].val, recs[i].vlen};
+    weft_err e = node_import_records(ctx, r, n);
+    free(r);
+    return e;
+}
+
+static weft_err ch_state_root(void *ctx, const block_header_t *h, signed_op_t *ops, uint32_t count)
+{
+    return node_import_root(ctx, h, ops, count);
+}
+
+/* The node adopts an imported state when it starts again: ask the process for a restart. */
+static weft_err ch_state_finish(void *ctx, bool *adopted)
+{
+    *adopted = false;
+    weft_err e = node_import_finish(ctx);
+    if (!e)
+        node_request_restart(ctx);
+    return e;
+}
+
+static void ch_state_abort(void *ctx) { node_import_abort(ctx); }
+
 const net_chain_vt netd_node_chain_vt = {
     .status = ch_status,
     .has_block = ch_has_block,
@@ -122,6 +208,12 @@ const net_chain_vt netd_node_chain_vt = {
     .submit_ops = ch_submit_ops,
     .submit_endorsements = ch_submit_endorsements,
     .final_range = ch_final_range,
+    .state_part = ch_state_part,
+    .state_begin = ch_state_begin,
+    .state_records = ch_state_records,
+    .state_root = ch_state_root,
+    .state_finish = ch_state_finish,
+    .state_abort = ch_state_abort,
 };
 
 /* ---- the event queue ------------------------------------------------------------------------- */

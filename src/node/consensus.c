@@ -1207,10 +1207,15 @@ static weft_err q_net_ops(cons_actor *a, nnetops *q)
     return WEFT_OK;
 }
 
+static weft_err oldest_kept(cons_actor *a, slot_t *out);
+
 static weft_err q_net_status(cons_actor *a, node_net_status *s)
 {
     uint32_t T = a->n->params.thread_count;
     s->thread_count = T;
+    slot_t kept;
+    if (oldest_kept(a, &kept) == WEFT_OK)
+        s->kept_from = kept.period;
     final_periods(a, s->final_periods);
     graph_best_parents(a->g, s->heads);
     for (uint32_t t = 0; t < T; t++) {
@@ -1264,33 +1269,140 @@ static bool range_visit(void *ctx, const block_id_t *id, slot_t slot, const uint
     return true;
 }
 
-/* Final blocks after q->after from the block log.  Below the retention boundary (final blocks
- * more than block_retention periods below execution's cursor) only the threads' heads remain:
- * the range starts at the first slot from which every final block is kept. */
-static weft_err q_net_range(cons_actor *a, nrange *q)
+/* The first slot from which every final block is in the block log: the log's first final block
+ * (a log started from a state transfer's roots begins there), or the retention boundary (final
+ * blocks more than block_retention periods below execution's cursor are pruned but the threads'
+ * heads), whichever is later. */
+static weft_err oldest_kept(cons_actor *a, slot_t *out)
 {
-    const model_params *p = &a->n->params;
-    rangectx r = {q, 0, true, WEFT_OK};
+    nrange q;
+    memset(&q, 0, sizeof q);
+    rangectx r = {&q, 0, true, WEFT_OK};
     slot_t end = {UINT64_MAX, 0};
-    q->oldest_kept = (slot_t){0, 0};
     weft_err err = blocklog_foreach_final(a->log, (slot_t){0, 0}, end, range_visit, &r);
-    if (err)
-        return err;
+    *out = q.oldest_kept;
     uint64_t ret = a->n->repo->config.block_retention;
     slot_t next;
     if (ret != REPO_RETAIN_ALL && exec_actor_final_next(a->n->ex, &next) && next.period > ret) {
         slot_t bound = {next.period - ret, 0};
-        if (slot_cmp(bound, q->oldest_kept) > 0)
-            q->oldest_kept = bound;
+        if (slot_cmp(bound, *out) > 0)
+            *out = bound;
     }
+    return err;
+}
+
+/* Final blocks after q->after from the block log, from the oldest kept slot on. */
+static weft_err q_net_range(cons_actor *a, nrange *q)
+{
+    const model_params *p = &a->n->params;
+    rangectx r = {q, 0, false, WEFT_OK};
+    slot_t end = {UINT64_MAX, 0};
+    weft_err err = oldest_kept(a, &q->oldest_kept);
+    if (err)
+        return err;
     slot_t from;
     if (slot_next(p, &from, q->after) != WEFT_OK)
         return WEFT_OK; /* nothing after the end of time */
     if (slot_cmp(from, q->oldest_kept) < 0)
         from = q->oldest_kept;
-    r.first_only = false;
     err = blocklog_foreach_final(a->log, from, end, range_visit, &r);
     return err ? err : r.err;
+}
+
+/* ---- the roots of a state transfer ----------------------------------------------------------- */
+
+typedef struct rootsctx {
+    nrootq *q;
+    size_t cap;
+    uint64_t have;                         /* threads with a root */
+    bool back;                             /* looking further back for the threads without */
+    block_id_t late_id[MODEL_MAX_THREADS]; /* back: the latest block of each such thread */
+    slot_t late_slot[MODEL_MAX_THREADS];
+    uint64_t late; /* back: threads found */
+    weft_err err;
+} rootsctx;
+
+static bool roots_add(rootsctx *r, const block_id_t *id, slot_t slot)
+{
+    nrootq *q = r->q;
+    if (q->n == r->cap) {
+        size_t nc = r->cap ? r->cap * 2 : 64;
+        block_id_t *ids = realloc(q->ids, nc * sizeof *ids);
+        if (ids)
+            q->ids = ids;
+        slot_t *slots = ids ? realloc(q->slots, nc * sizeof *slots) : NULL;
+        if (!slots) {
+            r->err = WEFT_E_NOMEM;
+            return false;
+        }
+        q->slots = slots;
+        r->cap = nc;
+    }
+    q->ids[q->n] = *id;
+    q->slots[q->n++] = slot;
+    return true;
+}
+
+static bool roots_visit(void *ctx, const block_id_t *id, slot_t slot, const uint8_t *rec,
+                        size_t len)
+{
+    (void)rec;
+    (void)len;
+    rootsctx *r = ctx;
+    uint64_t bit = 1ull << slot.thread;
+    if (!r->back) {
+        r->have |= bit;
+        return roots_add(r, id, slot);
+    }
+    if (!(r->have & bit)) { /* slot order: the last one seen is the latest */
+        r->late |= bit;
+        r->late_id[slot.thread] = *id;
+        r->late_slot[slot.thread] = slot;
+    }
+    return true;
+}
+
+/* The final blocks a peer that imports our state at q->cursor restarts its graph from: those of
+ * the NODE_STATE_ROOT_PERIODS periods up to the cursor, and for a thread without any there its
+ * latest final block before (looked for in windows of 64 periods, at most 16 of them) — in slot
+ * order.  q->ok is false when some thread has none in the log. */
+static weft_err q_state_roots(cons_actor *a, nrootq *q)
+{
+    uint32_t T = a->n->params.thread_count;
+    uint64_t all = T == 64 ? ~0ull : (1ull << T) - 1;
+    slot_t to;
+    if (slot_next(&a->n->params, &to, q->cursor) != WEFT_OK)
+        return WEFT_E_INVAL;
+    uint64_t p0 =
+        q->cursor.period > NODE_STATE_ROOT_PERIODS ? q->cursor.period - NODE_STATE_ROOT_PERIODS : 0;
+    rootsctx r;
+    memset(&r, 0, sizeof r);
+    r.q = q;
+    weft_err err = blocklog_foreach_final(a->log, (slot_t){p0, 0}, to, roots_visit, &r);
+    r.back = true;
+    for (uint64_t w = 0, hi = p0; !err && !r.err && r.have != all && hi > 0 && w < 16; w++) {
+        uint64_t lo = hi > 64 ? hi - 64 : 0;
+        r.late = 0;
+        err = blocklog_foreach_final(a->log, (slot_t){lo, 0}, (slot_t){hi, 0}, roots_visit, &r);
+        for (uint32_t t = 0; !err && t < T; t++)
+            if ((r.late >> t) & 1 && roots_add(&r, &r.late_id[t], r.late_slot[t]))
+                r.have |= 1ull << t;
+        hi = lo;
+    }
+    if (!err)
+        err = r.err;
+    /* the older ones came last: one insertion pass puts everything in slot order */
+    for (size_t i = 1; !err && i < q->n; i++)
+        for (size_t j = i; j > 0 && slot_cmp(q->slots[j - 1], q->slots[j]) > 0; j--) {
+            block_id_t id = q->ids[j];
+            slot_t sl = q->slots[j];
+            q->ids[j] = q->ids[j - 1];
+            q->slots[j] = q->slots[j - 1];
+            q->ids[j - 1] = id;
+            q->slots[j - 1] = sl;
+        }
+    q->ok = !err && r.have == all;
+    return err;
 }
 
 static weft_err co_handle(void *ctx, actor_t *self, actor_msg_t *m)
@@ -1351,6 +1463,9 @@ static weft_err co_handle(void *ctx, actor_t *self, actor_msg_t *m)
         break;
     case MSG_CONS_NET_STATUS:
         st = q_net_status(a, m->payload);
+        break;
+    case MSG_CONS_STATE_ROOTS:
+        st = q_state_roots(a, m->payload);
         break;
     case MSG_CONS_NET_RANGE:
         st = q_net_range(a, m->payload);

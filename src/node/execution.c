@@ -41,7 +41,16 @@ struct exec_actor {
     uint64_t lat_exec_last; /* slot index + 1 of the latest block timed for execution */
     lat_hist lat_exec, lat_final;
     atomic_uint_fast64_t ops_executed;
+    /* snapshots of the final state served to peers in parts (q_state_part) */
+    struct {
+        store_snap_t *sn;
+        slot_t cursor;
+        uint8_t fp[STATE_FP_LEN];
+        uint64_t opened_ms, used_ms;
+    } snaps[NODE_STATE_SNAPSHOTS];
 };
+
+static void snaps_expire(exec_actor *a, bool all);
 
 /* ---- helpers --------------------------------------------------------------------------------- */
 
@@ -236,6 +245,7 @@ static void ex_stop(void *ctx, actor_t *self)
 {
     (void)self;
     exec_actor *a = ctx;
+    snaps_expire(a, true);
     exec_free(a->ex);
     sc_free(a->sc);
     a->sc = NULL;
@@ -397,6 +407,7 @@ static weft_err ex_update(exec_actor *a, nupdate *u)
         }
     }
     publish_cursors(a);
+    snaps_expire(a, false);
     if (done && done->n) {
         if (actor_send(n->a_pool, MSG_POOL_REMOVE, done, nids_free, ACTOR_SEND_DROP) != WEFT_OK)
             log_debug("exec", "pool busy: executed operations not reported", NULL);
@@ -832,6 +843,194 @@ static weft_err q_balances(exec_actor *a, nbalances *b)
     return err;
 }
 
+/* ---- the final state in parts ------------------------------------------------------------------
+ */
+
+#define SNAP_JOIN_MS 5000  /* a new transfer joins a snapshot opened this recently */
+#define SNAP_IDLE_MS 30000 /* a snapshot not asked for this long is closed … */
+#define SNAP_MAX_MS 600000 /* … and any after this long (it holds old pages of the store) */
+#define SNAP_EVICT_MS 5000 /* a full table replaces a snapshot idle for this long */
+
+static void snap_close(exec_actor *a, size_t i)
+{
+    store_snapshot_close(a->snaps[i].sn);
+    memset(&a->snaps[i], 0, sizeof a->snaps[i]);
+}
+
+static void snaps_expire(exec_actor *a, bool all)
+{
+    uint64_t now = node_now_ms(a->n);
+    for (size_t i = 0; i < NODE_STATE_SNAPSHOTS; i++)
+        if (a->snaps[i].sn &&
+            (all || !store_snapshot_live(a->snaps[i].sn) ||
+             now - a->snaps[i].used_ms > SNAP_IDLE_MS || now - a->snaps[i].opened_ms > SNAP_MAX_MS))
+            snap_close(a, i);
+}
+
+/* Opens a snapshot in entry i: its final cursor and fingerprint from its own metadata. */
+static weft_err snap_open(exec_actor *a, size_t i)
+{
+    store_snap_t *sn;
+    weft_err err = store_snapshot_open(a->store, &sn);
+    if (err)
+        return err;
+    state_final_t *f;
+    err = state_final_open(&f, &a->n->params, store_snapshot_kv(sn));
+    if (!err && !state_final_cursor(f, &a->snaps[i].cursor))
+        err = WEFT_E_STATE;
+    if (!err)
+        state_final_fingerprint(f, a->snaps[i].fp);
+    if (!err)
+        state_final_close(f);
+    if (err) {
+        store_snapshot_close(sn);
+        return err;
+    }
+    a->snaps[i].sn = sn;
+    a->snaps[i].opened_ms = a->snaps[i].used_ms = node_now_ms(a->n);
+    return WEFT_OK;
+}
+
+/* The snapshot an ask reads: its cursor's, or (a new transfer) a recent one or a new one; -1 with
+ * the status to answer otherwise. */
+static int snap_for(exec_actor *a, const node_state_ask *k, node_state_status *status,
+                    weft_err *err)
+{
+    uint64_t now = node_now_ms(a->n);
+    *err = WEFT_OK;
+    int at = -1;
+    for (size_t i = 0; i < NODE_STATE_SNAPSHOTS && at < 0; i++) {
+        if (!a->snaps[i].sn)
+            continue;
+        if (k->has_cursor ? slot_cmp(a->snaps[i].cursor, k->cursor) == 0
+                          : now - a->snaps[i].opened_ms <= SNAP_JOIN_MS)
+            at = (int)i;
+    }
+    if (at >= 0 || k->has_cursor) {
+        *status = at >= 0 ? NODE_STATE_OK : NODE_STATE_GONE;
+        return at;
+    }
+    for (size_t i = 0; i < NODE_STATE_SNAPSHOTS && at < 0; i++)
+        if (!a->snaps[i].sn)
+            at = (int)i;
+    for (size_t i = 0; i < NODE_STATE_SNAPSHOTS && at < 0; i++)
+        if (now - a->snaps[i].used_ms > SNAP_EVICT_MS)
+            at = (int)i;
+    if (at < 0) {
+        *status = NODE_STATE_BUSY;
+        return -1;
+    }
+    if (a->snaps[at].sn)
+        snap_close(a, (size_t)at);
+    *err = snap_open(a, (size_t)at);
+    if (*err)
+        return -1;
+    *status = NODE_STATE_OK;
+    return at;
+}
+
+typedef struct rec_ix {
+    uint8_t table;
+    size_t off, klen, vlen;
+} rec_ix;
+
+typedef struct partctx {
+    wr_t buf;
+    rec_ix *ix;
+    size_t n, cap, bytes, max;
+    uint8_t table;
+    const uint8_t *skip; /* the resume point's key: not sent again */
+    size_t skiplen;
+    bool more;
+    weft_err err;
+} partctx;
+
+static bool part_visit(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+    partctx *c = ctx;
+    if (c->skip && klen == c->skiplen && memcmp(key, c->skip, klen) == 0)
+        return true;
+    if (c->n && c->bytes + klen + vlen > c->max) {
+        c->more = true;
+        return false;
+    }
+    if (c->n == c->cap) {
+        size_t nc = c->cap ? c->cap * 2 : 64;
+        rec_ix *x = realloc(c->ix, nc * sizeof *x);
+        if (!x) {
+            c->err = WEFT_E_NOMEM;
+            return false;
+        }
+        c->ix = x;
+        c->cap = nc;
+    }
+    c->ix[c->n++] = (rec_ix){c->table, c->buf.len, klen, vlen};
+    wr_bytes(&c->buf, key, klen);
+    if (vlen)
+        wr_bytes(&c->buf, val, vlen);
+    c->bytes += klen + vlen;
+    if (wr_err(&c->buf)) {
+        c->err = wr_err(&c->buf);
+        return false;
+    }
+    return true;
+}
+
+/* A part of the final state for a peer (node_net_state_part): the records of a snapshot after the
+ * resume point, up to the asked bytes. */
+static weft_err q_state_part(exec_actor *a, nstpart *q)
+{
+    node_state_part *o = q->out;
+    const node_state_ask *k = q->ask;
+    snaps_expire(a, false);
+    if (!state_final_cursor(a->final, NULL)) {
+        o->status = NODE_STATE_UNAVAILABLE;
+        return WEFT_OK;
+    }
+    weft_err err;
+    int at = snap_for(a, k, &o->status, &err);
+    if (at < 0)
+        return err;
+    a->snaps[at].used_ms = node_now_ms(a->n);
+    o->cursor = a->snaps[at].cursor;
+    memcpy(o->fingerprint, a->snaps[at].fp, STATE_FP_LEN);
+    state_kv_t kv = store_snapshot_kv(a->snaps[at].sn);
+    partctx c;
+    memset(&c, 0, sizeof c);
+    wr_init(&c.buf);
+    c.max = k->max_bytes ? k->max_bytes : 1;
+    unsigned t0 = k->has_after ? k->after_table : 1;
+    for (unsigned t = t0 ? t0 : 1; t < STATE_T_COUNT && !c.more && !c.err && !err; t++) {
+        c.table = (uint8_t)t;
+        bool resume = k->has_after && t == k->after_table;
+        c.skip = resume ? k->after_key : NULL;
+        c.skiplen = resume ? k->after_klen : 0;
+        err = kv.vt->scan(kv.self, (state_table)t, c.skip, c.skiplen, NULL, 0, part_visit, &c);
+    }
+    if (!err)
+        err = c.err;
+    if (err == WEFT_E_STORE_SNAPSHOT) { /* the map grew under it: the transfer starts over */
+        snap_close(a, (size_t)at);
+        o->status = NODE_STATE_GONE;
+        err = WEFT_OK;
+    }
+    if (!err && o->status == NODE_STATE_OK && c.n) {
+        size_t len;
+        o->recs = calloc(c.n, sizeof *o->recs);
+        o->mem = wr_take(&c.buf, &len);
+        if (!o->recs || !o->mem)
+            err = WEFT_E_NOMEM;
+        for (size_t i = 0; !err && i < c.n; i++)
+            o->recs[i] = (node_state_rec){c.ix[i].table, o->mem + c.ix[i].off, c.ix[i].klen,
+                                          o->mem + c.ix[i].off + c.ix[i].klen, c.ix[i].vlen};
+        o->count = err ? 0 : c.n;
+    }
+    o->more = c.more;
+    wr_free(&c.buf);
+    free(c.ix);
+    return err;
+}
+
 static weft_err ex_handle(void *ctx, actor_t *self, actor_msg_t *m)
 {
     (void)self;
@@ -884,6 +1083,9 @@ static weft_err ex_handle(void *ctx, actor_t *self, actor_msg_t *m)
         break;
     case MSG_EXEC_READ_ONLY:
         st = q_read_only(a, m->payload);
+        break;
+    case MSG_EXEC_STATE_PART:
+        st = q_state_part(a, m->payload);
         break;
     default:
         st = node_msg_unknown("exec", m);

@@ -116,6 +116,7 @@ static void node_free(node_t *n)
     pos_selector_free(n->sel.s);
     pthread_rwlock_destroy(&n->sel.lock);
     nsigcache_free(n->sigs);
+    node_import_free(n->imp);
     free(n);
 }
 
@@ -134,8 +135,14 @@ weft_err node_start(node_t **out, repo_t *repo, const node_options *o, char *err
     pthread_rwlock_init(&n->sel.lock, NULL);
     node_genesis_headers(&n->params, n->genesis);
     address_of_pubkey(&n->genesis_creator, &n->genesis[0].creator);
-    weft_err e =
-        pos_selector_new(&n->sel.s, &n->params, repo->genesis.rolls, repo->genesis.roll_count, 8);
+    /* a final state fetched from a peer replaces ours before anything opens it */
+    weft_err e = node_adopt_import(repo, &n->params, err, errcap);
+    if (e) {
+        pthread_rwlock_destroy(&n->sel.lock);
+        free(n);
+        return e;
+    }
+    e = pos_selector_new(&n->sel.s, &n->params, repo->genesis.rolls, repo->genesis.roll_count, 8);
     const char *what = "selector";
     if (!e) {
         what = "signature cache";

@@ -58,6 +58,11 @@ void node_stop(node_t *n);
 /* Asks for a stop (the stop_node RPC): calls on_stop_request; returns at once.  Execution
  * finalizes no more slots from then on (node_stop follows). */
 void node_request_stop(node_t *n);
+/* Asks for a stop followed by a new node_start over the same repository (a final state fetched
+ * from a peer is adopted at start: node_import_finish): as node_request_stop, and
+ * node_restart_requested tells the process to start the node again. */
+void node_request_restart(node_t *n);
+bool node_restart_requested(const node_t *n);
 
 const model_params *node_params(const node_t *n);
 const repo_t *node_repo(const node_t *n);
@@ -384,6 +389,7 @@ typedef struct node_net_status {
     slot_t head_slots[MODEL_MAX_THREADS];
     bool has_final_cursor; /* execution's next slot to finalize */
     slot_t final_cursor;
+    uint64_t kept_from; /* every final block from this period on is in the block log (0: all) */
 } node_net_status;
 WEFT_MUST_USE weft_err node_net_get_status(node_t *n, node_net_status *out);
 
@@ -395,6 +401,81 @@ WEFT_MUST_USE weft_err node_net_get_status(node_t *n, node_net_status *out);
 WEFT_MUST_USE weft_err node_net_final_range(node_t *n, slot_t after, size_t max, block_id_t **ids,
                                             slot_t **slots, size_t *count, bool *more,
                                             slot_t *oldest_kept);
+
+/* ---- the final state in parts (docs/node.md "State transfer") ------------------------------ */
+
+#define NODE_STATE_FP_LEN 64 /* STATE_FP_LEN */
+
+typedef enum node_state_status {
+    NODE_STATE_OK = 0,
+    NODE_STATE_GONE = 1,        /* the asked cursor's snapshot is no longer kept */
+    NODE_STATE_BUSY = 2,        /* every snapshot is in use */
+    NODE_STATE_UNAVAILABLE = 3, /* no final slot yet, or the root blocks are not in the log */
+} node_state_status;
+
+typedef struct node_state_rec {
+    uint8_t table; /* state_table, never the metadata table */
+    const uint8_t *key;
+    size_t klen;
+    const uint8_t *val;
+    size_t vlen;
+} node_state_rec;
+
+typedef struct node_state_ask {
+    bool has_cursor; /* false: a new transfer, from a snapshot of the current final state */
+    slot_t cursor;
+    bool has_after; /* the records after (after_table, after_key) */
+    uint8_t after_table;
+    const uint8_t *after_key;
+    size_t after_klen;
+    size_t max_bytes; /* of keys and values: records up to it, at least one */
+} node_state_ask;
+
+typedef struct node_state_part {
+    node_state_status status;
+    slot_t cursor;                          /* the snapshot's final slot … */
+    uint8_t fingerprint[NODE_STATE_FP_LEN]; /* … and fingerprint */
+    /* asks without cursor: the final blocks the graph restarts from (those of the
+     * NODE_STATE_ROOT_PERIODS periods up to the cursor, and each thread's latest before them if
+     * it has none there), in slot order */
+    block_id_t *root_ids;
+    slot_t *root_slots;
+    size_t nroots;
+    node_state_rec *recs; /* in (table, key) order; bytes in mem */
+    size_t count;
+    bool more;
+    uint8_t *mem;
+} node_state_part;
+void node_state_part_free(node_state_part *p);
+
+/* A part of the final state for a peer: execution answers from a snapshot of its final state
+ * (store_snapshot_open: at most NODE_STATE_SNAPSHOTS at once, each kept while asked within 30 s,
+ * at most 10 minutes; an ask without cursor joins a snapshot opened in the last 5 s), consensus
+ * names the root blocks from the block log.  Returns an error only when the node cannot answer. */
+#define NODE_STATE_SNAPSHOTS 2
+#define NODE_STATE_ROOT_PERIODS 16
+WEFT_MUST_USE weft_err node_net_state_part(node_t *n, const node_state_ask *ask,
+                                           node_state_part *out);
+
+/* Importing a peer's final state (the fetching side), into REPO/import — never into the final
+ * state in use: begin (any import under way is dropped), the records in key order (each checked:
+ * E_STATE_RECORD; out of order or the metadata table: E_STATE_RECORD too), the root blocks
+ * (E_INVAL: not a root, or twice; checked as a peer's block: E_NODE_BLOCK, E_SIGNATURE,
+ * E_OPS_HASH), then finish: every root there (E_STATE otherwise), the fingerprint of the records
+ * equal to the announced one (E_STATE_CORRUPT otherwise; the import is dropped), and the import
+ * is marked complete.  The node adopts it at its next start (node_start: the imported store
+ * replaces the final state, the block log restarts from the roots; a crash in between leaves the
+ * import to adopt at the start after).  One caller at a time (the network thread). */
+WEFT_MUST_USE weft_err node_import_begin(node_t *n, slot_t cursor,
+                                         const uint8_t fp[NODE_STATE_FP_LEN],
+                                         const block_id_t *root_ids, const slot_t *root_slots,
+                                         size_t nroots);
+WEFT_MUST_USE weft_err node_import_records(node_t *n, const node_state_rec *recs, size_t count);
+/* ops[0..count) and the array pass to the node. */
+WEFT_MUST_USE weft_err node_import_root(node_t *n, const block_header_t *h, signed_op_t *ops,
+                                        uint32_t count);
+WEFT_MUST_USE weft_err node_import_finish(node_t *n);
+void node_import_abort(node_t *n);
 
 /* ---- metrics --------------------------------------------------------------------------------- */
 

@@ -72,6 +72,7 @@ enum {
     MSG_EXEC_STAKERS,      /* request nstakers* */
     MSG_EXEC_READ_ONLY,    /* request nroq* */
     MSG_EXEC_OPS_EXECUTED, /* request nexecq*: operations executed (speculative, final) */
+    MSG_EXEC_STATE_PART,   /* request nstpart*: a part of the final state for a peer */
     /* pool */
     MSG_POOL_ADD_OPS = 200, /* request nopsq*: admission (API senders use DROP) */
     MSG_POOL_ADD_ENDO,      /* endorsement_t* (send DROP) */
@@ -100,6 +101,7 @@ enum {
     MSG_CONS_NET_OPS,     /* request nnetops*: operations of blocks in memory */
     MSG_CONS_NET_STATUS,  /* request node_net_status* (graph fields) */
     MSG_CONS_NET_RANGE,   /* request nrange* */
+    MSG_CONS_STATE_ROOTS, /* request nrootq*: final blocks a state transfer restarts from */
     /* factory */
     MSG_FACT_TICK = 400,   /* slot timer */
     MSG_FACT_STAKING_ADD,  /* request nkeys* */
@@ -261,6 +263,29 @@ typedef struct nendoq {
     weft_err *results; /* in: WEFT_OK for the entries to admit (others are skipped); out */
 } nendoq;
 
+/* ---- the final state in parts (state_sync.c) ------------------------------------------------ */
+
+typedef struct nstpart {
+    const node_state_ask *ask;
+    node_state_part *out; /* status, cursor, fingerprint, records */
+} nstpart;
+
+typedef struct nrootq {
+    slot_t cursor;
+    /* out */
+    block_id_t *ids; /* malloc'd, slot order */
+    slot_t *slots;
+    size_t n;
+    bool ok; /* every thread has one */
+} nrootq;
+
+typedef struct node_import node_import;
+void node_import_free(node_import *imp);
+/* At start, before the actors: adopts a complete import of REPO/import (docs/node.md "State
+ * transfer"); nothing to do without one.  Errors: storage and I/O (the node does not start). */
+WEFT_MUST_USE weft_err node_adopt_import(repo_t *repo, const model_params *p, char *err,
+                                         size_t errcap);
+
 /* ---- the node -------------------------------------------------------------------------------- */
 
 typedef struct exec_actor exec_actor;
@@ -288,6 +313,8 @@ struct node {
     atomic_uint_fast64_t blocks_produced, endorsements_produced, ops_final;
     atomic_uint_fast64_t final_blocks, stale_blocks;
     const node_net_events *net; /* node_options.net (borrowed), or NULL */
+    node_import *imp;           /* a final state being imported (the network thread's) */
+    atomic_bool restart_requested;
 };
 
 /* The network sink's callbacks (node_options.net), called from actor threads; each does nothing

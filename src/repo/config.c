@@ -239,6 +239,7 @@ enum cfg_key {
     K_P2P_OUTBOUND,
     K_P2P_MAX_PER_IP,
     K_P2P_BAN_SECONDS,
+    K_P2P_FETCH_STATE,
     K_NODE_RETENTION,
     K_NODE_LOG,
     K_NODE_MAP_MB,
@@ -272,6 +273,10 @@ static const struct {
     [K_P2P_BAN_SECONDS] = {"p2p", "ban_seconds",
                            "How long a misbehaving peer stays banned (node id and IP), in "
                            "seconds."},
+    [K_P2P_FETCH_STATE] = {"p2p", "fetch_state_after_periods",
+                           "A node this many periods behind a peer fetches the peer's final state "
+                           "instead of\n# its blocks (0: only when the peers no longer keep the "
+                           "blocks it lacks)."},
     [K_NODE_RETENTION] = {"node", "block_retention",
                           "Final blocks kept in the store: \"all\", or a number N >= 1 of "
                           "periods (older final blocks are pruned)."},
@@ -338,6 +343,11 @@ static weft_err set_by_index(repo_config_t *c, int k, const char *v, char *err, 
         e = set_u64(&x, v, 0, UINT64_MAX / 1000, err, errcap);
         if (e == WEFT_OK)
             c->p2p_ban_seconds = x;
+        return e;
+    case K_P2P_FETCH_STATE:
+        e = set_u64(&x, v, 0, UINT64_MAX, err, errcap);
+        if (e == WEFT_OK)
+            c->p2p_fetch_state_after = x;
         return e;
     case K_NODE_RETENTION:
         if (strcmp(v, "all") == 0) {
@@ -550,6 +560,9 @@ static void value_text(const repo_config_t *c, int k, wr_t *w)
     case K_P2P_BAN_SECONDS:
         snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)c->p2p_ban_seconds);
         break;
+    case K_P2P_FETCH_STATE:
+        snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)c->p2p_fetch_state_after);
+        break;
     case K_NODE_RETENTION:
         if (c->block_retention == REPO_RETAIN_ALL)
             s = "all";
@@ -663,6 +676,7 @@ bool repo_config_eq(const repo_config_t *a, const repo_config_t *b)
             return false;
     return a->max_peers == b->max_peers && a->p2p_outbound == b->p2p_outbound &&
            a->p2p_max_per_ip == b->p2p_max_per_ip && a->p2p_ban_seconds == b->p2p_ban_seconds &&
+           a->p2p_fetch_state_after == b->p2p_fetch_state_after &&
            a->block_retention == b->block_retention && a->store_map_mb == b->store_map_mb &&
            a->store_no_sync == b->store_no_sync &&
            a->pool_max_ops_per_thread == b->pool_max_ops_per_thread;

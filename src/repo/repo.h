@@ -17,7 +17,7 @@
  *   [api]     public = 127.0.0.1:33035   private = 127.0.0.1:33034   metrics = 127.0.0.1:31248
  *   [p2p]     listen = 0.0.0.0:31244     bootstrap = (comma-separated host:port list, empty)
  *             max_peers = 32            outbound = 8     max_per_ip = 4
- *             ban_seconds = 3600
+ *             ban_seconds = 3600         fetch_state_after_periods = 0
  *   [node]    block_retention = all | N (periods of final blocks kept)    log = info
  *             store_map_mb = 64          store_no_sync = false
  *             pool_max_ops_per_thread = 2048
@@ -72,7 +72,8 @@ typedef struct repo_config {
     uint32_t p2p_outbound;    /* outbound connections kept open */
     uint32_t p2p_max_per_ip;  /* connections with one IP (whitelisted ones excepted) */
     uint64_t p2p_ban_seconds; /* ban duration of a misbehaving peer */
-    uint64_t block_retention; /* periods of final blocks kept; REPO_RETAIN_ALL */
+    uint64_t p2p_fetch_state_after; /* > 0: fetch a peer's final state when that far behind */
+    uint64_t block_retention;       /* periods of final blocks kept; REPO_RETAIN_ALL */
     char log_level[16];
     uint64_t store_map_mb;
     bool store_no_sync;

@@ -361,6 +361,47 @@ static bool verify_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t 
     return true;
 }
 
+weft_err state_final_adopt(const model_params *p, state_kv_t kv, slot_t cursor,
+                           const uint8_t fp[STATE_FP_LEN])
+{
+    WEFT_MISUSE(p && kv.vt && fp);
+    if (model_params_check(p) != WEFT_OK || cursor.thread >= p->thread_count)
+        return WEFT_E_INVAL;
+    wr_t w;
+    wr_init(&w);
+    weft_err err = kv.vt->get(kv.self, STATE_T_META, (const uint8_t *)STATE_META_VERSION,
+                              strlen(STATE_META_VERSION), &w);
+    wr_free(&w);
+    if (err != WEFT_E_NOT_FOUND)
+        return err ? err : WEFT_E_EXISTS;
+    verify_ctx v = {0};
+    for (unsigned t = 1; t < STATE_T_COUNT; t++) {
+        v.t = (state_table)t;
+        err = kv.vt->scan(kv.self, v.t, NULL, 0, NULL, 0, verify_cb, &v);
+        if (!err)
+            err = v.err;
+        if (err)
+            return err;
+    }
+    if (memcmp(v.fp, fp, STATE_FP_LEN) != 0)
+        return WEFT_E_STATE_CORRUPT;
+    uint8_t ver[VARINT_MAX_LEN], cur[VARINT_MAX_LEN + 1];
+    size_t vn = state_enc_u64(ver, STATE_FORMAT_VERSION), cn = state_enc_cursor(cur, cursor);
+    static const char *const names[3] = {STATE_META_VERSION, STATE_META_FINGERPRINT,
+                                         STATE_META_CURSOR};
+    const uint8_t *vals[3] = {ver, fp, cur};
+    size_t lens[3] = {vn, STATE_FP_LEN, cn};
+    err = kv.vt->begin(kv.self);
+    for (int i = 0; !err && i < 3; i++)
+        err = kv.vt->put(kv.self, STATE_T_META, (const uint8_t *)names[i], strlen(names[i]),
+                         vals[i], lens[i]);
+    if (err) {
+        kv.vt->abort(kv.self);
+        return err;
+    }
+    return kv.vt->commit(kv.self);
+}
+
 weft_err state_final_verify(state_final_t *f)
 {
     verify_ctx v = {0};

@@ -173,6 +173,13 @@ void state_final_hash(const state_final_t *f, hash32_t *out);
 /* Recomputes the fingerprint from every record and checks that each record decodes: E_STATE_CORRUPT
  * if the fingerprint differs, E_STATE_RECORD for a malformed record.  Cost: a full scan. */
 WEFT_MUST_USE weft_err state_final_verify(state_final_t *f);
+/* Completes a final state written record by record into kv (a state fetched from a peer, whose
+ * records were put outside any final state): recomputes the fingerprint from every record, checking
+ * each (E_STATE_RECORD), compares it with fp (E_STATE_CORRUPT), then writes the metadata — format
+ * version, fingerprint, cursor — in one transaction, so that state_final_open finds a final state
+ * at `cursor`.  E_EXISTS if kv already has metadata; E_INVAL for a cursor thread ≥ T. */
+WEFT_MUST_USE weft_err state_final_adopt(const model_params *p, state_kv_t kv, slot_t cursor,
+                                         const uint8_t fp[STATE_FP_LEN]);
 /* The fingerprint contribution of one record (XOR it in to add, again to remove). */
 void state_fp_entry(uint8_t out[STATE_FP_LEN], state_table t, const uint8_t *key, size_t klen,
                     const uint8_t *val, size_t vlen);

@@ -285,6 +285,9 @@ static void test_config_ini(void **state)
                      WEFT_OK);
     assert_int_equal(repo_config_set(&c, "p2p.ban_seconds", "60", err, sizeof err), WEFT_OK);
     assert_int_equal(repo_config_set(&c, "p2p.max_per_ip", "12", err, sizeof err), WEFT_OK);
+    assert_int_equal(repo_config_set(&c, "p2p.fetch_state_after_periods", "40", err, sizeof err),
+                     WEFT_OK);
+    assert_int_equal(c.p2p_fetch_state_after, 40);
     char *out;
     size_t len;
     assert_int_equal(repo_config_format(&c, &out, &len), WEFT_OK);

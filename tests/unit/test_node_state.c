@@ -1,0 +1,580 @@
+/* Unit tests of the final state in parts on real nodes (node.h "the final state in parts",
+ * docs/node.md "State transfer"): node A (every actor, LMDB store, block log) produces a chain on a
+ * fake clock with transfers and short cycles; node B, a fresh repository of the same network,
+ * imports A's final state part by part through node.h alone, as the network shell does:
+ *   1. served while A goes on finalizing between the parts (each part from one snapshot: the
+ *      import's fingerprint matches), imported, adopted at B's next start (final cursor, balances,
+ *      rolls and the root blocks as A's at the snapshot), then B takes A's later blocks — its
+ *      graph restarted from the roots, its selector from the imported state — and agrees with A;
+ *   2. refusals: a changed record (fingerprint), a record out of order, the metadata table, a
+ *      block that is not a root, a root twice, a finish without every root; the snapshot table
+ *      full (busy), an unknown cursor (gone);
+ *   3. a crash in the middle of the adoption (the store moved, the block log not yet): the next
+ *      start finishes it; an import never finished is removed at start. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "crypto/crypto.h"
+#include "node/node.h"
+#include "repo/repo.h"
+#include "testutil.h"
+
+#define GENESIS_MS UINT64_C(1700000000000)
+#define NACC 4
+#define WAIT_S 60 /* a generous bound for the actors to react: a hang fails, nothing is timed */
+
+typedef struct nd {
+    char rdir[160];
+    repo_t *repo;
+    actor_fake_clock_t *clock;
+    node_t *node;
+} nd;
+
+typedef struct fixture {
+    char dir[64];
+    nd a, b;
+    model_params p;
+    keypair_t staker;
+    keypair_t acc[NACC];
+    address_t acc_addr[NACC];
+    slot_t next; /* A's next slot to pass */
+} fixture;
+
+static void seed_key(keypair_t *kp, uint8_t tag)
+{
+    uint8_t seed[32];
+    memset(seed, tag, sizeof seed);
+    keypair_from_seed(kp, seed);
+}
+
+static void start(fixture *f, nd *x)
+{
+    char err[256];
+    if (repo_open(&x->repo, x->rdir, NULL, 0, err, sizeof err) != WEFT_OK)
+        fail_msg("repo_open: %s", err);
+    node_options o = {.clock = actor_fake_clock_base(x->clock)};
+    if (node_start(&x->node, x->repo, &o, err, sizeof err) != WEFT_OK)
+        fail_msg("node_start: %s", err);
+    f->p = *node_params(x->node);
+}
+
+static void stop(nd *x)
+{
+    node_stop(x->node);
+    x->node = NULL;
+    repo_close(x->repo);
+    x->repo = NULL;
+}
+
+static int make_repo(fixture *f, const char *gpath, nd *x, const char *name, bool staking)
+{
+    char err[256];
+    snprintf(x->rdir, sizeof x->rdir, "%s/%s", f->dir, name);
+    repo_config_t cfg;
+    repo_config_default(&cfg);
+    cfg.store_no_sync = true;
+    repo_init_options io = {.genesis_path = gpath,
+                            .staking = staking ? &f->staker : NULL,
+                            .staking_count = staking ? 1 : 0,
+                            .config = &cfg};
+    if (repo_init(x->rdir, &io, err, sizeof err) != WEFT_OK) {
+        fprintf(stderr, "repo_init: %s\n", err);
+        return -1;
+    }
+    return actor_fake_clock_new(&x->clock, GENESIS_MS - 100) == WEFT_OK ? 0 : -1;
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    snprintf(f->dir, sizeof f->dir, "/tmp/weft-node-state-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    model_params p;
+    model_params_default(&p);
+    p.thread_count = 2;
+    p.t0_ms = 1000;
+    p.endorsement_count = 4;
+    p.delta_f0 = 4;
+    p.periods_per_cycle = 4; /* roll and hash snapshots, seed bits: several cycles of them */
+    p.max_operations_per_block = 20;
+    p.chain_id = 993;
+    p.genesis_timestamp_ms = GENESIS_MS;
+    seed_key(&f->staker, 1);
+    repo_genesis_t g;
+    memset(&g, 0, sizeof g);
+    g.params = p;
+    repo_balance_t bal[NACC];
+    for (int i = 0; i < NACC; i++) {
+        seed_key(&f->acc[i], (uint8_t)(10 + i));
+        address_of_pubkey(&f->acc_addr[i], &f->acc[i].pk);
+        bal[i].addr = f->acc_addr[i];
+        bal[i].amount = amount_from_nano(UINT64_C(1000000000000));
+    }
+    g.balances = bal;
+    g.balance_count = NACC;
+    pos_stake_t roll;
+    address_of_pubkey(&roll.addr, &f->staker.pk);
+    roll.rolls = 100;
+    g.rolls = &roll;
+    g.roll_count = 1;
+    char gpath[128];
+    snprintf(gpath, sizeof gpath, "%s/genesis.json", f->dir);
+    if (repo_genesis_write(&g, gpath) != WEFT_OK || make_repo(f, gpath, &f->a, "a", true) ||
+        make_repo(f, gpath, &f->b, "b", false))
+        return -1;
+    f->next = (slot_t){1, 0};
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    if (f->a.node)
+        stop(&f->a);
+    if (f->b.node)
+        stop(&f->b);
+    actor_fake_clock_free(f->a.clock);
+    actor_fake_clock_free(f->b.clock);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    int rc = system(cmd);
+    free(f);
+    return rc == 0 ? 0 : -1;
+}
+
+/* ---- helpers --------------------------------------------------------------------------------- */
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+static void wait_idle(nd *x)
+{
+    actor_system_t *sys = node_actor_system(x->node);
+    actor_timer_sync(sys);
+    for (int i = 0; i < WAIT_S * 1000 && !actor_system_idle(sys); i++)
+        sleep_ms(1);
+}
+
+static void set_time(nd *x, uint64_t t)
+{
+    uint64_t now = node_now_ms(x->node);
+    if (t > now)
+        actor_fake_clock_advance(x->clock, t - now);
+    wait_idle(x);
+}
+
+static void send_transfer(fixture *f, int from, uint64_t amount)
+{
+    operation_t op;
+    memset(&op, 0, sizeof op);
+    op.fee = amount_from_nano(1000);
+    op.expire_period = f->next.period + 5;
+    op.type = OP_TRANSACTION;
+    op.u.transaction.recipient = f->acc_addr[(from + 1) % NACC];
+    op.u.transaction.amount = amount_from_nano(amount);
+    wr_t c;
+    wr_init(&c);
+    op_encode(&c, &op);
+    const keypair_t *kp = &f->acc[from];
+    hash32_t d;
+    op_digest(&d, f->p.chain_id, &kp->pk, c.buf, c.len);
+    signature_t sig;
+    model_sign_digest(&sig, kp, &d);
+    signed_op_t **ops = malloc(sizeof *ops);
+    assert_non_null(ops);
+    ops[0] = malloc(sizeof **ops);
+    assert_non_null(ops[0]);
+    assert_int_equal(signed_op_from_parts(ops[0], f->p.chain_id, &kp->pk, &sig, c.buf, c.len),
+                     WEFT_OK);
+    wr_free(&c);
+    weft_err res;
+    assert_int_equal(node_send_operations(f->a.node, ops, 1, &res), WEFT_OK);
+    assert_int_equal(res, WEFT_OK);
+    free(ops);
+}
+
+/* A passes slots up to period `upto` (exclusive), a transfer every other slot. */
+static void run_a(fixture *f, uint64_t upto)
+{
+    while (f->next.period < upto) {
+        if ((f->next.period + f->next.thread) % 2 == 0)
+            send_transfer(f, (int)(f->next.period % NACC), 1000 + f->next.period);
+        uint64_t t;
+        assert_int_equal(slot_time(&f->p, &t, f->next), WEFT_OK);
+        set_time(&f->a, t);
+        assert_int_equal(slot_next(&f->p, &f->next, f->next), WEFT_OK);
+    }
+}
+
+static slot_t exec_cursor(nd *x)
+{
+    node_status_t st;
+    assert_int_equal(node_get_status(x->node, &st), WEFT_OK);
+    assert_true(st.has_final_cursor);
+    return st.final_cursor;
+}
+
+/* Waits (bounded in real time, as a hang detector) until x's execution finalized slot s. */
+static void wait_exec(nd *x, slot_t s)
+{
+    for (int i = 0; i < WAIT_S * 100; i++) {
+        node_status_t st;
+        assert_int_equal(node_get_status(x->node, &st), WEFT_OK);
+        if (st.has_final_cursor && slot_cmp(st.final_cursor, s) >= 0)
+            return;
+        sleep_ms(10);
+    }
+    fail_msg("execution never finalized (%llu, %u)", (unsigned long long)s.period, s.thread);
+}
+
+/* A transfer as the network shell does it: every part after the previous one (A going on between
+ * them when `live`), the records into B's import, the roots from A's block log. */
+typedef struct xfer {
+    slot_t cursor;
+    uint8_t fp[NODE_STATE_FP_LEN];
+    block_id_t *roots;
+    slot_t *root_slots;
+    size_t nroots;
+    size_t parts, records;
+} xfer;
+
+static void xfer_free(xfer *x)
+{
+    free(x->roots);
+    free(x->root_slots);
+    memset(x, 0, sizeof *x);
+}
+
+static weft_err give_root(fixture *f, const block_id_t *id)
+{
+    node_net_block_data d;
+    assert_int_equal(node_net_get_block(f->a.node, id, true, &d), WEFT_OK);
+    signed_op_t *ops = calloc(d.op_count ? d.op_count : 1, sizeof *ops);
+    assert_non_null(ops);
+    for (uint32_t i = 0; i < d.op_count; i++)
+        assert_int_equal(signed_op_decode(&ops[i], f->p.chain_id, d.ops[i].b, d.ops[i].len),
+                         WEFT_OK);
+    weft_err e = node_import_root(f->b.node, &d.header, ops, d.op_count);
+    node_net_block_data_free(&d);
+    return e;
+}
+
+/* Runs a whole transfer from A into B's import; corrupt >= 0 changes the value of that record. */
+static void transfer(fixture *f, xfer *x, bool live, long corrupt)
+{
+    memset(x, 0, sizeof *x);
+    node_state_ask ask = {.max_bytes = 300};
+    uint8_t after[512];
+    for (;;) {
+        node_state_part part;
+        assert_int_equal(node_net_state_part(f->a.node, &ask, &part), WEFT_OK);
+        assert_int_equal(part.status, NODE_STATE_OK);
+        if (!ask.has_cursor) {
+            x->cursor = part.cursor;
+            memcpy(x->fp, part.fingerprint, sizeof x->fp);
+            assert_true(part.nroots >= f->p.thread_count);
+            x->roots = malloc(part.nroots * sizeof *x->roots);
+            x->root_slots = malloc(part.nroots * sizeof *x->root_slots);
+            memcpy(x->roots, part.root_ids, part.nroots * sizeof *x->roots);
+            memcpy(x->root_slots, part.root_slots, part.nroots * sizeof *x->root_slots);
+            x->nroots = part.nroots;
+            assert_int_equal(
+                node_import_begin(f->b.node, x->cursor, x->fp, x->roots, x->root_slots, x->nroots),
+                WEFT_OK);
+        } else {
+            assert_int_equal(slot_cmp(part.cursor, x->cursor), 0);
+            assert_memory_equal(part.fingerprint, x->fp, sizeof x->fp);
+            assert_int_equal(part.nroots, 0);
+        }
+        assert_true(part.count > 0);
+        size_t bytes = 0;
+        for (size_t i = 0; i < part.count; i++)
+            bytes += part.recs[i].klen + part.recs[i].vlen;
+        assert_true(part.count == 1 || bytes <= ask.max_bytes);
+        if (corrupt >= 0 && (size_t)corrupt >= x->records &&
+            (size_t)corrupt < x->records + part.count) {
+            node_state_rec *r = &part.recs[(size_t)corrupt - x->records];
+            assert_true(r->table == 1 && r->vlen > 0); /* a balance */
+            *(uint8_t *)r->val ^= 1; /* its lowest bits: still a record, another value */
+        }
+        assert_int_equal(node_import_records(f->b.node, part.recs, part.count), WEFT_OK);
+        x->records += part.count;
+        x->parts++;
+        const node_state_rec *last = &part.recs[part.count - 1];
+        ask.has_cursor = true;
+        ask.cursor = x->cursor;
+        ask.has_after = true;
+        ask.after_table = last->table;
+        memcpy(after, last->key, last->klen);
+        ask.after_key = after;
+        ask.after_klen = last->klen;
+        bool more = part.more;
+        node_state_part_free(&part);
+        if (!more)
+            break;
+        if (live) /* A finalizes more slots: the transfer reads its snapshot */
+            run_a(f, f->next.period + 1);
+    }
+    for (size_t i = 0; i < x->nroots; i++)
+        assert_int_equal(give_root(f, &x->roots[i]), WEFT_OK);
+}
+
+/* ---- 1. a whole transfer, adopted, then the blocks after it -----------------------------------
+ */
+
+static void test_import_adopt_follow(void **state)
+{
+    fixture *f = *state;
+    start(f, &f->a);
+    run_a(f, 30);
+    slot_t c0 = exec_cursor(&f->a);
+    assert_true(c0.period >= 20);
+    start(f, &f->b);
+    xfer x;
+    transfer(f, &x, true, -1);
+    assert_true(x.parts > 3);
+    assert_int_equal(slot_cmp(x.cursor, c0), 0);       /* the snapshot of the first ask */
+    assert_true(slot_cmp(exec_cursor(&f->a), c0) > 0); /* A went on meanwhile */
+    assert_int_equal(node_import_finish(f->b.node), WEFT_OK);
+    /* the roots: the last NODE_STATE_ROOT_PERIODS periods up to the cursor */
+    assert_true(x.nroots >= NODE_STATE_ROOT_PERIODS * f->p.thread_count);
+    for (size_t i = 0; i < x.nroots; i++)
+        assert_true(slot_cmp(x.root_slots[i], x.cursor) <= 0);
+    stop(&f->b);
+
+    /* B adopts it as it starts */
+    start(f, &f->b);
+    assert_int_equal(slot_cmp(exec_cursor(&f->b), x.cursor), 0);
+    for (size_t i = 0; i < x.nroots; i++) {
+        node_block_info_t bi;
+        assert_int_equal(node_get_block(f->b.node, &x.roots[i], &bi), WEFT_OK);
+        assert_int_equal(bi.status, NODE_BLOCK_FINAL);
+        node_block_info_free(&bi);
+    }
+    node_net_status ns;
+    assert_int_equal(node_net_get_status(f->b.node, &ns), WEFT_OK);
+    assert_int_equal(ns.kept_from, x.root_slots[0].period); /* its log starts at the roots */
+
+    /* then A's later blocks, as a block sync gives them */
+    uint64_t now = node_now_ms(f->a.node);
+    set_time(&f->b, now);
+    run_a(f, f->next.period + 6);
+    set_time(&f->b, node_now_ms(f->a.node));
+    block_id_t *ids;
+    slot_t *slots;
+    size_t n;
+    bool more;
+    slot_t oldest;
+    assert_int_equal(
+        node_net_final_range(f->a.node, x.cursor, 4096, &ids, &slots, &n, &more, &oldest), WEFT_OK);
+    assert_true(n > 10);
+    /* and the blockclique's pending blocks after them, as the heads of a hello bring them */
+    slot_t now_slot;
+    assert_int_equal(node_current_slot(f->a.node, &now_slot), WEFT_OK);
+    for (slot_t s = slots[n - 1]; slot_cmp(s, now_slot) < 0;) {
+        assert_int_equal(slot_next(&f->p, &s, s), WEFT_OK);
+        block_id_t id;
+        if (node_blockclique_block_at(f->a.node, s, &id) != WEFT_OK)
+            continue;
+        ids = realloc(ids, (n + 1) * sizeof *ids);
+        slots = realloc(slots, (n + 1) * sizeof *slots);
+        assert_true(ids && slots);
+        ids[n] = id;
+        slots[n++] = s;
+    }
+    for (size_t i = 0; i < n; i++) {
+        node_net_block_data d;
+        assert_int_equal(node_net_get_block(f->a.node, &ids[i], true, &d), WEFT_OK);
+        signed_op_t *ops = calloc(d.op_count ? d.op_count : 1, sizeof *ops);
+        assert_non_null(ops);
+        for (uint32_t k = 0; k < d.op_count; k++)
+            assert_int_equal(signed_op_decode(&ops[k], f->p.chain_id, d.ops[k].b, d.ops[k].len),
+                             WEFT_OK);
+        weft_err verdict;
+        assert_int_equal(node_net_block(f->b.node, &d.header, ops, d.op_count, &verdict), WEFT_OK);
+        if (verdict != WEFT_OK && verdict != WEFT_E_GRAPH_OLD_PERIOD)
+            fail_msg("block %zu of (%llu, %u): %s", i, (unsigned long long)slots[i].period,
+                     slots[i].thread, weft_err_name(verdict));
+        node_net_block_data_free(&d);
+    }
+    free(ids);
+    free(slots);
+    slot_t ca = exec_cursor(&f->a);
+    wait_exec(&f->b, ca);
+    /* B agrees with A: the final blocks after the cursor, and the final balances */
+    for (slot_t s = x.cursor; slot_cmp(s, ca) <= 0; assert_int_equal(slot_next(&f->p, &s, s), 0)) {
+        block_id_t ia, ib;
+        weft_err ea = node_blockclique_block_at(f->a.node, s, &ia);
+        weft_err eb = node_blockclique_block_at(f->b.node, s, &ib);
+        assert_int_equal(ea, eb);
+        if (!ea)
+            assert_true(block_id_eq(&ia, &ib));
+    }
+    for (int i = 0; i < NACC; i++) {
+        node_address_info_t ia, ib;
+        assert_int_equal(node_get_address(f->a.node, &f->acc_addr[i], &ia), WEFT_OK);
+        assert_int_equal(node_get_address(f->b.node, &f->acc_addr[i], &ib), WEFT_OK);
+        if (slot_cmp(exec_cursor(&f->a), exec_cursor(&f->b)) == 0)
+            assert_int_equal(ia.final_balance.nano, ib.final_balance.nano);
+        assert_int_equal(ia.final_rolls, ib.final_rolls);
+        node_address_info_free(&ia);
+        node_address_info_free(&ib);
+    }
+    xfer_free(&x);
+    stop(&f->b);
+    stop(&f->a);
+}
+
+/* ---- 2. refusals ----------------------------------------------------------------------------- */
+
+/* One ask of A: a start (cursor NULL) or the first records of a transfer at *cursor; checks the
+ * status and returns the part's cursor. */
+static slot_t snap_ask(fixture *f, const slot_t *cursor, node_state_status want)
+{
+    node_state_ask ask = {.max_bytes = 10};
+    if (cursor) {
+        ask.has_cursor = true;
+        ask.cursor = *cursor;
+    }
+    node_state_part part;
+    assert_int_equal(node_net_state_part(f->a.node, &ask, &part), WEFT_OK);
+    assert_int_equal(part.status, want);
+    slot_t c = part.cursor;
+    node_state_part_free(&part);
+    return c;
+}
+
+static bool import_dir_exists(nd *x)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/import", x->rdir);
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+static void test_refusals(void **state)
+{
+    fixture *f = *state;
+    start(f, &f->a);
+    run_a(f, 24);
+    start(f, &f->b);
+    /* a changed record: the fingerprint differs at the finish, the import is dropped */
+    xfer x;
+    transfer(f, &x, false, 3);
+    assert_int_equal(node_import_finish(f->b.node), WEFT_E_STATE_CORRUPT);
+    assert_false(import_dir_exists(&f->b));
+    assert_int_equal(node_import_finish(f->b.node), WEFT_E_STATE);
+    /* out of order, the metadata table; a block that is not a root, a root twice */
+    node_state_ask ask = {.max_bytes = 1 << 20};
+    node_state_part part;
+    assert_int_equal(node_net_state_part(f->a.node, &ask, &part), WEFT_OK);
+    assert_true(part.count > 3 && !part.more);
+    assert_int_equal(node_import_begin(f->b.node, part.cursor, part.fingerprint, part.root_ids,
+                                       part.root_slots, part.nroots),
+                     WEFT_OK);
+    assert_int_equal(node_import_records(f->b.node, &part.recs[1], 1), WEFT_OK);
+    assert_int_equal(node_import_records(f->b.node, &part.recs[0], 1), WEFT_E_STATE_RECORD);
+    node_state_rec meta = part.recs[2];
+    meta.table = 0;
+    assert_int_equal(node_import_records(f->b.node, &meta, 1), WEFT_E_STATE_RECORD);
+    block_id_t not_root;
+    assert_int_equal(node_blockclique_block_at(f->a.node, (slot_t){1, 0}, &not_root), WEFT_OK);
+    bool is_root = false;
+    for (size_t i = 0; i < part.nroots; i++)
+        is_root |= block_id_eq(&part.root_ids[i], &not_root);
+    assert_false(is_root);
+    assert_int_equal(give_root(f, &not_root), WEFT_E_INVAL);
+    assert_int_equal(give_root(f, &part.root_ids[part.nroots - 1]), WEFT_OK);
+    assert_int_equal(give_root(f, &part.root_ids[part.nroots - 1]), WEFT_E_INVAL);
+    assert_int_equal(node_import_finish(f->b.node), WEFT_E_STATE); /* roots missing */
+    node_import_abort(f->b.node);
+    assert_false(import_dir_exists(&f->b));
+    node_state_part_free(&part);
+    /* the snapshot table: a new transfer joins a snapshot opened within 5 s, else takes a free
+     * entry, else replaces one not asked for 5 s, else is busy; an unknown cursor is gone */
+    slot_t c1 = snap_ask(f, NULL, NODE_STATE_OK); /* joins the one of the transfers above */
+    run_a(f, f->next.period + 6);                 /* 6 s later */
+    slot_t c2 = snap_ask(f, NULL, NODE_STATE_OK); /* a second one, at a later final slot */
+    if (slot_cmp(c2, c1) <= 0)
+        fail_msg("c1 (%llu,%u) c2 (%llu,%u) exec (%llu,%u)", (unsigned long long)c1.period,
+                 c1.thread, (unsigned long long)c2.period, c2.thread,
+                 (unsigned long long)exec_cursor(&f->a).period, exec_cursor(&f->a).thread);
+    assert_int_equal(slot_cmp(snap_ask(f, &c1, NODE_STATE_OK), c1), 0);
+    run_a(f, f->next.period + 6);
+    (void)snap_ask(f, &c1, NODE_STATE_OK); /* both asked just now: a third start is busy */
+    (void)snap_ask(f, &c2, NODE_STATE_OK);
+    (void)snap_ask(f, NULL, NODE_STATE_BUSY);
+    run_a(f, f->next.period + 6);
+    (void)snap_ask(f, &c2, NODE_STATE_OK);
+    slot_t c3 = snap_ask(f, NULL, NODE_STATE_OK); /* replaces c1's, idle for 6 s */
+    assert_true(slot_cmp(c3, c2) > 0);
+    (void)snap_ask(f, &c1, NODE_STATE_GONE);
+    (void)snap_ask(f, &c2, NODE_STATE_OK);
+    xfer_free(&x);
+    stop(&f->b);
+    stop(&f->a);
+}
+
+/* ---- 3. a crash during the adoption ---------------------------------------------------------- */
+
+static void test_adoption_crash(void **state)
+{
+    fixture *f = *state;
+    start(f, &f->a);
+    run_a(f, 14);
+    start(f, &f->b);
+    xfer x;
+    transfer(f, &x, false, -1);
+    assert_int_equal(node_import_finish(f->b.node), WEFT_OK);
+    stop(&f->b);
+    /* the crash: the imported store moved in, the block log not restarted yet */
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "mv '%s/store' '%s/store.old' && mv '%s/import/store' '%s/store'",
+             f->b.rdir, f->b.rdir, f->b.rdir, f->b.rdir);
+    assert_int_equal(system(cmd), 0);
+    start(f, &f->b);
+    assert_int_equal(slot_cmp(exec_cursor(&f->b), x.cursor), 0);
+    node_block_info_t bi;
+    assert_int_equal(node_get_block(f->b.node, &x.roots[x.nroots - 1], &bi), WEFT_OK);
+    assert_int_equal(bi.status, NODE_BLOCK_FINAL);
+    node_block_info_free(&bi);
+    assert_false(import_dir_exists(&f->b));
+    stop(&f->b);
+    /* an import that never finished is removed at start, the node as it was */
+    start(f, &f->b);
+    assert_int_equal(node_import_begin(f->b.node, x.cursor, x.fp, x.roots, x.root_slots, x.nroots),
+                     WEFT_OK);
+    stop(&f->b);
+    assert_true(import_dir_exists(&f->b));
+    start(f, &f->b);
+    assert_false(import_dir_exists(&f->b));
+    assert_int_equal(slot_cmp(exec_cursor(&f->b), x.cursor), 0);
+    xfer_free(&x);
+    stop(&f->b);
+    stop(&f->a);
+}
+
+int main(void)
+{
+    if (crypto_init() != WEFT_OK)
+        return 1;
+    if (log_init("error") != WEFT_OK)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_import_adopt_follow, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_adoption_crash, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
