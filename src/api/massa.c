@@ -11,6 +11,7 @@
  *~ with the weft error in data; what the node cannot do yet (network, contract VM) is -32002. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +19,22 @@
 
 #include "api/api.h"
 
+/* Creator keys send_operations checked already, by text: the point check of a public key
+ * (crypto_ed25519_check_pk) costs about half a signature check, and clients send many operations
+ * from few keys.  Direct-mapped; only keys that passed pubkey_parse enter, and a hit needs the
+ * same text. */
+#define PK_CACHE 1024
+typedef struct pk_entry {
+    char text[MODEL_STR_MAX]; /* "" : empty */
+    pubkey_t pk;
+} pk_entry;
+
 struct api_massa {
     api_massa_config cfg;
     uint64_t started_ms;
     api_metric_t *ops_admitted, *ops_refused; /* NULL without a registry */
+    pthread_mutex_t pk_mu;                    /* the server's worker threads share the cache */
+    pk_entry *pk_cache;                       /* PK_CACHE entries */
 };
 
 #define NODE(m) ((m)->cfg.node)
@@ -155,6 +168,12 @@ weft_err api_massa_new(api_massa_t **out, const api_massa_config *cfg)
     api_massa_t *m = calloc(1, sizeof *m);
     if (!m)
         return WEFT_E_NOMEM;
+    m->pk_cache = calloc(PK_CACHE, sizeof *m->pk_cache);
+    if (!m->pk_cache) {
+        free(m);
+        return WEFT_E_NOMEM;
+    }
+    pthread_mutex_init(&m->pk_mu, NULL);
     m->cfg = *cfg;
     if (!m->cfg.vt)
         m->cfg.vt = &api_node_real;
@@ -171,7 +190,44 @@ weft_err api_massa_new(api_massa_t **out, const api_massa_config *cfg)
     return WEFT_OK;
 }
 
-void api_massa_free(api_massa_t *m) { free(m); }
+void api_massa_free(api_massa_t *m)
+{
+    if (!m)
+        return;
+    pthread_mutex_destroy(&m->pk_mu);
+    free(m->pk_cache);
+    free(m);
+}
+
+/* An operation's creator key (api_json_get_pubkey), looked up among the keys checked before. */
+static weft_err get_creator(api_massa_t *m, pubkey_t *pk, json_t *j, const char *what,
+                            api_error *err)
+{
+    const char *text = json_string_value(j);
+    size_t len = text ? strlen(text) : 0;
+    pk_entry *e = NULL;
+    if (len && len < MODEL_STR_MAX) {
+        uint64_t h = 1469598103934665603ull; /* FNV-1a */
+        for (size_t i = 0; i < len; i++)
+            h = (h ^ (uint8_t)text[i]) * 1099511628211ull;
+        e = &m->pk_cache[h & (PK_CACHE - 1)];
+        pthread_mutex_lock(&m->pk_mu);
+        bool hit = strcmp(e->text, text) == 0;
+        if (hit)
+            *pk = e->pk;
+        pthread_mutex_unlock(&m->pk_mu);
+        if (hit)
+            return WEFT_OK;
+    }
+    weft_err r = api_json_get_pubkey(pk, j, what, err);
+    if (r == WEFT_OK && e) {
+        pthread_mutex_lock(&m->pk_mu);
+        memcpy(e->text, text, len + 1);
+        e->pk = *pk;
+        pthread_mutex_unlock(&m->pk_mu);
+    }
+    return r;
+}
 
 /* ---- JSON pieces ----------------------------------------------------------------------------- */
 
@@ -693,7 +749,7 @@ static weft_err m_send_operations(void *ctx, json_t *params, json_t **result, ap
         uint8_t *content = NULL;
         size_t len = 0;
         snprintf(what, sizeof what, "params[0][%zu].creator_public_key", i);
-        e = api_json_get_pubkey(&pk, json_object_get(item, "creator_public_key"), what, err);
+        e = get_creator(m, &pk, json_object_get(item, "creator_public_key"), what, err);
         snprintf(what, sizeof what, "params[0][%zu].signature", i);
         if (!e)
             e = api_json_get_signature(&sig, json_object_get(item, "signature"), what, err);

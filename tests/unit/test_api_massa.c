@@ -870,6 +870,19 @@ static void test_send_operations(void **state)
              "}]]",
              sig);
     fails(false, "send_operations", params, API_ERR_INVALID_PARAMS, "creator_public_key");
+    /* a key that is not a valid point (the identity: small order) is refused every time, while
+     * the valid key sent above is remembered as checked */
+    pubkey_t weak;
+    memset(&weak, 0, sizeof weak);
+    weak.b[0] = 1;
+    char wpk[MODEL_STR_MAX];
+    pubkey_to_str(wpk, &weak);
+    snprintf(params, sizeof params,
+             "[[{\"serialized_content\":[1,2],\"creator_public_key\":\"%s\",\"signature\":\"%s\""
+             "}]]",
+             wpk, sig);
+    for (int k = 0; k < 2; k++)
+        fails(false, "send_operations", params, API_ERR_INVALID_PARAMS, "E_PUBLIC_KEY");
     snprintf(params, sizeof params,
              "[[{\"serialized_content\":[1,999],\"creator_public_key\":\"%s\",\"signature\":"
              "\"%s\"}]]",
