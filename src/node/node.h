@@ -462,10 +462,12 @@ WEFT_MUST_USE weft_err node_net_state_part(node_t *n, const node_state_ask *ask,
  * E_STATE_RECORD; out of order or the metadata table: E_STATE_RECORD too), the root blocks
  * (E_INVAL: not a root, or twice; checked as a peer's block: E_NODE_BLOCK, E_SIGNATURE,
  * E_OPS_HASH), then finish: every root there (E_STATE otherwise), the fingerprint of the records
- * equal to the announced one (E_STATE_CORRUPT otherwise; the import is dropped), and the import
- * is marked complete.  The node adopts it at its next start (node_start: the imported store
- * replaces the final state, the block log restarts from the roots; a crash in between leaves the
- * import to adopt at the start after).  One caller at a time (the network thread). */
+ * equal to the announced one (E_STATE_CORRUPT otherwise), the roots' producers those the imported
+ * state draws for their slots where it still has the draws' inputs (E_NODE_BLOCK otherwise) — on
+ * an error the import is dropped — and the import is marked complete.  The node adopts it at its
+ * next start (node_start: the imported store replaces the final state, the block log restarts from
+ * the roots; a crash in between leaves the import to adopt at the start after).  One caller at a
+ * time (the network thread). */
 WEFT_MUST_USE weft_err node_import_begin(node_t *n, slot_t cursor,
                                          const uint8_t fp[NODE_STATE_FP_LEN],
                                          const block_id_t *root_ids, const slot_t *root_slots,

@@ -148,6 +148,8 @@ struct node_import {
     slot_t *root_slots;
     root_ix *ix; /* by id */
     bool *got;
+    address_t *creators; /* of the roots received (genesis roots: none) */
+    bool *drawn;         /* the root's producer is to be checked against the draws */
     size_t nroots, ngot;
     bool has_last; /* the last record written, for the order */
     uint8_t last_table;
@@ -166,6 +168,8 @@ void node_import_free(node_import *imp)
     free(imp->root_slots);
     free(imp->ix);
     free(imp->got);
+    free(imp->creators);
+    free(imp->drawn);
     free(imp);
 }
 
@@ -214,7 +218,9 @@ weft_err node_import_begin(node_t *n, slot_t cursor, const uint8_t fp[NODE_STATE
     imp->root_slots = malloc(nroots * sizeof *imp->root_slots);
     imp->ix = malloc(nroots * sizeof *imp->ix);
     imp->got = calloc(nroots, sizeof *imp->got);
-    if (!imp->root_slots || !imp->ix || !imp->got) {
+    imp->creators = calloc(nroots, sizeof *imp->creators);
+    imp->drawn = calloc(nroots, sizeof *imp->drawn);
+    if (!imp->root_slots || !imp->ix || !imp->got || !imp->creators || !imp->drawn) {
         node_import_free(imp);
         return WEFT_E_NOMEM;
     }
@@ -371,7 +377,63 @@ weft_err node_import_root(node_t *n, const block_header_t *h, signed_op_t *ops, 
     if (!err) {
         imp->got[x->at] = true;
         imp->ngot++;
+        if (h->slot.period > 0) {
+            address_of_pubkey(&imp->creators[x->at], &h->creator);
+            imp->drawn[x->at] = true;
+        }
     }
+    return err;
+}
+
+/* The roots' producers against the draws the imported state gives (its roll and hash snapshots
+ * and seed bits): a state whose proof-of-stake tables are not those the signed roots were drawn
+ * from is refused (E_NODE_BLOCK).  Roots of cycles whose lookback the state no longer keeps are
+ * not checked. */
+static weft_err check_producers(node_t *n, node_import *imp)
+{
+    const model_params *p = &n->params;
+    state_final_t *f = NULL;
+    pos_selector_t *sel = NULL;
+    weft_err err = state_final_open(&f, p, store_kv(imp->store));
+    if (!err)
+        err = pos_selector_new(&sel, p, n->repo->genesis.rolls, n->repo->genesis.roll_count, 64);
+    state_view_t v;
+    bool viewing = !err;
+    if (viewing)
+        state_view_init(&v, f, NULL, 0, NULL);
+    size_t checked = 0;
+    for (size_t i = 0; !err && i < imp->nroots; i++) {
+        if (!imp->drawn[i])
+            continue;
+        uint64_t cycle = cycle_of_period(p, imp->root_slots[i].period);
+        if (!pos_selector_has_cycle(sel, cycle)) {
+            state_lookback_t lb;
+            memset(&lb, 0, sizeof lb);
+            err = state_pos_lookback(&v, cycle, &lb);
+            if (err == WEFT_E_POS_CYCLE_UNAVAILABLE) {
+                err = WEFT_OK;
+                continue;
+            }
+            if (!err)
+                err = pos_selector_feed(sel, &lb.lb);
+            state_lookback_free(&lb);
+            if (err) /* the state's lookback does not even draw */
+                err = err == WEFT_E_NOMEM ? err : WEFT_E_NODE_BLOCK;
+        }
+        address_t prod;
+        if (!err)
+            err = pos_selector_producer(sel, imp->root_slots[i], &prod);
+        if (!err && !address_eq(&prod, &imp->creators[i]))
+            err = WEFT_E_NODE_BLOCK;
+        checked += !err;
+    }
+    if (viewing)
+        state_view_free(&v);
+    pos_selector_free(sel);
+    state_final_close(f);
+    if (!err)
+        log_debug("node", "imported roots drawn as their producers", "checked=%zu of=%zu", checked,
+                  imp->nroots);
     return err;
 }
 
@@ -388,6 +450,8 @@ weft_err node_import_finish(node_t *n)
         return err;
     /* every record again, from the store: the fingerprint, then the metadata */
     err = state_final_adopt(&n->params, store_kv(imp->store), imp->cursor, imp->fp);
+    if (!err)
+        err = check_producers(n, imp);
     if (!err && (fflush(imp->roots) != 0 || fsync(fileno(imp->roots)) != 0))
         err = WEFT_E_IO;
     if (err) {

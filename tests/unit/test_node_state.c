@@ -475,6 +475,37 @@ static void test_refusals(void **state)
     assert_int_equal(node_import_finish(f->b.node), WEFT_E_STATE_CORRUPT);
     assert_false(import_dir_exists(&f->b));
     assert_int_equal(node_import_finish(f->b.node), WEFT_E_STATE);
+    /* the right records, but a root produced by a key the imported state does not draw for its
+     * slot (validly signed, over the right parents) */
+    size_t k = x.nroots - 1;
+    node_net_block_data d;
+    assert_int_equal(node_net_get_block(f->a.node, &x.roots[k], false, &d), WEFT_OK);
+    block_header_t fake = d.header;
+    node_net_block_data_free(&d);
+    fake.endorsement_count = 0;
+    block_ops_hash(&fake.ops_hash, NULL, 0);
+    keypair_t other;
+    seed_key(&other, 77);
+    header_sign(&fake, &other);
+    block_id_t *ids = malloc(x.nroots * sizeof *ids);
+    assert_non_null(ids);
+    memcpy(ids, x.roots, x.nroots * sizeof *ids);
+    ids[k] = fake.id;
+    assert_int_equal(node_import_begin(f->b.node, x.cursor, x.fp, ids, x.root_slots, x.nroots),
+                     WEFT_OK);
+    node_state_ask all = {.max_bytes = 1 << 20};
+    node_state_part whole;
+    assert_int_equal(node_net_state_part(f->a.node, &all, &whole), WEFT_OK);
+    assert_int_equal(slot_cmp(whole.cursor, x.cursor), 0); /* the same snapshot */
+    assert_false(whole.more);
+    assert_int_equal(node_import_records(f->b.node, whole.recs, whole.count), WEFT_OK);
+    node_state_part_free(&whole);
+    for (size_t i = 0; i < k; i++)
+        assert_int_equal(give_root(f, &x.roots[i]), WEFT_OK);
+    assert_int_equal(node_import_root(f->b.node, &fake, NULL, 0), WEFT_OK);
+    assert_int_equal(node_import_finish(f->b.node), WEFT_E_NODE_BLOCK);
+    assert_false(import_dir_exists(&f->b));
+    free(ids);
     /* out of order, the metadata table; a block that is not a root, a root twice */
     node_state_ask ask = {.max_bytes = 1 << 20};
     node_state_part part;
