@@ -96,7 +96,7 @@ static weft_err ch_submit_block(void *ctx, const block_header_t *h, signed_op_t 
 
 static weft_err ch_submit_ops(void *ctx, signed_op_t **ops, size_t n, weft_err *results)
 {
-    weft_err e = node_send_operations(ctx, ops, n, results); /* consumes every operation */
+    weft_err e = node_net_ops(ctx, ops, n, results); /* consumes every operation */
     free(ops);
     return e;
 }

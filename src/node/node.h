@@ -349,13 +349,20 @@ struct node_net_events {
 WEFT_MUST_USE weft_err node_net_block(node_t *n, const block_header_t *h, signed_op_t *ops,
                                       uint32_t count, weft_err *verdict);
 
-/* Endorsements received from a peer (copied): signature and draw checked, then the pool.
- * results[i]: WEFT_OK (admitted or known), E_SIGNATURE / E_ENDORSEMENT (a fault: ban),
- * E_NODE_BLOCK_LATER (draw unknown yet: dropped, not a fault), E_POOL_* (not admitted). */
+/* Endorsements received from a peer (copied): form, age, draw and signature checked on the
+ * caller's thread; those that pass go to the pool, which admits them in its own time (the caller
+ * does not wait for it).  results[i]: WEFT_OK (checked: on its way to the pool), E_SIGNATURE /
+ * E_ENDORSEMENT (a fault: ban), E_NODE_BLOCK_LATER (draw unknown yet: dropped, not a fault),
+ * E_POOL_EXPIRED (too old).  Admitted ones are reported by endorsements_admitted. */
 WEFT_MUST_USE weft_err node_net_endorsements(node_t *n, const endorsement_t *e, size_t count,
                                              weft_err *results);
-/* Operations received from a peer go through node_send_operations (E_SIGNATURE there is a fault).
- */
+/* Operations received from a peer (each a malloc'd signed_op_t, consumed; the array stays the
+ * caller's): signature and expiry checked on the caller's thread as node_send_operations does;
+ * those that pass go to the pool without waiting for its admission (the network's thread never
+ * waits for the pool, nor for execution, which the pool asks for balances).  results[i]: WEFT_OK
+ * (checked: on its way to the pool), E_SIGNATURE (the sender's fault) or E_POOL_EXPIRED.  The
+ * ones the pool admits are reported by ops_admitted.  E_ACTOR_STOPPED, E_NOMEM. */
+WEFT_MUST_USE weft_err node_net_ops(node_t *n, signed_op_t **ops, size_t count, weft_err *results);
 
 /* Whether the node knows a block (pending, waiting, final, stale or invalid; or in the block log).
  */

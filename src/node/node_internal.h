@@ -84,6 +84,8 @@ enum {
     MSG_POOL_TICK,          /* no payload: prune (timer) */
     MSG_POOL_ADD_ENDOS,     /* request nendoq*: endorsements from the network */
     MSG_POOL_NET_OPS,       /* request nnetops*: operations in wire form */
+    MSG_POOL_NET_ADD_OPS,   /* nopsq* (owned, free_fn): checked operations from the network */
+    MSG_POOL_NET_ADD_ENDOS, /* nendoq* (owned, free_fn): checked endorsements from the network */
     /* consensus */
     MSG_CONS_TICK = 300,  /* slot timer */
     MSG_CONS_BLOCK,       /* nblock* from the factory (or the network), send BLOCK */

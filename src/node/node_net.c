@@ -174,23 +174,116 @@ static weft_err check_endorsement(node_t *n, const endorsement_t *e, uint64_t pe
     return endorsement_verify(e) == WEFT_OK ? WEFT_OK : WEFT_E_SIGNATURE;
 }
 
+/* An nendoq holding its own copies (MSG_POOL_NET_ADD_ENDOS). */
+typedef struct endo_batch {
+    nendoq q;
+    endorsement_t *e;
+    weft_err *results;
+} endo_batch;
+
+static void endo_batch_free(void *p)
+{
+    endo_batch *b = p;
+    if (!b)
+        return;
+    free(b->e);
+    free(b->results);
+    free(b);
+}
+
 weft_err node_net_endorsements(node_t *n, const endorsement_t *e, size_t count, weft_err *results)
 {
     uint64_t period = node_current_period(n);
-    bool any = false;
+    size_t k = 0;
     for (size_t i = 0; i < count; i++) {
         results[i] = check_endorsement(n, &e[i], period);
-        any |= results[i] == WEFT_OK;
+        k += results[i] == WEFT_OK;
     }
-    if (!any)
+    if (!k)
         return WEFT_OK;
-    nendoq q = {e, count, results};
-    weft_err err = node_call(n->a_pool, MSG_POOL_ADD_ENDOS, &q);
-    if (err)
+    /* the checked ones go to the pool without waiting for it (it may be waiting for execution) */
+    endo_batch *b = calloc(1, sizeof *b);
+    if (b) {
+        b->e = malloc(k * sizeof *b->e);
+        b->results = calloc(k, sizeof *b->results); /* WEFT_OK: admit */
+    }
+    if (!b || !b->e || !b->results) {
+        endo_batch_free(b);
+        return WEFT_E_NOMEM;
+    }
+    for (size_t i = 0, j = 0; i < count; i++)
+        if (results[i] == WEFT_OK)
+            b->e[j++] = e[i];
+    b->q = (nendoq){b->e, k, b->results};
+    weft_err err =
+        actor_send(n->a_pool, MSG_POOL_NET_ADD_ENDOS, b, endo_batch_free, ACTOR_SEND_BLOCK);
+    return err == WEFT_E_ACTOR_STOPPED ? err : WEFT_OK;
+}
+
+/* ---- operations from peers ------------------------------------------------------------------- */
+
+static void ops_batch_free(void *p)
+{
+    nopsq *q = p;
+    if (!q)
+        return;
+    for (size_t i = 0; i < q->n; i++)
+        if (q->ops[i]) {
+            signed_op_free(q->ops[i]);
+            free(q->ops[i]);
+        }
+    free(q->ops);
+    free(q->results);
+    free(q);
+}
+
+weft_err node_net_ops(node_t *n, signed_op_t **ops, size_t count, weft_err *results)
+{
+    uint64_t period = node_current_period(n);
+    size_t k = 0;
+    for (size_t i = 0; i < count; i++) {
+        results[i] = nsigcache_verify(n->sigs, ops[i]);
+        if (!results[i] && ops[i]->op.expire_period < period)
+            results[i] = WEFT_E_POOL_EXPIRED;
+        if (results[i]) {
+            signed_op_free(ops[i]);
+            free(ops[i]);
+            ops[i] = NULL;
+        } else {
+            k++;
+        }
+    }
+    if (!k)
+        return WEFT_OK;
+    nopsq *q = calloc(1, sizeof *q);
+    if (q) {
+        q->ops = malloc(k * sizeof *q->ops);
+        q->results = calloc(k, sizeof *q->results);
+    }
+    if (!q || !q->ops || !q->results) {
+        if (q) {
+            free(q->ops);
+            free(q->results);
+            free(q);
+        }
         for (size_t i = 0; i < count; i++)
-            if (results[i] == WEFT_OK)
-                results[i] = err;
-    return err == WEFT_E_ACTOR_STOPPED || err == WEFT_E_NOMEM ? err : WEFT_OK;
+            if (ops[i]) {
+                signed_op_free(ops[i]);
+                free(ops[i]);
+                ops[i] = NULL;
+            }
+        return WEFT_E_NOMEM;
+    }
+    for (size_t i = 0; i < count; i++)
+        if (ops[i]) {
+            q->ops[q->n++] = ops[i];
+            ops[i] = NULL;
+        }
+    q->current_period = period;
+    /* the pool admits them in its own time: the caller (the network's thread) does not wait for
+     * it, nor for execution, which the pool asks the creators' balances */
+    weft_err err = actor_send(n->a_pool, MSG_POOL_NET_ADD_OPS, q, ops_batch_free, ACTOR_SEND_BLOCK);
+    return err == WEFT_E_ACTOR_STOPPED ? err : WEFT_OK;
 }
 
 /* ---- blocks and operations for peers --------------------------------------------------------- */

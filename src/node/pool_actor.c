@@ -16,9 +16,10 @@
  * Messages: MSG_POOL_ADD_OPS (request; the API waits), MSG_POOL_ADD_ENDO and MSG_POOL_REMOVE
  * (one-way, sent with DROP: under load an endorsement or a removal notice may be lost, which
  * costs fitness or a wasted inclusion, never safety), MSG_POOL_SELECT / _GET / _STATUS
- * (requests), MSG_POOL_ADD_ENDOS / _NET_OPS (requests from the network), MSG_POOL_TICK
- * (timer).  The pool is not durable: a restart starts it empty, as
- * clients resubmit and peers re-announce. */
+ * (requests), MSG_POOL_NET_ADD_OPS / _NET_ADD_ENDOS (one-way: operations and endorsements from
+ * the network, checked on the network's thread, which does not wait for the pool),
+ * MSG_POOL_ADD_ENDOS / _NET_OPS (requests), MSG_POOL_TICK (timer).  The pool is not durable: a
+ * restart starts it empty, as clients resubmit and peers re-announce. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -426,6 +427,17 @@ static weft_err po_handle(void *ctx, actor_t *self, actor_msg_t *m)
         break;
     case MSG_POOL_NET_OPS:
         st = get_ops_wire(a, m->payload);
+        break;
+    case MSG_POOL_NET_ADD_OPS: /* nobody waits: the results are dropped */
+        st = add_ops(a, m->payload);
+        if (st)
+            log_debug("pool", "operations from the network not admitted", "err=%s",
+                      weft_err_name(st));
+        m->free_fn(m->payload); /* and the operations the pool did not take */
+        break;
+    case MSG_POOL_NET_ADD_ENDOS:
+        st = add_endorsements(a, m->payload);
+        m->free_fn(m->payload);
         break;
     case MSG_POOL_REMOVE: {
         nids *x = m->payload;
