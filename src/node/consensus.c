@@ -238,8 +238,17 @@ static weft_err send_update(cons_actor *a)
             have_last = true;
         }
     }
-    if (have_last)
-        spec_end.period++;
+    /* A node more than a period behind (catching up) stops at the latest block itself: each
+     * block it takes extends the blockclique by one slot, and the trailing period of empty slots
+     * was truncated and executed again for every block — 32 slots each, among them the first slot
+     * of a period with its executed-operation pruning.  Speculative state only: final results do
+     * not depend on it. */
+    if (have_last) {
+        slot_t live = spec_end;
+        live.period++;
+        if (slot_cmp(live, a->now) >= 0)
+            spec_end = live;
+    }
     size_t cap = 0, cap_fin = 0, cap_bc = 0;
     if (!err && slot_cmp(s, a->now) <= 0) {
         uint64_t i0, i1;
