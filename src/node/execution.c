@@ -1081,6 +1081,15 @@ static weft_err ex_handle(void *ctx, actor_t *self, actor_msg_t *m)
     case MSG_EXEC_OPS_EXECUTED:
         st = q_ops_executed(a, m->payload);
         break;
+    case MSG_EXEC_FWD_BALANCES:
+    case MSG_EXEC_FWD_OPS_EXECUTED: { /* answered by forwarding, never waiting for the receiver */
+        nfwd *f = m->payload;
+        f->st =
+            m->kind == MSG_EXEC_FWD_BALANCES ? q_balances(a, &f->bal) : q_ops_executed(a, &f->ex);
+        if (actor_send(f->to, f->kind, f, f->free_fn, ACTOR_SEND_DROP) != WEFT_OK)
+            log_debug("exec", "answer not forwarded: receiver busy", "kind=%u", m->kind);
+        break;
+    }
     case MSG_EXEC_READ_ONLY:
         st = q_read_only(a, m->payload);
         break;

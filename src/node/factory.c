@@ -87,7 +87,7 @@ static void produce(fact_actor *a, slot_t s)
     sq.limits.max_bytes = n->params.max_block_size;
     sq.limits.max_ops = n->params.max_operations_per_block;
     sq.limits.max_gas = EXEC_DEFAULT_MAX_BLOCK_GAS;
-    err = node_call(n->a_pool, MSG_POOL_SELECT, &sq);
+    err = pool_actor_select(n, &sq); /* balances from execution, then the pool */
     if (err) {
         /* an empty block is always safe to build */
         log_warn("factory", "pool selection failed", "err=%s", weft_err_name(err));

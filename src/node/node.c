@@ -249,8 +249,8 @@ weft_err node_send_operations(node_t *n, signed_op_t **ops, size_t count, weft_e
             ops[i] = NULL;
         }
     }
-    nopsq q = {ops, count, results, period};
-    weft_err e = node_call(n->a_pool, MSG_POOL_ADD_OPS, &q);
+    nopsq q = {ops, count, results, period, {0, NULL, NULL}};
+    weft_err e = pool_actor_admit(n, &q); /* balances from execution, then the pool */
     for (size_t i = 0; i < count; i++)
         if (ops[i]) { /* not admitted (the pool could not be asked) */
             signed_op_free(ops[i]);

@@ -61,18 +61,20 @@ bool nsel_has_cycle(nsel *s, uint64_t cycle);
 
 enum {
     /* execution */
-    MSG_EXEC_UPDATE = 100, /* nupdate*: finalize then set blockclique (send BLOCK) */
-    MSG_EXEC_BALANCES,     /* request nbalances*: candidate balances */
-    MSG_EXEC_ADDRESS,      /* request node_address_info_t* (addr set) */
-    MSG_EXEC_OP_STATUS,    /* request node_op_info_t* (fills exec fields), payload op id */
-    MSG_EXEC_DATASTORE,    /* request ndsq* */
-    MSG_EXEC_BYTECODE,     /* request ndsq* (key unused) */
-    MSG_EXEC_EVENTS,       /* request nevq* */
-    MSG_EXEC_STATUS,       /* request node_status_t* (exec fields) */
-    MSG_EXEC_STAKERS,      /* request nstakers* */
-    MSG_EXEC_READ_ONLY,    /* request nroq* */
-    MSG_EXEC_OPS_EXECUTED, /* request nexecq*: operations executed (speculative, final) */
-    MSG_EXEC_STATE_PART,   /* request nstpart*: a part of the final state for a peer */
+    MSG_EXEC_UPDATE = 100,     /* nupdate*: finalize then set blockclique (send BLOCK) */
+    MSG_EXEC_BALANCES,         /* request nbalances*: candidate balances */
+    MSG_EXEC_ADDRESS,          /* request node_address_info_t* (addr set) */
+    MSG_EXEC_OP_STATUS,        /* request node_op_info_t* (fills exec fields), payload op id */
+    MSG_EXEC_DATASTORE,        /* request ndsq* */
+    MSG_EXEC_BYTECODE,         /* request ndsq* (key unused) */
+    MSG_EXEC_EVENTS,           /* request nevq* */
+    MSG_EXEC_STATUS,           /* request node_status_t* (exec fields) */
+    MSG_EXEC_STAKERS,          /* request nstakers* */
+    MSG_EXEC_READ_ONLY,        /* request nroq* */
+    MSG_EXEC_OPS_EXECUTED,     /* request nexecq*: operations executed (speculative, final) */
+    MSG_EXEC_FWD_BALANCES,     /* nfwd* (one-way): balances, the payload then forwarded (pool) */
+    MSG_EXEC_FWD_OPS_EXECUTED, /* nfwd* (one-way): as MSG_EXEC_OPS_EXECUTED, then forwarded */
+    MSG_EXEC_STATE_PART,       /* request nstpart*: a part of the final state for a peer */
     /* pool */
     MSG_POOL_ADD_OPS = 200, /* request nopsq*: admission (API senders use DROP) */
     MSG_POOL_ADD_ENDO,      /* endorsement_t* (send DROP) */
@@ -86,6 +88,9 @@ enum {
     MSG_POOL_NET_OPS,       /* request nnetops*: operations in wire form */
     MSG_POOL_NET_ADD_OPS,   /* nopsq* (owned, free_fn): checked operations from the network */
     MSG_POOL_NET_ADD_ENDOS, /* nendoq* (owned, free_fn): checked endorsements from the network */
+    MSG_POOL_NET_BALANCES,  /* nfwd* from execution: balances of queued network operations */
+    MSG_POOL_REVIEWED,      /* nfwd* from execution: which parked operations are executed */
+    MSG_POOL_CREATORS,      /* request ncreators* */
     /* consensus */
     MSG_CONS_TICK = 300,  /* slot timer */
     MSG_CONS_BLOCK,       /* nblock* from the factory (or the network), send BLOCK */
@@ -150,12 +155,35 @@ typedef struct nopsq {
     size_t n;
     weft_err *results;
     uint64_t current_period;
+    nbalances bal; /* the creators' candidate balances (MSG_POOL_ADD_OPS: pool_actor_admit) */
 } nopsq;
+
+/* A query to execution whose answer goes on to another actor as a one-way message (DROP:
+ * execution never waits for an actor that may be waiting for it).  The payload starts with the
+ * nfwd; it and its free function pass along. */
+typedef struct nfwd {
+    actor_t *to;
+    uint32_t kind; /* of the message `to` gets */
+    actor_free_fn free_fn;
+    weft_err st;   /* out: the query's status */
+    nbalances bal; /* MSG_EXEC_FWD_BALANCES */
+    nexecq ex;     /* MSG_EXEC_FWD_OPS_EXECUTED */
+} nfwd;
+
+/* The distinct creators a block's selection may ask balances for. */
+typedef struct ncreators {
+    uint32_t thread;
+    size_t max; /* operations considered, in priority order */
+    /* out */
+    address_t *addrs; /* malloc'd */
+    size_t n;
+} ncreators;
 
 typedef struct nselq {
     slot_t slot;
     block_id_t endorsed;
     pool_limits limits;
+    nbalances bal; /* the likely creators' balances (pool_actor_select) */
     /* out */
     signed_op_t *ops; /* copies */
     uint32_t op_count;
@@ -358,6 +386,14 @@ WEFT_MUST_USE weft_err cons_actor_add(node_t *n);
 WEFT_MUST_USE weft_err fact_actor_add(node_t *n);
 /* Arms the periodic timers once the system has started (node_start calls them). */
 void pool_actor_start_ticks(pool_actor *a);
+/* Admission of checked operations (MSG_POOL_ADD_OPS) and a block's selection (MSG_POOL_SELECT)
+ * with the creators' balances asked of execution first, on the caller's thread: the pool never
+ * waits for execution.  Errors of either call. */
+WEFT_MUST_USE weft_err pool_actor_admit(node_t *n, nopsq *q);
+WEFT_MUST_USE weft_err pool_actor_select(node_t *n, nselq *q);
+/* The distinct creators of ops[0..n) (NULL entries skipped); *out malloc'd.  E_NOMEM. */
+WEFT_MUST_USE weft_err node_op_creators(signed_op_t *const *ops, size_t n, address_t **out,
+                                        size_t *count);
 void cons_actor_start_ticks(cons_actor *a);
 void fact_actor_start_ticks(fact_actor *a);
 void exec_actor_free(exec_actor *a);

@@ -1,7 +1,17 @@
 /* The pool actor: owns the operation and endorsement pool (src/pool).  Admits operations in
- * batches (one balance query to execution per batch), endorsements from the factory, drops
- * operations that execution reports executed, prunes expired entries once per period, and
- * selects a block's operations and endorsements for the factory.
+ * batches, endorsements from the factory and from peers, drops operations that execution reports
+ * executed, prunes expired entries once per period, and selects a block's operations and
+ * endorsements for the factory.
+ *
+ * The pool never waits for execution, which can be busy for seconds (re-executing the speculative
+ * history after a blockclique change) while the network's thread, the API and the factory wait
+ * for the pool.  The creators' candidate balances that admission and selection check come with
+ * the request: the API's thread (pool_actor_admit) and the factory's (pool_actor_select) ask
+ * execution before asking the pool; operations from the network queue here and their balances
+ * are asked of execution one-way, one request at a time, execution forwarding its answer back
+ * (MSG_EXEC_FWD_BALANCES → MSG_POOL_NET_BALANCES); so is the review of parked operations
+ * (MSG_EXEC_FWD_OPS_EXECUTED → MSG_POOL_REVIEWED).  Execution forwards with DROP (it never waits
+ * for the pool): a lost answer is noticed after NET_INFLIGHT_MAX_MS and asked again.
  *
  * Operations and endorsements newly admitted (not those already known) are reported to the
  * network sink, which announces them to peers.
@@ -13,13 +23,15 @@
  * parked operations — those executed in a final slot or expired are dropped, those no longer
  * executed at all (their block was orphaned) are admitted again (and announced again).
  *
- * Messages: MSG_POOL_ADD_OPS (request; the API waits), MSG_POOL_ADD_ENDO and MSG_POOL_REMOVE
- * (one-way, sent with DROP: under load an endorsement or a removal notice may be lost, which
- * costs fitness or a wasted inclusion, never safety), MSG_POOL_SELECT / _GET / _STATUS
- * (requests), MSG_POOL_NET_ADD_OPS / _NET_ADD_ENDOS (one-way: operations and endorsements from
- * the network, checked on the network's thread, which does not wait for the pool),
- * MSG_POOL_ADD_ENDOS / _NET_OPS (requests), MSG_POOL_TICK (timer).  The pool is not durable: a
- * restart starts it empty, as clients resubmit and peers re-announce. */
+ * Messages: MSG_POOL_ADD_OPS (request with balances; the API waits), MSG_POOL_ADD_ENDO and
+ * MSG_POOL_REMOVE (one-way, sent with DROP: under load an endorsement or a removal notice may be
+ * lost, which costs fitness or a wasted inclusion, never safety), MSG_POOL_CREATORS and
+ * MSG_POOL_SELECT (requests of pool_actor_select), MSG_POOL_GET / _STATUS (requests),
+ * MSG_POOL_NET_ADD_OPS / _NET_ADD_ENDOS (one-way: operations and endorsements from the network,
+ * checked on the network's thread, which does not wait for the pool), MSG_POOL_NET_BALANCES /
+ * _REVIEWED (one-way answers forwarded by execution), MSG_POOL_ADD_ENDOS / _NET_OPS (requests),
+ * MSG_POOL_TICK (timer).  The pool is not durable: a restart starts it empty, as clients resubmit
+ * and peers re-announce. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,12 +39,21 @@
 #include "nmap.h"
 #include "node_internal.h"
 
+#define NET_PENDING_MAX 131072 /* operations from the network waiting for their balances */
+
 struct pool_actor {
     node_t *n;
     pool_t *pool;
     pool_config cfg;
     nmap parked; /* op id → signed_op_t* (owned copy): executed, not final yet */
     size_t parked_max;
+    /* operations from the network waiting for their creators' balances */
+    signed_op_t **netq;
+    size_t netq_n, netq_cap;
+    uint64_t net_dropped; /* beyond NET_PENDING_MAX */
+    /* one forwarded request to execution at a time, of each kind */
+    bool net_inflight, review_inflight;
+    uint64_t net_sent_ms, review_sent_ms;
 };
 
 /* ---- balances: a small open-addressing table filled from execution ------------------------- */
@@ -42,8 +63,6 @@ typedef struct baltab {
     amount_t *v;
     bool *used;
     size_t cap, count;
-    node_t *n;
-    bool lazy; /* missing entries are asked from execution one by one */
 } baltab;
 
 static size_t bt_hash(const address_t *a, size_t cap)
@@ -53,7 +72,7 @@ static size_t bt_hash(const address_t *a, size_t cap)
     return (size_t)(h ^ a->kind) & (cap - 1);
 }
 
-static weft_err bt_init(baltab *t, size_t n, node_t *node, bool lazy)
+static weft_err bt_init(baltab *t, size_t n)
 {
     size_t cap = 16;
     while (cap < 2 * n + 2)
@@ -63,8 +82,6 @@ static weft_err bt_init(baltab *t, size_t n, node_t *node, bool lazy)
     t->used = calloc(cap, sizeof *t->used);
     t->cap = cap;
     t->count = 0;
-    t->n = node;
-    t->lazy = lazy;
     if (!t->k || !t->v || !t->used) {
         free(t->k);
         free(t->v);
@@ -100,100 +117,118 @@ static void bt_set(baltab *t, size_t i, const address_t *a, amount_t v)
     t->v[i] = v;
 }
 
-static bool bt_grow(baltab *t)
+/* The table of the balances execution gave (n entries). */
+static weft_err bt_from(baltab *t, const address_t *addrs, const amount_t *amts, size_t n)
 {
-    baltab nt;
-    if (bt_init(&nt, t->cap, t->n, t->lazy) != WEFT_OK)
-        return false;
-    for (size_t i = 0; i < t->cap; i++)
-        if (t->used[i]) {
-            bt_set(&nt, bt_slot(&nt, &t->k[i]), &t->k[i], t->v[i]);
-        }
-    bt_free(t);
-    *t = nt;
-    return true;
+    weft_err err = bt_init(t, n);
+    for (size_t i = 0; !err && i < n; i++)
+        bt_set(t, bt_slot(t, &addrs[i]), &addrs[i], amts[i]);
+    return err;
 }
 
+/* A creator the table does not hold (not asked of execution) counts as unable to pay. */
 static weft_err bt_lookup(void *ctx, const address_t *a, amount_t *out)
 {
     baltab *t = ctx;
     size_t i = bt_slot(t, a);
-    if (t->used[i]) {
-        *out = t->v[i];
-        return WEFT_OK;
-    }
-    if (!t->lazy)
+    if (!t->used[i])
         return WEFT_E_NOT_FOUND;
-    nbalances q = {1, (address_t *)a, out};
-    weft_err err = node_call(t->n->a_exec, MSG_EXEC_BALANCES, &q);
+    *out = t->v[i];
+    return WEFT_OK;
+}
+
+weft_err node_op_creators(signed_op_t *const *ops, size_t n, address_t **out, size_t *count)
+{
+    *out = NULL;
+    *count = 0;
+    baltab t;
+    weft_err err = bt_init(&t, n);
     if (err)
         return err;
-    if (2 * (t->count + 1) > t->cap && !bt_grow(t))
-        return WEFT_OK;
-    bt_set(t, bt_slot(t, a), a, *out);
+    address_t *addrs = malloc((n ? n : 1) * sizeof *addrs);
+    if (!addrs) {
+        bt_free(&t);
+        return WEFT_E_NOMEM;
+    }
+    size_t na = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!ops[i])
+            continue;
+        address_t ad;
+        address_of_pubkey(&ad, &ops[i]->creator);
+        size_t s = bt_slot(&t, &ad);
+        if (!t.used[s]) {
+            bt_set(&t, s, &ad, amount_from_nano(0));
+            addrs[na++] = ad;
+        }
+    }
+    bt_free(&t);
+    *out = addrs;
+    *count = na;
     return WEFT_OK;
 }
 
 /* ---- handlers -------------------------------------------------------------------------------- */
 
-static weft_err add_ops(pool_actor *a, nopsq *q)
+/* Admits ops[0..n) (NULL entries skipped; each one taken) with their creators' balances
+ * (addrs/amts, na entries); results[i] per operation (results may be NULL); announces the new
+ * ones. */
+static weft_err admit(pool_actor *a, signed_op_t **ops, size_t n, weft_err *results,
+                      uint64_t period, const address_t *addrs, const amount_t *amts, size_t na)
 {
     baltab t;
-    weft_err err = bt_init(&t, q->n, a->n, false);
+    weft_err err = bt_from(&t, addrs, amts, na);
     if (err)
         return err;
-    /* distinct creators, then one balance query */
-    address_t *addrs = malloc((q->n ? q->n : 1) * sizeof *addrs);
-    amount_t *amts = malloc((q->n ? q->n : 1) * sizeof *amts);
-    op_id_t *fresh = NULL;
-    size_t na = 0, nfresh = 0;
-    if (!addrs || !amts) {
-        err = WEFT_E_NOMEM;
-        goto done;
-    }
-    for (size_t i = 0; i < q->n; i++) {
-        if (!q->ops[i])
-            continue;
-        address_t ad;
-        address_of_pubkey(&ad, &q->ops[i]->creator);
-        size_t s = bt_slot(&t, &ad);
-        if (!t.used[s]) {
-            bt_set(&t, s, &ad, amount_from_nano(0)); /* the balance comes below */
-            addrs[na++] = ad;
-        }
-    }
-    nbalances b = {na, addrs, amts};
-    err = node_call(a->n->a_exec, MSG_EXEC_BALANCES, &b);
-    if (err)
-        goto done;
-    for (size_t i = 0; i < na; i++)
-        t.v[bt_slot(&t, &addrs[i])] = amts[i];
     /* the ids of newly admitted operations, for the network (the op may be evicted later) */
-    fresh = malloc((q->n ? q->n : 1) * sizeof *fresh);
-    for (size_t i = 0; i < q->n; i++) {
-        if (!q->ops[i])
+    op_id_t *fresh = malloc((n ? n : 1) * sizeof *fresh);
+    size_t nfresh = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!ops[i])
             continue;
-        signed_op_t *op = q->ops[i];
+        signed_op_t *op = ops[i];
         op_id_t id = op->id;
         bool dup;
-        q->ops[i] = NULL;
-        q->results[i] = pool_add_op(a->pool, op, q->current_period, bt_lookup, &t, &dup);
-        if (fresh && q->results[i] == WEFT_OK && !dup)
+        ops[i] = NULL;
+        weft_err r = pool_add_op(a->pool, op, period, bt_lookup, &t, &dup);
+        if (results)
+            results[i] = r;
+        if (fresh && r == WEFT_OK && !dup)
             fresh[nfresh++] = id;
     }
     node_ev_ops_admitted(a->n, fresh, nfresh);
-done:
     free(fresh);
+    bt_free(&t);
+    return WEFT_OK;
+}
+
+weft_err pool_actor_admit(node_t *n, nopsq *q)
+{
+    address_t *addrs;
+    size_t na;
+    weft_err err = node_op_creators(q->ops, q->n, &addrs, &na);
+    if (err)
+        return err;
+    amount_t *amts = malloc((na ? na : 1) * sizeof *amts);
+    if (!amts) {
+        free(addrs);
+        return WEFT_E_NOMEM;
+    }
+    q->bal = (nbalances){na, addrs, amts};
+    if (na) /* on the caller's thread: the pool does not wait for execution */
+        err = node_call(n->a_exec, MSG_EXEC_BALANCES, &q->bal);
+    if (!err)
+        err = node_call(n->a_pool, MSG_POOL_ADD_OPS, q);
+    q->bal = (nbalances){0, NULL, NULL};
     free(addrs);
     free(amts);
-    bt_free(&t);
     return err;
 }
 
 static weft_err select_block(pool_actor *a, nselq *q)
 {
     baltab t;
-    weft_err err = bt_init(&t, 64, a->n, true);
+    weft_err err = bt_from(&t, q->bal.addrs, q->bal.amounts, q->bal.n);
     if (err)
         return err;
     uint32_t cap = a->n->params.max_operations_per_block;
@@ -202,25 +237,6 @@ static weft_err select_block(pool_actor *a, nselq *q)
         bt_free(&t);
         return WEFT_E_NOMEM;
     }
-    /* the balances of the likely creators in one request; others are asked one by one */
-    size_t want = 2 * (size_t)cap;
-    address_t *cr = malloc(want * sizeof *cr);
-    amount_t *am = malloc(want * sizeof *am);
-    if (cr && am) {
-        size_t nc = pool_thread_creators(a->pool, q->slot.thread, want, cr, want);
-        nbalances b = {nc, cr, am};
-        if (nc && node_call(a->n->a_exec, MSG_EXEC_BALANCES, &b) == WEFT_OK) {
-            baltab big;
-            if (bt_init(&big, nc, a->n, true) == WEFT_OK) {
-                bt_free(&t);
-                t = big;
-                for (size_t i = 0; i < nc; i++)
-                    bt_set(&t, bt_slot(&t, &cr[i]), &cr[i], am[i]);
-            }
-        }
-    }
-    free(cr);
-    free(am);
     size_t k = pool_select_ops(a->pool, q->slot, &q->limits, bt_lookup, &t, sel, cap);
     q->ops = calloc(k ? k : 1, sizeof *q->ops);
     if (!q->ops)
@@ -245,6 +261,133 @@ static weft_err select_block(pool_actor *a, nselq *q)
     free(sel);
     bt_free(&t);
     return err;
+}
+
+weft_err pool_actor_select(node_t *n, nselq *q)
+{
+    /* the creators the selection may ask about (the thread's first 2 × max operations), their
+     * balances from execution on the caller's thread, then the selection */
+    ncreators c = {q->slot.thread, 2 * (size_t)n->params.max_operations_per_block, NULL, 0};
+    weft_err err = node_call(n->a_pool, MSG_POOL_CREATORS, &c);
+    amount_t *amts = err ? NULL : malloc((c.n ? c.n : 1) * sizeof *amts);
+    if (!err && !amts)
+        err = WEFT_E_NOMEM;
+    q->bal = (nbalances){c.n, c.addrs, amts};
+    if (!err && c.n)
+        err = node_call(n->a_exec, MSG_EXEC_BALANCES, &q->bal);
+    if (!err)
+        err = node_call(n->a_pool, MSG_POOL_SELECT, q);
+    q->bal = (nbalances){0, NULL, NULL};
+    free(c.addrs);
+    free(amts);
+    return err;
+}
+
+/* ---- operations from the network: balances asked of execution one-way --------------------- */
+
+/* An nfwd first: execution answers by forwarding the whole batch back. */
+typedef struct net_batch {
+    nfwd f;
+    signed_op_t **ops;
+    size_t n;
+} net_batch;
+
+static void net_batch_free(void *p)
+{
+    net_batch *b = p;
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->n; i++)
+        if (b->ops[i]) {
+            signed_op_free(b->ops[i]);
+            free(b->ops[i]);
+        }
+    free(b->ops);
+    free(b->f.bal.addrs);
+    free(b->f.bal.amounts);
+    free(b);
+}
+
+/* Asks execution for the balances of the queued operations' creators (one request at a time). */
+static void net_ask(pool_actor *a)
+{
+    if (a->net_inflight || !a->netq_n)
+        return;
+    net_batch *b = calloc(1, sizeof *b);
+    if (!b)
+        return; /* asked again at the next arrival or tick */
+    b->ops = a->netq;
+    b->n = a->netq_n;
+    a->netq = NULL;
+    a->netq_n = a->netq_cap = 0;
+    size_t na = 0;
+    address_t *addrs = NULL;
+    amount_t *amts = NULL;
+    if (node_op_creators(b->ops, b->n, &addrs, &na) != WEFT_OK ||
+        !(amts = malloc((na ? na : 1) * sizeof *amts))) {
+        free(addrs);
+        net_batch_free(b);
+        log_warn("pool", "operations from the network dropped", "err=%s",
+                 weft_err_name(WEFT_E_NOMEM));
+        return;
+    }
+    b->f = (nfwd){.to = a->n->a_pool,
+                  .kind = MSG_POOL_NET_BALANCES,
+                  .free_fn = net_batch_free,
+                  .bal = {na, addrs, amts}};
+    weft_err e =
+        actor_send(a->n->a_exec, MSG_EXEC_FWD_BALANCES, b, net_batch_free, ACTOR_SEND_BLOCK);
+    if (e) { /* freed by the runtime */
+        log_debug("pool", "operations from the network dropped", "err=%s", weft_err_name(e));
+        return;
+    }
+    a->net_inflight = true;
+    a->net_sent_ms = node_now_ms(a->n);
+}
+
+/* Queues operations (taken; NULL entries skipped) for admission once their balances are known. */
+static void net_queue(pool_actor *a, signed_op_t **ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!ops[i])
+            continue;
+        if (a->netq_n == a->netq_cap && a->netq_n < NET_PENDING_MAX) {
+            size_t cap = a->netq_cap ? a->netq_cap * 2 : 1024;
+            signed_op_t **q = realloc(a->netq, cap * sizeof *q);
+            if (q) {
+                a->netq = q;
+                a->netq_cap = cap;
+            }
+        }
+        if (a->netq_n < a->netq_cap) {
+            a->netq[a->netq_n++] = ops[i];
+        } else {
+            signed_op_free(ops[i]);
+            free(ops[i]);
+            if (a->net_dropped++ % 10000 == 0)
+                log_warn("pool", "operations from the network dropped: too many waiting",
+                         "dropped=%llu", (unsigned long long)a->net_dropped);
+        }
+        ops[i] = NULL;
+    }
+    net_ask(a);
+}
+
+static void net_balances(pool_actor *a, net_batch *b)
+{
+    a->net_inflight = false;
+    if (b->f.st == WEFT_OK) {
+        weft_err e = admit(a, b->ops, b->n, NULL, node_current_period(a->n), b->f.bal.addrs,
+                           b->f.bal.amounts, b->f.bal.n);
+        if (e)
+            log_debug("pool", "operations from the network not admitted", "err=%s",
+                      weft_err_name(e));
+    } else {
+        log_debug("pool", "operations from the network not admitted", "err=%s",
+                  weft_err_name(b->f.st));
+    }
+    net_batch_free(b);
+    net_ask(a);
 }
 
 /* Endorsements from the network (signature and draw checked by node_net_endorsements). */
@@ -320,54 +463,92 @@ static void park_ops(pool_actor *a, const nids *x)
     }
 }
 
-/* Drops the parked operations executed in a final slot or expired, and admits again those that
- * are no longer executed (their block left the blockclique). */
-static weft_err review_parked(pool_actor *a, uint64_t period)
+typedef struct review_batch {
+    nfwd f;
+    op_id_t *ids;
+    bool *spec, *fin;
+} review_batch;
+
+static void review_free(void *p)
+{
+    review_batch *r = p;
+    if (!r)
+        return;
+    free(r->ids);
+    free(r->spec);
+    free(r->fin);
+    free(r);
+}
+
+/* Asks execution which parked operations are executed (speculatively, finally); the answer comes
+ * back as MSG_POOL_REVIEWED. */
+static void review_ask(pool_actor *a)
 {
     size_t n = a->parked.count;
-    if (!n)
-        return WEFT_OK;
-    op_id_t *ids = malloc(n * sizeof *ids);
-    bool *spec = calloc(n, sizeof *spec), *fin = calloc(n, sizeof *fin);
-    signed_op_t **back = malloc(n * sizeof *back);
-    weft_err *res = malloc(n * sizeof *res);
-    weft_err err = ids && spec && fin && back && res ? WEFT_OK : WEFT_E_NOMEM;
+    if (!n || a->review_inflight)
+        return;
+    review_batch *r = calloc(1, sizeof *r);
+    if (r) {
+        r->ids = malloc(n * sizeof *r->ids);
+        r->spec = calloc(n, sizeof *r->spec);
+        r->fin = calloc(n, sizeof *r->fin);
+    }
+    if (!r || !r->ids || !r->spec || !r->fin) {
+        review_free(r);
+        log_warn("pool", "cannot review parked operations", "err=%s", weft_err_name(WEFT_E_NOMEM));
+        return;
+    }
     size_t k = 0;
-    for (size_t i = 0; !err && i < a->parked.cap; i++) {
+    for (size_t i = 0; i < a->parked.cap; i++) {
         const signed_op_t *op = a->parked.e[i].v;
         if (op)
-            ids[k++] = op->id;
+            r->ids[k++] = op->id;
     }
-    nexecq q = {ids, k, spec, fin};
-    if (!err)
-        err = node_call(a->n->a_exec, MSG_EXEC_OPS_EXECUTED, &q);
-    size_t nb = 0;
-    for (size_t i = 0; !err && i < k; i++) {
-        signed_op_t *op = nmap_get(&a->parked, ids[i].h.b);
-        if (fin[i] || op->op.expire_period < period) {
-            parked_drop(a, &ids[i]);
-        } else if (!spec[i]) {
-            nmap_del(&a->parked, ids[i].h.b);
-            back[nb++] = op;
+    r->f = (nfwd){.to = a->n->a_pool,
+                  .kind = MSG_POOL_REVIEWED,
+                  .free_fn = review_free,
+                  .ex = {r->ids, k, r->spec, r->fin}};
+    weft_err e =
+        actor_send(a->n->a_exec, MSG_EXEC_FWD_OPS_EXECUTED, r, review_free, ACTOR_SEND_BLOCK);
+    if (e) {
+        log_debug("pool", "cannot review parked operations", "err=%s", weft_err_name(e));
+        return;
+    }
+    a->review_inflight = true;
+    a->review_sent_ms = node_now_ms(a->n);
+}
+
+/* Drops the parked operations executed in a final slot or expired, and admits again those that
+ * are no longer executed (their block left the blockclique). */
+static void reviewed(pool_actor *a, review_batch *r)
+{
+    a->review_inflight = false;
+    if (r->f.st != WEFT_OK) {
+        log_warn("pool", "cannot review parked operations", "err=%s", weft_err_name(r->f.st));
+        review_free(r);
+        return;
+    }
+    uint64_t period = node_current_period(a->n);
+    size_t back = 0;
+    for (size_t i = 0; i < r->f.ex.n; i++) {
+        signed_op_t *op = nmap_get(&a->parked, r->ids[i].h.b);
+        if (!op)
+            continue; /* dropped since */
+        if (r->fin[i] || op->op.expire_period < period) {
+            parked_drop(a, &r->ids[i]);
+        } else if (!r->spec[i]) {
+            nmap_del(&a->parked, r->ids[i].h.b);
+            net_queue(a, &op, 1); /* admitted again once its creator's balance is known */
+            back++;
         }
     }
-    if (nb) {
-        nopsq aq = {back, nb, res, period};
-        err = add_ops(a, &aq); /* consumes the operations it admits; fires ops_admitted */
-        for (size_t i = 0; i < nb; i++)
-            if (back[i]) {
-                signed_op_free(back[i]);
-                free(back[i]);
-            }
-        log_debug("pool", "operations of orphaned blocks admitted again", "count=%zu", nb);
-    }
-    free(ids);
-    free(spec);
-    free(fin);
-    free(back);
-    free(res);
-    return err;
+    if (back)
+        log_debug("pool", "operations of orphaned blocks admitted again", "count=%zu", back);
+    review_free(r);
 }
+
+/* A forwarded request whose answer execution could not deliver (DROP) is asked again. */
+#define NET_INFLIGHT_MAX_MS(a) (4 * (a)->n->params.t0_ms)
 
 static void arm_tick(pool_actor *a)
 {
@@ -401,6 +582,14 @@ static void po_stop(void *ctx, actor_t *self)
         }
     }
     nmap_free(&a->parked);
+    for (size_t i = 0; i < a->netq_n; i++) {
+        signed_op_free(a->netq[i]);
+        free(a->netq[i]);
+    }
+    free(a->netq);
+    a->netq = NULL;
+    a->netq_n = a->netq_cap = 0;
+    a->net_inflight = a->review_inflight = false;
 }
 
 static weft_err po_handle(void *ctx, actor_t *self, actor_msg_t *m)
@@ -409,9 +598,12 @@ static weft_err po_handle(void *ctx, actor_t *self, actor_msg_t *m)
     pool_actor *a = ctx;
     weft_err st = WEFT_OK;
     switch (m->kind) {
-    case MSG_POOL_ADD_OPS:
-        st = add_ops(a, m->payload);
+    case MSG_POOL_ADD_OPS: {
+        nopsq *q = m->payload;
+        st = admit(a, q->ops, q->n, q->results, q->current_period, q->bal.addrs, q->bal.amounts,
+                   q->bal.n);
         break;
+    }
     case MSG_POOL_ADD_ENDO: {
         bool dup;
         weft_err e = pool_add_endorsement(a->pool, m->payload, &dup);
@@ -428,13 +620,28 @@ static weft_err po_handle(void *ctx, actor_t *self, actor_msg_t *m)
     case MSG_POOL_NET_OPS:
         st = get_ops_wire(a, m->payload);
         break;
-    case MSG_POOL_NET_ADD_OPS: /* nobody waits: the results are dropped */
-        st = add_ops(a, m->payload);
-        if (st)
-            log_debug("pool", "operations from the network not admitted", "err=%s",
-                      weft_err_name(st));
-        m->free_fn(m->payload); /* and the operations the pool did not take */
+    case MSG_POOL_NET_ADD_OPS: { /* nobody waits */
+        nopsq *q = m->payload;
+        net_queue(a, q->ops, q->n);
+        m->free_fn(q); /* its operations were taken */
         break;
+    }
+    case MSG_POOL_NET_BALANCES:
+        net_balances(a, m->payload);
+        break;
+    case MSG_POOL_REVIEWED:
+        reviewed(a, m->payload);
+        break;
+    case MSG_POOL_CREATORS: {
+        ncreators *c = m->payload;
+        c->n = 0;
+        c->addrs = malloc((c->max ? c->max : 1) * sizeof *c->addrs);
+        if (!c->addrs)
+            st = WEFT_E_NOMEM;
+        else
+            c->n = pool_thread_creators(a->pool, c->thread, c->max, c->addrs, c->max);
+        break;
+    }
     case MSG_POOL_NET_ADD_ENDOS:
         st = add_endorsements(a, m->payload);
         m->free_fn(m->payload);
@@ -475,9 +682,13 @@ static weft_err po_handle(void *ctx, actor_t *self, actor_msg_t *m)
         size_t ev = pool_prune(a->pool, p, p > 2 ? p - 2 : 0);
         if (ev)
             log_debug("pool", "expired operations dropped", "count=%zu", ev);
-        weft_err e = review_parked(a, p);
-        if (e)
-            log_warn("pool", "cannot review parked operations", "err=%s", weft_err_name(e));
+        uint64_t now = node_now_ms(a->n);
+        if (a->net_inflight && now - a->net_sent_ms > NET_INFLIGHT_MAX_MS(a))
+            a->net_inflight = false; /* execution's answer was dropped: ask again */
+        if (a->review_inflight && now - a->review_sent_ms > NET_INFLIGHT_MAX_MS(a))
+            a->review_inflight = false;
+        net_ask(a);
+        review_ask(a);
         arm_tick(a);
         break;
     }
