@@ -97,17 +97,6 @@ static void fetch_reset(net_core *c, bool keep_round)
     c->st.state_fetching = false;
 }
 
-static slot_t min_final(const net_core *c, const net_chain_status *st)
-{
-    slot_t m = {st->final_periods[0], 0};
-    for (uint32_t t = 1; t < c->cfg.thread_count; t++) {
-        slot_t s = {st->final_periods[t], (uint8_t)t};
-        if (slot_cmp(s, m) < 0)
-            m = s;
-    }
-    return m;
-}
-
 static uint64_t max_period(const uint64_t *periods, uint32_t n)
 {
     uint64_t m = 0;
@@ -281,10 +270,10 @@ weft_err net_state_on_hello(net_core *c, net_peer *p, const net_chain_status *st
 }
 
 /* Checks the first part's roots: in slot order (the decoder did), at or before the cursor, at
- * least one in every thread, and the cursor after our final slot. */
-static bool roots_ok(const net_core *c, const net_state_part *q, const net_chain_status *st)
+ * least one in every thread. */
+static bool roots_ok(const net_core *c, const net_state_part *q)
 {
-    if (q->nroots == 0 || slot_cmp(q->cursor, min_final(c, st)) <= 0)
+    if (q->nroots == 0)
         return false;
     uint64_t seen = 0;
     for (uint32_t i = 0; i < q->nroots; i++) {
@@ -321,8 +310,12 @@ weft_err net_on_state_part(net_core *c, net_peer *p, net_msg *m)
             return oom(c);
         if (e)
             return fetch_switch(c);
-        if (!roots_ok(c, q, &st))
+        if (!roots_ok(c, q))
             return fetch_fault(c, p, WEFT_E_NET_MESSAGE);
+        /* a state not past our latest final period (its execution lags its finality): of no
+         * use here, not a fault */
+        if (q->cursor.period <= max_period(st.final_periods, c->cfg.thread_count))
+            return fetch_switch(c);
         f->roots = calloc(q->nroots, sizeof *f->roots);
         if (!f->roots)
             return oom(c);

@@ -7,7 +7,8 @@
  * configurable threshold; a snapshot gone on the server (start over); a peer unable to serve, a
  * silent one (time-out) and one whose state does not match its fingerprint (banned): the transfer
  * goes on elsewhere; malformed parts from a scripted peer (roots missing a thread, records not
- * after the resume point, another cursor within a transfer) banned; an adoption left to a restart
+ * after the resume point, another cursor within a transfer) banned, a state not past ours dropped
+ * without a ban; an adoption left to a restart
  * (nothing more afterwards); the serving side's statuses (unavailable, gone, busy beyond the
  * answer budget); the state transfer's entries of the fuzz corpus (fuzz/net_frame). */
 #include <stdio.h>
@@ -391,7 +392,7 @@ static int raw_server(tnet *t, int n, int *ci)
     return r;
 }
 
-typedef enum bad_part { BAD_ROOTS = 1, BAD_ORDER = 2, BAD_CURSOR = 3 } bad_part;
+typedef enum bad_part { BAD_ROOTS = 1, BAD_ORDER = 2, BAD_CURSOR = 3, STALE = 4 } bad_part;
 
 static void run_bad_part(bad_part kind)
 {
@@ -413,7 +414,10 @@ static void run_bad_part(bad_part kind)
     net_state_rec recs[2] = {{1, 4, k1, 2, v}, {1, 4, k2, 2, v}};
     net_state_part p;
     memset(&p, 0, sizeof p);
-    p.cursor = (slot_t){96, 0};
+    p.cursor = kind == STALE ? (slot_t){0, TN_T - 1} : (slot_t){96, 0};
+    if (kind == STALE) /* a state not past ours (genesis): of no use, not a fault */
+        for (int th = 0; th < TN_T; th++)
+            slots[th] = (slot_t){0, (uint8_t)th};
     memset(p.fingerprint, 0x44, sizeof p.fingerprint);
     p.root_ids = ids;
     p.root_slots = slots;
@@ -425,6 +429,16 @@ static void run_bad_part(bad_part kind)
     wr_init(&w);
     net_enc_state_part(&w, &p);
     raw_send(t, ci, r, &w);
+    if (kind == STALE) {
+        assert_true(tn_ready(t, b, r));
+        net_stats s = stats(t, b);
+        assert_false(s.state_fetching);
+        assert_int_equal(s.state_failures, 1);
+        assert_int_equal(s.bans_total, 0);
+        assert_int_equal(t->n[b].ch.imp_begins, 0);
+        net_del(t);
+        return;
+    }
     if (kind != BAD_ROOTS) {
         assert_true(tn_ready(t, b, r));
         raw_expect(t, r, NET_MSG_STATE_ASK, &m);
@@ -462,6 +476,7 @@ static void test_bad_parts_banned(void **state)
     run_bad_part(BAD_ROOTS);
     run_bad_part(BAD_ORDER);
     run_bad_part(BAD_CURSOR);
+    run_bad_part(STALE);
 }
 
 static void budget_cfg(net_config *c, void *ctx)
