@@ -6,6 +6,7 @@
 
 #include "crypto/crypto.h"
 #include "node_internal.h"
+#include "npar.h"
 #include "sigcache.h"
 
 /* ---- selector -------------------------------------------------------------------------------- */
@@ -116,6 +117,7 @@ static void node_free(node_t *n)
     pos_selector_free(n->sel.s);
     pthread_rwlock_destroy(&n->sel.lock);
     nsigcache_free(n->sigs);
+    npar_free(n->par);
     node_import_free(n->imp);
     free(n);
 }
@@ -147,6 +149,10 @@ weft_err node_start(node_t **out, repo_t *repo, const node_options *o, char *err
     if (!e) {
         what = "signature cache";
         e = nsigcache_new(&n->sigs, NODE_SIGCACHE_BITS);
+    }
+    if (!e) {
+        what = "verification workers";
+        e = npar_new(&n->par, npar_default_workers());
     }
     actor_system_config sc = {
         .clock = n->clock,
@@ -236,11 +242,31 @@ weft_err node_verify_operation(node_t *n, const signed_op_t *op)
     return nsigcache_verify(n->sigs, op);
 }
 
+/* One operation's signature, an item for npar (its result in results[i], never a stop). */
+typedef struct op_sigs {
+    node_t *n;
+    signed_op_t *const *ops;
+    weft_err *results;
+} op_sigs;
+
+static bool op_sig_item(void *ctx, size_t i)
+{
+    const op_sigs *s = ctx;
+    s->results[i] = nsigcache_verify(s->n->sigs, s->ops[i]);
+    return true;
+}
+
+void node_verify_operations(node_t *n, signed_op_t *const *ops, size_t count, weft_err *results)
+{
+    op_sigs os = {n, ops, results};
+    (void)npar_all(n->par, count, op_sig_item, &os);
+}
+
 weft_err node_send_operations(node_t *n, signed_op_t **ops, size_t count, weft_err *results)
 {
     uint64_t period = node_current_period(n);
+    node_verify_operations(n, ops, count, results); /* over the verification workers */
     for (size_t i = 0; i < count; i++) {
-        results[i] = nsigcache_verify(n->sigs, ops[i]);
         if (!results[i] && ops[i]->op.expire_period < period)
             results[i] = WEFT_E_POOL_EXPIRED;
         if (results[i]) {

@@ -340,6 +340,7 @@ struct node {
     void *on_stop_ctx;
     atomic_bool stop_requested;
     struct nsigcache *sigs; /* operation signatures verified (sigcache.h) */
+    struct npar *par;       /* signature verification workers (npar.h) */
     atomic_uint_fast64_t blocks_produced, endorsements_produced, ops_final;
     atomic_uint_fast64_t final_blocks, stale_blocks;
     const node_net_events *net; /* node_options.net (borrowed), or NULL */
@@ -414,6 +415,9 @@ void node_msg_done(actor_msg_t *m, weft_err status);
 actor_timer_id node_timer_next_slot(node_t *n, actor_t *to, uint32_t kind);
 /* The current period at the node's clock (0 before genesis). */
 uint64_t node_current_period(const node_t *n);
+/* The signatures of ops[0..count) (through the signature cache, over the verification workers):
+ * results[i] WEFT_OK or E_SIGNATURE. */
+void node_verify_operations(node_t *n, signed_op_t *const *ops, size_t count, weft_err *results);
 /* Deep copy of a signed operation. */
 WEFT_MUST_USE weft_err node_op_copy(signed_op_t *dst, const signed_op_t *src, uint64_t chain_id);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "node_internal.h"
+#include "npar.h"
 #include "sigcache.h"
 
 /* ---- blocks from peers ----------------------------------------------------------------------- */
@@ -48,8 +49,7 @@ static int cmp_op_id(const void *x, const void *y) { return memcmp(x, y, sizeof(
 /* The operations of a block built from a peer's parts (ids already match the ops_hash): each
  * operation's id is its content's digest, its creator in the block's thread, the block's period
  * in its validity window (the pool's selection rules, which execution also applies), no id twice,
- * the block within max_block_size; then every signature — those the node verified already (the
- * operation was admitted to the pool: same id and signature) are looked up (sigcache.h). */
+ * the block within max_block_size.  The signatures come after (block_sigs). */
 static weft_err check_block_ops(node_t *n, const nblock *b)
 {
     const model_params *p = &n->params;
@@ -84,10 +84,26 @@ static weft_err check_block_ops(node_t *n, const nblock *b)
         if (dup)
             return WEFT_E_NODE_BLOCK;
     }
-    for (uint32_t i = 0; i < b->b.op_count; i++)
-        if (nsigcache_verify(n->sigs, &b->ops[i]) != WEFT_OK) /* admitted ones: a lookup */
-            return WEFT_E_SIGNATURE;
     return WEFT_OK;
+}
+
+/* Every signature of a block, one item each for npar: the header's, its endorsements', its
+ * operations' — those the node verified already (the operation was admitted to the pool: same id
+ * and signature) are looked up (sigcache.h). */
+typedef struct block_sigs {
+    node_t *n;
+    const nblock *b;
+} block_sigs;
+
+static bool block_sig_item(void *ctx, size_t i)
+{
+    const block_sigs *s = ctx;
+    const block_header_t *h = &s->b->b.header;
+    if (i == 0)
+        return model_verify_digest(&h->sig, &h->creator, &h->id.h) == WEFT_OK;
+    if (--i < h->endorsement_count)
+        return endorsement_verify(&h->endorsements[i]) == WEFT_OK;
+    return nsigcache_verify(s->n->sigs, &s->b->ops[i - h->endorsement_count]) == WEFT_OK;
 }
 
 static void free_ops(signed_op_t *ops, uint32_t count)
@@ -115,8 +131,6 @@ weft_err node_net_block(node_t *n, const block_header_t *h, signed_op_t *ops, ui
     weft_err v = check_header_form(p, h);
     if (!v && count > p->max_operations_per_block)
         v = WEFT_E_TOO_MANY_OPS;
-    if (!v && header_verify(h) != WEFT_OK)
-        v = WEFT_E_SIGNATURE;
     if (v) {
         free_ops(ops, count);
         if (v == WEFT_E_NOMEM)
@@ -124,10 +138,21 @@ weft_err node_net_block(node_t *n, const block_header_t *h, signed_op_t *ops, ui
         *verdict = v;
         return WEFT_OK;
     }
+    /* The checks without signatures, then every signature at once over the node's verification
+     * workers (npar.h).  A bad header signature comes first, as if it were checked first: the
+     * verdict of a block with several faults does not depend on the order. */
     nblock *b = NULL;
     v = nblock_new(&b, h, ops, count, NULL); /* takes the operations, whatever the outcome */
     if (!v)
         v = check_block_ops(n, b);
+    if (v && v != WEFT_E_NOMEM && header_verify(h) != WEFT_OK)
+        v = WEFT_E_SIGNATURE;
+    if (!v) {
+        block_sigs bs = {n, b};
+        if (!npar_all(n->par, 1 + (size_t)h->endorsement_count + b->b.op_count, block_sig_item,
+                      &bs))
+            v = WEFT_E_SIGNATURE;
+    }
     if (v) {
         nblock_unref(b);
         if (v == WEFT_E_NOMEM)
@@ -241,8 +266,8 @@ weft_err node_net_ops(node_t *n, signed_op_t **ops, size_t count, weft_err *resu
 {
     uint64_t period = node_current_period(n);
     size_t k = 0;
+    node_verify_operations(n, ops, count, results); /* over the verification workers */
     for (size_t i = 0; i < count; i++) {
-        results[i] = nsigcache_verify(n->sigs, ops[i]);
         if (!results[i] && ops[i]->op.expire_period < period)
             results[i] = WEFT_E_POOL_EXPIRED;
         if (results[i]) {

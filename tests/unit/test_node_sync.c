@@ -2,6 +2,8 @@
  * one-node node (every actor, LMDB store, block log, journal) in a temporary repository on a fake
  * clock, its factory producing a block with endorsements in every slot:
  *   1. the verified-signature cache (src/node/sigcache.h): hits need the same id and signature;
+ *      the verification workers (src/node/npar.h): every item runs once, a failure is reported,
+ *      concurrent callers each get their own answer;
  *   2. an operation admitted by the pool, then given inside a block with another signature, is
  *      verified again and refused (the cache never skips a check for a pair it did not verify);
  *   3. a restart with execution far behind the block log's final blocks (its store from an older
@@ -11,6 +13,7 @@
  *   4. after a stop request execution finalizes no more slots, so that stopping does not wait
  *      for it to catch up. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +21,7 @@
 
 #include "crypto/crypto.h"
 #include "node/node.h"
+#include "node/npar.h"
 #include "node/sigcache.h"
 #include "repo/repo.h"
 #include "testutil.h"
@@ -272,6 +276,78 @@ static void test_sigcache(void **state)
     nsigcache_free(c);
 }
 
+typedef struct items {
+    atomic_uint *count; /* per item: how many times it ran */
+    size_t bad;         /* the item that fails (or past the end) */
+} items;
+
+static bool item_fn(void *ctx, size_t i)
+{
+    items *it = ctx;
+    atomic_fetch_add(&it->count[i], 1);
+    return i != it->bad;
+}
+
+typedef struct caller {
+    npar *p;
+    int ok, wrong;
+} caller;
+
+static void *caller_main(void *arg)
+{
+    caller *c = arg;
+    for (int r = 0; r < 300; r++) {
+        atomic_uint cnt[40];
+        for (int i = 0; i < 40; i++)
+            atomic_init(&cnt[i], 0);
+        items it = {cnt, r % 3 == 0 ? (size_t)(r % 40) : 1000};
+        bool all = npar_all(c->p, 40, item_fn, &it);
+        bool once = true;
+        for (int i = 0; i < 40; i++)
+            once &= atomic_load(&cnt[i]) <= 1 && (it.bad < 40 || atomic_load(&cnt[i]) == 1);
+        if (all == (it.bad >= 40) && once)
+            c->ok++;
+        else
+            c->wrong++;
+    }
+    return NULL;
+}
+
+static void test_npar(void **state)
+{
+    (void)state;
+    npar *p;
+    assert_int_equal(npar_new(&p, NPAR_MAX_WORKERS + 1), WEFT_E_INVAL);
+    for (unsigned w = 0; w <= 3; w++) {
+        assert_int_equal(npar_new(&p, w), WEFT_OK);
+        atomic_uint cnt[100];
+        for (int i = 0; i < 100; i++)
+            atomic_init(&cnt[i], 0);
+        items it = {cnt, 1000};
+        assert_true(npar_all(p, 100, item_fn, &it));
+        for (int i = 0; i < 100; i++)
+            assert_int_equal(atomic_load(&cnt[i]), 1);
+        it.bad = 57;
+        assert_false(npar_all(p, 100, item_fn, &it));
+        assert_true(npar_all(p, 0, item_fn, &it));
+        /* several callers at once: each its own job (or its own items, the pool being busy) */
+        caller c[3] = {{p, 0, 0}, {p, 0, 0}, {p, 0, 0}};
+        pthread_t th[3];
+        for (int i = 0; i < 3; i++)
+            assert_int_equal(pthread_create(&th[i], NULL, caller_main, &c[i]), 0);
+        for (int i = 0; i < 3; i++) {
+            pthread_join(th[i], NULL);
+            assert_int_equal(c[i].wrong, 0);
+            assert_int_equal(c[i].ok, 300);
+        }
+        npar_free(p);
+    }
+    atomic_uint one[2] = {0, 0};
+    items it = {one, 5};
+    assert_true(npar_all(NULL, 2, item_fn, &it));
+    npar_free(NULL);
+}
+
 /* ---- 2. a block's operation with another signature than the admitted one -------------------- */
 
 static void test_block_op_other_signature(void **state)
@@ -417,6 +493,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_sigcache, setup, teardown),
+        cmocka_unit_test(test_npar),
         cmocka_unit_test_setup_teardown(test_block_op_other_signature, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_exec_behind, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_request, setup, teardown),
