@@ -273,6 +273,11 @@ weft_err net_on_op_ask(net_core *c, net_peer *p, const net_msg *m)
     return e;
 }
 
+bool net_frame_deferrable(const uint8_t *frame, size_t len)
+{
+    return frame && len > NET_FRAME_HEADER && frame[4] == NET_MSG_OPS;
+}
+
 weft_err net_on_ops(net_core *c, net_peer *p, const net_msg *m)
 {
     uint32_t n = m->u.ops.count;

@@ -276,6 +276,12 @@ void net_actions_free(net_action *a, size_t n);
  * literal, or a bracketed IPv6 literal, and a port 1..65535; at most NET_ADDR_MAX - 1 bytes. */
 bool net_addr_valid(const char *addr);
 
+/* Whether the shell may give the core this received frame (whole) after frames received later
+ * on the same connection, keeping such frames in order among themselves: operation batches
+ * (OPS), which cost a signature check per operation, so that they do not hold the headers, asks,
+ * endorsements and block bodies behind them (docs/protocol.md "Lanes"). */
+bool net_frame_deferrable(const uint8_t *frame, size_t len);
+
 /* The length of the frame that starts with hdr (NET_FRAME_HEADER bytes): E_NET_LIMIT if above
  * max_frame, E_NET_MESSAGE if empty.  *total = NET_FRAME_HEADER + body length. */
 WEFT_MUST_USE weft_err net_frame_check(const uint8_t hdr[NET_FRAME_HEADER], uint32_t max_frame,

@@ -8,6 +8,9 @@
  *     is dialed;
  *   - framing: a reader per connection collects the 5-byte header, checks it with
  *     net_frame_check before allocating the frame, and hands whole frames to net_core_received;
+ *   - operation batches (net_frame_deferrable) wait in a bounded queue and go to the core while
+ *     the loop is otherwise idle, a few milliseconds at a time, so that they never hold headers,
+ *     asks, endorsements and block bodies read after them;
  *   - two outbound queues per connection (CONTROL and BULK): every queued CONTROL frame is
  *     written before any BULK frame; the bytes queued for one peer are bounded
  *     (NETD_MAX_QUEUED): a peer that does not read is closed;
@@ -250,6 +253,14 @@ typedef struct netd_req {
     bool done;
 } netd_req;
 
+/* A received frame the core gets later (net_frame_deferrable: operation batches). */
+typedef struct dframe {
+    struct dframe *next;
+    net_peer_id peer;
+    uint8_t *frame;
+    size_t len;
+} dframe;
+
 struct netd {
     /* options (copied) */
     char *listen;
@@ -265,6 +276,11 @@ struct netd {
     bool listening;
     uv_timer_t timer;
     bool timer_init;
+    uv_idle_t idle; /* runs while deferred frames wait */
+    bool idle_init;
+    dframe *dhead, *dtail;
+    size_t dbytes;
+    uint64_t ddropped;
     net_core *core;
     conn *conns;
     dial *dials;
@@ -447,6 +463,81 @@ static void bad_frame(conn *c, weft_err r)
         conn_close(c, r); /* the reader cannot go on */
 }
 
+/* ---- deferred frames: operation batches --------------------------------------------------- */
+
+/* Each operation of an OPS frame costs a signature check: a burst of them would hold every
+ * header, ask, endorsement and block body read after it.  They wait here, in order, and the core
+ * gets them while the loop has nothing else to do, NETD_DEFER_BUDGET_MS at a time; beyond
+ * NETD_DEFER_MAX bytes waiting, new ones are dropped (their operations come again in blocks). */
+
+static void on_idle(uv_idle_t *h);
+
+static void dframes_free(netd *s)
+{
+    while (s->dhead) {
+        dframe *f = s->dhead;
+        s->dhead = f->next;
+        free(f->frame);
+        free(f);
+    }
+    s->dtail = NULL;
+    s->dbytes = 0;
+}
+
+static void defer(netd *s, conn *c, uint8_t *frame, size_t len)
+{
+    dframe *f = s->dbytes + len <= NETD_DEFER_MAX ? malloc(sizeof *f) : NULL;
+    if (!f) {
+        free(frame);
+        if ((s->ddropped++ & 1023) == 0)
+            log_warn(MOD, "operation batches dropped: they come faster than they are checked",
+                     "dropped=%llu", (unsigned long long)s->ddropped);
+        return;
+    }
+    *f = (dframe){NULL, c->id, frame, len};
+    if (s->dtail)
+        s->dtail->next = f;
+    else
+        s->dhead = f;
+    s->dtail = f;
+    s->dbytes += len;
+    if (s->idle_init && !uv_is_active((uv_handle_t *)&s->idle))
+        uv_idle_start(&s->idle, on_idle);
+}
+
+static void on_idle(uv_idle_t *h)
+{
+    netd *s = h->data;
+    uint64_t start = uv_hrtime();
+    while (s->dhead && !s->stopping && !s->core_failed &&
+           uv_hrtime() - start < (uint64_t)NETD_DEFER_BUDGET_MS * 1000000) {
+        dframe *f = s->dhead;
+        s->dhead = f->next;
+        if (!s->dhead)
+            s->dtail = NULL;
+        s->dbytes -= f->len;
+        conn *c = conn_find(s, f->peer);
+        weft_err e = WEFT_OK;
+        if (c && c->state == CONN_OPEN && !c->flushing) /* else: gone, its frames with it */
+            e = net_core_received(s->core, c->id, f->frame, f->len, now_ms(s));
+        free(f->frame);
+        free(f);
+        if (e == WEFT_E_NOMEM) {
+            core_fail(s, e);
+            break;
+        }
+        if (e != WEFT_OK) {
+            log_warn(MOD, "core refused a frame", "peer=%u err=%s", c->id, weft_err_name(e));
+            conn_close(c, e);
+        }
+        pump(s);
+    }
+    if (s->stopping || s->core_failed)
+        dframes_free(s);
+    if (!s->dhead)
+        uv_idle_stop(h);
+}
+
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
     conn *c = st->data;
@@ -474,6 +565,10 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         }
         if (r == 0)
             break;
+        if (net_frame_deferrable(frame, flen)) {
+            defer(s, c, frame, flen);
+            continue;
+        }
         weft_err e = net_core_received(s->core, c->id, frame, flen, now_ms(s));
         free(frame);
         if (e != WEFT_OK) {
@@ -795,6 +890,9 @@ static void close_network(netd *s)
     }
     if (s->timer_init)
         close_handle((uv_handle_t *)&s->timer);
+    if (s->idle_init)
+        close_handle((uv_handle_t *)&s->idle);
+    dframes_free(s);
     for (conn *c = s->conns; c; c = c->next)
         conn_close(c, WEFT_OK);
     for (dial *d = s->dials; d; d = d->next)
@@ -1108,6 +1206,12 @@ weft_err netd_start_chain(netd *s, const net_chain_vt *vt, void *chain_ctx, char
     }
     s->timer_init = true;
     s->timer.data = s;
+    if (uv_idle_init(&s->loop, &s->idle) != 0) {
+        snprintf(err, errcap, "network idle handle");
+        return WEFT_E_NOMEM;
+    }
+    s->idle_init = true;
+    s->idle.data = s;
     pthread_mutex_lock(&s->mu);
     s->accepting = true;
     pthread_mutex_unlock(&s->mu);
@@ -1167,6 +1271,7 @@ void netd_free(netd *s)
         if (uv_loop_close(&s->loop) != 0)
             log_warn(MOD, "event loop not empty at close", NULL);
     }
+    dframes_free(s);
     net_core_free(s->core);
     netd_evq_free(s->evq);
     free(s->listen);

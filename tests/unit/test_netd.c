@@ -8,7 +8,8 @@
  *     complete the handshake (peers, stats, directions, node ids); a raw TCP client sending an
  *     oversized length prefix or an unknown message is disconnected while the real peer stays; a
  *     manual ban by node id drops the peer and unban lifts it; the whitelist; queries after the
- *     stop answer E_ACTOR_STOPPED. */
+ *     stop answer E_ACTOR_STOPPED; an operation admitted at one is announced, asked and its
+ *     batch (handed to the core once the loop is idle) reaches the other's chain. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -318,7 +319,8 @@ static const net_chain_vt fake_chain = {
     .final_range = fc_final_range,
 };
 
-static netd *service(uint8_t seed_byte, uint64_t chain_id, const char *boot, keypair_t *kp)
+static netd *service_over(uint8_t seed_byte, uint64_t chain_id, const char *boot, keypair_t *kp,
+                          const net_chain_vt *vt, void *ctx)
 {
     uint8_t seed[32];
     memset(seed, seed_byte, sizeof seed);
@@ -339,11 +341,16 @@ static netd *service(uint8_t seed_byte, uint64_t chain_id, const char *boot, key
     netd *s = NULL;
     assert_int_equal(netd_new(&s, &o), WEFT_OK);
     char err[256];
-    weft_err e = netd_start_chain(s, &fake_chain, NULL, err, sizeof err);
+    weft_err e = netd_start_chain(s, vt, ctx, err, sizeof err);
     if (e)
         fail_msg("netd_start_chain: %s: %s", weft_err_name(e), err);
     assert_true(netd_port(s) > 0);
     return s;
+}
+
+static netd *service(uint8_t seed_byte, uint64_t chain_id, const char *boot, keypair_t *kp)
+{
+    return service_over(seed_byte, chain_id, boot, kp, &fake_chain, NULL);
 }
 
 static uint64_t mono_ms(void)
@@ -489,6 +496,136 @@ static void test_loopback(void **state)
     keypair_wipe(&kc);
 }
 
+/* ---- operation batches ---------------------------------------------------------------------- */
+
+/* A chain holding one operation (get_ops) and counting the ones submitted to it. */
+typedef struct op_chain {
+    uint8_t *op;
+    size_t len;
+    op_id_t id;
+    pthread_mutex_t mu;
+    size_t got; /* submissions of that operation */
+} op_chain;
+
+static weft_err oc_get_ops(void *ctx, const op_id_t *ids, size_t n, uint8_t **ops, size_t *lens)
+{
+    op_chain *c = ctx;
+    for (size_t i = 0; i < n; i++) {
+        ops[i] = NULL;
+        lens[i] = 0;
+        if (c->op && memcmp(&ids[i], &c->id, sizeof c->id) == 0) {
+            ops[i] = malloc(c->len);
+            assert_non_null(ops[i]);
+            memcpy(ops[i], c->op, c->len);
+            lens[i] = c->len;
+        }
+    }
+    return WEFT_OK;
+}
+
+static weft_err oc_submit_ops(void *ctx, signed_op_t **ops, size_t n, weft_err *results)
+{
+    op_chain *c = ctx;
+    for (size_t i = 0; i < n; i++) {
+        pthread_mutex_lock(&c->mu);
+        c->got += memcmp(&ops[i]->id, &c->id, sizeof c->id) == 0;
+        pthread_mutex_unlock(&c->mu);
+        results[i] = signed_op_verify(ops[i]);
+        signed_op_free(ops[i]);
+        free(ops[i]);
+    }
+    free(ops);
+    return WEFT_OK;
+}
+
+static size_t oc_got(op_chain *c)
+{
+    pthread_mutex_lock(&c->mu);
+    size_t n = c->got;
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
+/* An operation admitted at a is announced to b, asked, and its batch (OPS, which the shell hands
+ * the core once the loop is idle) reaches b's chain. */
+static void test_ops_batches(void **state)
+{
+    (void)state;
+    signal(SIGPIPE, SIG_IGN);
+    /* only operation batches wait for the idle loop */
+    uint8_t f[6] = {0, 0, 0, 2, 34, 0}; /* OPS */
+    assert_true(net_frame_deferrable(f, sizeof f));
+    f[4] = 17; /* HEADER */
+    assert_false(net_frame_deferrable(f, sizeof f));
+    f[4] = 34;
+    assert_false(net_frame_deferrable(f, 4));
+    assert_false(net_frame_deferrable(NULL, 0));
+
+    net_chain_vt vt = fake_chain;
+    vt.get_ops = oc_get_ops;
+    vt.submit_ops = oc_submit_ops;
+    op_chain ca, cb;
+    memset(&ca, 0, sizeof ca);
+    memset(&cb, 0, sizeof cb);
+    pthread_mutex_init(&ca.mu, NULL);
+    pthread_mutex_init(&cb.mu, NULL);
+    keypair_t ka, kb, creator;
+    uint8_t seed[32];
+    memset(seed, 9, sizeof seed);
+    keypair_from_seed(&creator, seed);
+    operation_t op;
+    memset(&op, 0, sizeof op);
+    op.fee = amount_from_nano(1000);
+    op.expire_period = 1000000;
+    op.type = OP_TRANSACTION;
+    address_of_pubkey(&op.u.transaction.recipient, &creator.pk);
+    op.u.transaction.amount = amount_from_nano(5);
+    wr_t w;
+    wr_init(&w);
+    op_encode(&w, &op);
+    hash32_t d;
+    op_digest(&d, CHAIN_ID, &creator.pk, w.buf, w.len);
+    signature_t sig;
+    model_sign_digest(&sig, &creator, &d);
+    signed_op_t so;
+    assert_int_equal(signed_op_from_parts(&so, CHAIN_ID, &creator.pk, &sig, w.buf, w.len), WEFT_OK);
+    wr_free(&w);
+    wr_init(&w);
+    signed_op_encode(&w, &so);
+    ca.id = cb.id = so.id;
+    ca.op = wr_take(&w, &ca.len);
+    assert_non_null(ca.op);
+    signed_op_free(&so);
+
+    netd *a = service_over(11, CHAIN_ID, NULL, &ka, &vt, &ca);
+    char boot[64];
+    snprintf(boot, sizeof boot, "127.0.0.1:%u", netd_port(a));
+    netd *b = service_over(12, CHAIN_ID, boot, &kb, &vt, &cb);
+    wait_ready(a, &kb.pk, 1, "a sees b");
+    wait_ready(b, &ka.pk, 1, "b sees a");
+    const node_net_events *ev = netd_events(a); /* the pool of a admitted it */
+    ev->ops_admitted(ev->ctx, &ca.id, 1);
+    uint64_t end = mono_ms() + 20000;
+    while (oc_got(&cb) == 0) {
+        if (mono_ms() > end)
+            fail_msg("timed out waiting for the operation at b");
+        usleep(20000);
+    }
+    assert_int_equal(oc_got(&cb), 1);
+    assert_int_equal(oc_got(&ca), 0); /* never back to a */
+    assert_int_equal(ready_peers(b, &ka.pk, NULL), 1);
+    netd_stop(a);
+    netd_stop(b);
+    netd_free(a);
+    netd_free(b);
+    free(ca.op);
+    pthread_mutex_destroy(&ca.mu);
+    pthread_mutex_destroy(&cb.mu);
+    keypair_wipe(&ka);
+    keypair_wipe(&kb);
+    keypair_wipe(&creator);
+}
+
 /* A service created and freed without a start, and one whose listen address is taken. */
 static void test_lifecycle(void **state)
 {
@@ -531,7 +668,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reader_split),   cmocka_unit_test(test_reader_limits),
         cmocka_unit_test(test_lanes_priority), cmocka_unit_test(test_lanes_bound),
-        cmocka_unit_test(test_loopback),       cmocka_unit_test(test_lifecycle),
+        cmocka_unit_test(test_loopback),       cmocka_unit_test(test_ops_batches),
+        cmocka_unit_test(test_lifecycle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
