@@ -555,6 +555,35 @@ weft_err blocklog_mark_final(blocklog_t *l, const block_id_t *ids, size_t n)
     return run_write(l, final_body, &c);
 }
 
+typedef struct put_final_ctx {
+    put_ctx put;
+    bool has_put;
+    final_ctx fin;
+} put_final_ctx;
+
+static int put_final_body(blocklog_t *l, MDB_txn *txn, void *ctx, weft_err *err)
+{
+    put_final_ctx *c = ctx;
+    if (c->has_put) {
+        int rc = put_body(l, txn, &c->put, err);
+        if (rc || *err)
+            return rc;
+    }
+    return final_body(l, txn, &c->fin, err);
+}
+
+weft_err blocklog_put_final(blocklog_t *l, const block_id_t *id, slot_t slot, const uint8_t *rec,
+                            size_t len, const block_id_t *ids, size_t n)
+{
+    WEFT_MISUSE(l && (rec || len == 0 || !id) && (ids || n == 0));
+    if (id && (slot.thread >= l->threads || len == 0))
+        return WEFT_E_INVAL;
+    if (!id && n == 0)
+        return WEFT_OK;
+    put_final_ctx c = {{id, slot, rec, len}, id != NULL, {ids, n}};
+    return run_write(l, put_final_body, &c);
+}
+
 weft_err blocklog_heads(blocklog_t *l, block_id_t *ids, slot_t *slots, bool *have)
 {
     WEFT_MISUSE(l && ids && slots && have);

@@ -71,6 +71,12 @@ WEFT_MUST_USE weft_err blocklog_remove(blocklog_t *l, const block_id_t *id);
  * its slot is later than the head's.  An id already final is skipped; a block whose slot already
  * has another final block is refused (E_EXISTS, nothing written). */
 WEFT_MUST_USE weft_err blocklog_mark_final(blocklog_t *l, const block_id_t *ids, size_t n);
+/* blocklog_put (when id is not NULL) then blocklog_mark_final, in one transaction — one commit
+ * (and sync) for a new block and the blocks it made final: all of it or nothing (the errors of
+ * both; ids may name the new block). */
+WEFT_MUST_USE weft_err blocklog_put_final(blocklog_t *l, const block_id_t *id, slot_t slot,
+                                          const uint8_t *rec, size_t len, const block_id_t *ids,
+                                          size_t n);
 
 /* The head of every thread: ids[t], slots[t] for t < T; *have false (and nothing written) when
  * some thread has no final block yet (a fresh log: the heads are the genesis blocks, which the

@@ -1,7 +1,8 @@
 /* The consensus actor: owns the block graph (src/graph) and the block log (src/blocklog).  It
- * checks incoming blocks against the selector's draws and their signatures, logs them durably
- * before the graph takes them, ticks the graph at every slot time, records final blocks in the
- * log (the per-thread final head moves with them), and sends execution, after every change, the
+ * checks incoming blocks against the selector's draws and their signatures, gives them to the
+ * graph and logs each durably with the final blocks it brought (one transaction) before anything
+ * hears of it, ticks the graph at every slot time, records final blocks in the log (the
+ * per-thread final head moves with them), and sends execution, after every change, the
  * slots that became final and the blockclique content from execution's final cursor on.
  *
  * Restart: the graph is rebuilt from the block log — the final blocks of the last periods (the
@@ -391,11 +392,42 @@ static void prune_memory(cons_actor *a)
     }
 }
 
-/* Handles the graph's outputs: final blocks into the log, stale/invalid/dropped out of it. */
-static weft_err take_outputs(cons_actor *a)
+/* A block to log with the graph's outputs (take_block): its id, slot and block log record. */
+typedef struct log_rec {
+    const block_id_t *id;
+    slot_t slot;
+    wr_t w;
+} log_rec;
+
+/* Writes the new block (rec, may be NULL) and the newly final blocks to the block log, in one
+ * transaction. */
+static weft_err log_outputs(cons_actor *a, const graph_outputs *o, const log_rec *rec)
+{
+    if (!o->n_final && !rec)
+        return WEFT_OK;
+    block_id_t *ids = malloc((o->n_final ? o->n_final : 1) * sizeof *ids);
+    if (!ids)
+        return WEFT_E_NOMEM;
+    for (size_t i = 0; i < o->n_final; i++)
+        ids[i] = o->final[i].id;
+    weft_err err = rec ? blocklog_put_final(a->log, rec->id, rec->slot, rec->w.buf, rec->w.len, ids,
+                                            o->n_final)
+                       : blocklog_mark_final(a->log, ids, o->n_final);
+    free(ids);
+    if (err)
+        log_error("consensus", rec ? "cannot log block" : "cannot record final blocks", "err=%s",
+                  weft_err_name(err));
+    return err;
+}
+
+/* Handles the graph's outputs: the new block (rec, or NULL) and the final blocks into the log
+ * first, then the events for the network, stale/invalid/dropped blocks out of the log. */
+static weft_err take_outputs(cons_actor *a, const log_rec *rec)
 {
     const graph_outputs *o = graph_get_outputs(a->g);
-    weft_err err = WEFT_OK;
+    weft_err err = log_outputs(a, o, rec);
+    if (err)
+        return err;
     /* the network first hears of newly pending blocks (in the order they became pending: parents
      * before children), except those that already left the graph in the same update */
     for (size_t i = 0; i < o->n_pending; i++) {
@@ -408,17 +440,6 @@ static weft_err take_outputs(cons_actor *a)
         node_ev_block_invalid(a->n, &o->invalid[i].id, o->invalid[i].reason);
     node_ev_blocks_missing(a->n, o->missing, o->n_missing);
     if (o->n_final) {
-        block_id_t *ids = malloc(o->n_final * sizeof *ids);
-        if (!ids)
-            return WEFT_E_NOMEM;
-        for (size_t i = 0; i < o->n_final; i++)
-            ids[i] = o->final[i].id;
-        err = blocklog_mark_final(a->log, ids, o->n_final);
-        free(ids);
-        if (err) {
-            log_error("consensus", "cannot record final blocks", "err=%s", weft_err_name(err));
-            return err;
-        }
         for (size_t i = 0; i < o->n_final; i++) {
             nblock *b = get_block(a, &o->final[i].id);
             if (!b)
@@ -562,29 +583,28 @@ static weft_err take_block(cons_actor *a, nblock *b, bool from_net, weft_err *ve
     for (uint32_t t = 0; t < h->parent_count; t++)
         if (!known_period(a, &h->parents[t], &b->parent_periods[t]))
             b->parent_periods[t] = 0;
-    wr_t w;
-    wr_init(&w);
-    err = nblock_encode(b, &w);
-    if (!err)
-        err = blocklog_put(a->log, &h->id, h->slot, w.buf, w.len);
-    wr_free(&w);
+    /* The block is logged with what the graph made of it — the blocks it made final — in one
+     * transaction (one commit, and sync, per block: on the path of every block a peer gives),
+     * before anyone hears of it.  A crash in between loses only the graph in memory. */
+    log_rec rec = {&h->id, h->slot, {0}};
+    wr_init(&rec.w);
+    err = nblock_encode(b, &rec.w);
     if (err) {
         log_error("consensus", "cannot log block", "err=%s", weft_err_name(err));
+        wr_free(&rec.w);
         nblock_unref(b);
         return err;
     }
     err = keep_block(a, b);
-    if (err)
-        return err;
-    err = graph_take(a, b, 0);
+    if (!err)
+        err = graph_take(a, b, 0);
     if (err) {
-        log_info("consensus", "graph refused block", "period=%llu thread=%u err=%s",
-                 (unsigned long long)h->slot.period, h->slot.thread, weft_err_name(err));
-        if (blocklog_remove(a->log, &h->id) != WEFT_OK)
-            log_warn("consensus", "cannot remove a refused block from the log", NULL);
-        forget_block(a, &h->id);
+        wr_free(&rec.w);
         if (err == WEFT_E_NOMEM)
             return err;
+        log_info("consensus", "graph refused block", "period=%llu thread=%u err=%s",
+                 (unsigned long long)h->slot.period, h->slot.thread, weft_err_name(err));
+        forget_block(a, &h->id);
         *verdict = err;
         return WEFT_OK;
     }
@@ -594,7 +614,8 @@ static weft_err take_block(cons_actor *a, nblock *b, bool from_net, weft_err *ve
         log_debug("consensus", "block from a peer taken", "period=%llu thread=%u id=%s",
                   (unsigned long long)h->slot.period, h->slot.thread, id);
     }
-    err = take_outputs(a);
+    err = take_outputs(a, &rec);
+    wr_free(&rec.w);
     if (!err)
         err = send_update(a);
     return err;
@@ -620,7 +641,7 @@ static weft_err on_tick(cons_actor *a)
         a->has_now = true;
         err = graph_tick(a->g, now);
         if (!err)
-            err = take_outputs(a);
+            err = take_outputs(a, NULL);
         if (!err)
             err = send_update(a);
         if (!err)
@@ -899,7 +920,7 @@ static weft_err co_start(void *ctx, actor_t *self)
         err = graph_tick(a->g, t);
     }
     if (!err)
-        err = take_outputs(a);
+        err = take_outputs(a, NULL);
     if (err) {
         log_error("consensus", "cannot start consensus", "err=%s", weft_err_name(err));
         return err;

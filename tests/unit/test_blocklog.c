@@ -221,6 +221,44 @@ static void test_mark_final_and_heads(void **state)
     tmpdir_remove(dir);
 }
 
+/* A new block and final marks in one transaction: all or nothing. */
+static void test_put_final(void **state)
+{
+    (void)state;
+    char dir[64];
+    tmpdir_make(dir);
+    blocklog_t *l = open_log(dir, 2, 0, 0);
+    put_n(l, 10, (slot_t){1, 0});
+    uint8_t rec[64];
+    size_t len = rec_of(20, rec);
+    block_id_t id = bid(20), ids[2] = {bid(10), bid(99)};
+    /* an unknown id among the marks: the new block is not stored either */
+    assert_int_equal(blocklog_put_final(l, &id, (slot_t){2, 0}, rec, len, ids, 2),
+                     WEFT_E_NOT_FOUND);
+    assert_false(blocklog_has(l, &id));
+    assert_block(l, 10, (slot_t){1, 0}, BLOCKLOG_PENDING);
+    /* the new block and an older one final; the new one may be among the marks */
+    ids[1] = id;
+    assert_int_equal(blocklog_put_final(l, &id, (slot_t){2, 0}, rec, len, ids, 2), WEFT_OK);
+    assert_block(l, 10, (slot_t){1, 0}, BLOCKLOG_FINAL);
+    assert_block(l, 20, (slot_t){2, 0}, BLOCKLOG_FINAL);
+    /* a block already stored: refused, the marks not written */
+    put_n(l, 21, (slot_t){3, 0});
+    ids[0] = bid(21);
+    assert_int_equal(blocklog_put_final(l, &id, (slot_t){2, 0}, rec, len, ids, 1), WEFT_E_EXISTS);
+    assert_block(l, 21, (slot_t){3, 0}, BLOCKLOG_PENDING);
+    /* a new block alone, marks alone, nothing at all */
+    block_id_t id22 = bid(22);
+    len = rec_of(22, rec);
+    assert_int_equal(blocklog_put_final(l, &id22, (slot_t){3, 1}, rec, len, NULL, 0), WEFT_OK);
+    assert_block(l, 22, (slot_t){3, 1}, BLOCKLOG_PENDING);
+    assert_int_equal(blocklog_put_final(l, NULL, (slot_t){0, 0}, NULL, 0, ids, 1), WEFT_OK);
+    assert_block(l, 21, (slot_t){3, 0}, BLOCKLOG_FINAL);
+    assert_int_equal(blocklog_put_final(l, NULL, (slot_t){0, 0}, NULL, 0, NULL, 0), WEFT_OK);
+    blocklog_close(l);
+    tmpdir_remove(dir);
+}
+
 static void test_foreach(void **state)
 {
     (void)state;
@@ -759,15 +797,11 @@ int main(void)
     if (log_init("error") != WEFT_OK)
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_put_get_remove),
-        cmocka_unit_test(test_mark_final_and_heads),
-        cmocka_unit_test(test_foreach),
-        cmocka_unit_test(test_prune_keeps_heads),
-        cmocka_unit_test(test_reopen),
-        cmocka_unit_test(test_map_growth),
-        cmocka_unit_test(test_random_against_model),
-        cmocka_unit_test(test_crash_consistency),
-        cmocka_unit_test(test_corrupt_entries),
+        cmocka_unit_test(test_put_get_remove),    cmocka_unit_test(test_mark_final_and_heads),
+        cmocka_unit_test(test_put_final),         cmocka_unit_test(test_foreach),
+        cmocka_unit_test(test_prune_keeps_heads), cmocka_unit_test(test_reopen),
+        cmocka_unit_test(test_map_growth),        cmocka_unit_test(test_random_against_model),
+        cmocka_unit_test(test_crash_consistency), cmocka_unit_test(test_corrupt_entries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
