@@ -87,7 +87,7 @@ static void produce(fact_actor *a, slot_t s)
     sq.limits.max_bytes = n->params.max_block_size;
     sq.limits.max_ops = n->params.max_operations_per_block;
     sq.limits.max_gas = EXEC_DEFAULT_MAX_BLOCK_GAS;
-    err = pool_actor_select(n, &sq); /* balances from execution, then the pool */
+    err = node_call(n->a_pool, MSG_POOL_SELECT, &sq); /* never waits for execution */
     if (err) {
         /* an empty block is always safe to build */
         log_warn("factory", "pool selection failed", "err=%s", weft_err_name(err));
@@ -195,8 +195,8 @@ static void on_tick(fact_actor *a)
     node_t *n = a->n;
     slot_t now;
     if (a->nkeys && node_current_slot(n, &now) == WEFT_OK && now.period > 0) {
-        produce(a, now);
-        /* endorse the slot t0/2 ahead: T/2 slots later */
+        /* endorse the slot t0/2 ahead (T/2 slots later) first: the endorsements go out on time
+         * even when building the block waits for the other actors */
         slot_t s = now;
         bool ok = true;
         for (uint32_t i = 0; ok && i < n->params.thread_count / 2; i++)
@@ -205,6 +205,7 @@ static void on_tick(fact_actor *a)
             ok = slot_next(&n->params, &s, s) == WEFT_OK;
         if (ok)
             endorse(a, s);
+        produce(a, now);
     }
     arm_tick(a);
 }

@@ -90,7 +90,6 @@ enum {
     MSG_POOL_NET_ADD_ENDOS, /* nendoq* (owned, free_fn): checked endorsements from the network */
     MSG_POOL_NET_BALANCES,  /* nfwd* from execution: balances of queued network operations */
     MSG_POOL_REVIEWED,      /* nfwd* from execution: which parked operations are executed */
-    MSG_POOL_CREATORS,      /* request ncreators* */
     /* consensus */
     MSG_CONS_TICK = 300,  /* slot timer */
     MSG_CONS_BLOCK,       /* nblock* from the factory (or the network), send BLOCK */
@@ -170,20 +169,10 @@ typedef struct nfwd {
     nexecq ex;     /* MSG_EXEC_FWD_OPS_EXECUTED */
 } nfwd;
 
-/* The distinct creators a block's selection may ask balances for. */
-typedef struct ncreators {
-    uint32_t thread;
-    size_t max; /* operations considered, in priority order */
-    /* out */
-    address_t *addrs; /* malloc'd */
-    size_t n;
-} ncreators;
-
 typedef struct nselq {
     slot_t slot;
     block_id_t endorsed;
     pool_limits limits;
-    nbalances bal; /* the likely creators' balances (pool_actor_select) */
     /* out */
     signed_op_t *ops; /* copies */
     uint32_t op_count;
@@ -387,11 +376,10 @@ WEFT_MUST_USE weft_err cons_actor_add(node_t *n);
 WEFT_MUST_USE weft_err fact_actor_add(node_t *n);
 /* Arms the periodic timers once the system has started (node_start calls them). */
 void pool_actor_start_ticks(pool_actor *a);
-/* Admission of checked operations (MSG_POOL_ADD_OPS) and a block's selection (MSG_POOL_SELECT)
- * with the creators' balances asked of execution first, on the caller's thread: the pool never
- * waits for execution.  Errors of either call. */
+/* Admission of checked operations (MSG_POOL_ADD_OPS) with the creators' balances asked of
+ * execution first, on the caller's thread: the pool never waits for execution.  Errors of either
+ * call. */
 WEFT_MUST_USE weft_err pool_actor_admit(node_t *n, nopsq *q);
-WEFT_MUST_USE weft_err pool_actor_select(node_t *n, nselq *q);
 /* The distinct creators of ops[0..n) (NULL entries skipped); *out malloc'd.  E_NOMEM. */
 WEFT_MUST_USE weft_err node_op_creators(signed_op_t *const *ops, size_t n, address_t **out,
                                         size_t *count);

@@ -5,13 +5,14 @@
  *
  * The pool never waits for execution, which can be busy for seconds (re-executing the speculative
  * history after a blockclique change) while the network's thread, the API and the factory wait
- * for the pool.  The creators' candidate balances that admission and selection check come with
- * the request: the API's thread (pool_actor_admit) and the factory's (pool_actor_select) ask
- * execution before asking the pool; operations from the network queue here and their balances
- * are asked of execution one-way, one request at a time, execution forwarding its answer back
- * (MSG_EXEC_FWD_BALANCES → MSG_POOL_NET_BALANCES); so is the review of parked operations
- * (MSG_EXEC_FWD_OPS_EXECUTED → MSG_POOL_REVIEWED).  Execution forwards with DROP (it never waits
- * for the pool): a lost answer is noticed after NET_INFLIGHT_MAX_MS and asked again.
+ * for the pool.  The creators' candidate balances that admission checks come with the request:
+ * the API's thread asks execution before asking the pool (pool_actor_admit); operations from the
+ * network queue here and their balances are asked of execution one-way, one request at a time,
+ * execution forwarding its answer back (MSG_EXEC_FWD_BALANCES → MSG_POOL_NET_BALANCES); so is
+ * the review of parked operations (MSG_EXEC_FWD_OPS_EXECUTED → MSG_POOL_REVIEWED).  Execution
+ * forwards with DROP (it never waits for the pool): a lost answer is noticed after
+ * NET_INFLIGHT_MAX_MS and asked again.  A block's selection counts on the balances execution gave
+ * at the operations' admission (remembered per creator), so the factory never waits either.
  *
  * Operations and endorsements newly admitted (not those already known) are reported to the
  * network sink, which announces them to peers.
@@ -25,8 +26,8 @@
  *
  * Messages: MSG_POOL_ADD_OPS (request with balances; the API waits), MSG_POOL_ADD_ENDO and
  * MSG_POOL_REMOVE (one-way, sent with DROP: under load an endorsement or a removal notice may be
- * lost, which costs fitness or a wasted inclusion, never safety), MSG_POOL_CREATORS and
- * MSG_POOL_SELECT (requests of pool_actor_select), MSG_POOL_GET / _STATUS (requests),
+ * lost, which costs fitness or a wasted inclusion, never safety), MSG_POOL_SELECT,
+ * MSG_POOL_GET / _STATUS (requests),
  * MSG_POOL_NET_ADD_OPS / _NET_ADD_ENDOS (one-way: operations and endorsements from the network,
  * checked on the network's thread, which does not wait for the pool), MSG_POOL_NET_BALANCES /
  * _REVIEWED (one-way answers forwarded by execution), MSG_POOL_ADD_ENDOS / _NET_OPS (requests),
@@ -54,6 +55,9 @@ struct pool_actor {
     /* one forwarded request to execution at a time, of each kind */
     bool net_inflight, review_inflight;
     uint64_t net_sent_ms, review_sent_ms;
+    /* the latest candidate balance execution gave for each creator (admissions): what a block's
+     * selection counts on */
+    struct baltab *bal;
 };
 
 /* ---- balances: a small open-addressing table filled from execution ------------------------- */
@@ -126,6 +130,37 @@ static weft_err bt_from(baltab *t, const address_t *addrs, const amount_t *amts,
     return err;
 }
 
+#define BAL_CACHE_MAX 262144 /* creators remembered; beyond, the cache starts over */
+
+/* Remembers the balances execution gave (n entries) for the next selections. */
+static void bal_remember(pool_actor *a, const address_t *addrs, const amount_t *amts, size_t n)
+{
+    baltab *t = a->bal;
+    if (!t || !n)
+        return;
+    if (t->count + n > BAL_CACHE_MAX) { /* start over: admissions fill it again */
+        bt_free(t);
+        if (bt_init(t, 1024) != WEFT_OK) {
+            free(t);
+            a->bal = NULL;
+            return;
+        }
+    }
+    if (2 * (t->count + n) > t->cap) {
+        baltab g;
+        size_t want = 2 * (t->count + n);
+        if (bt_init(&g, want) != WEFT_OK)
+            return;
+        for (size_t i = 0; i < t->cap; i++)
+            if (t->used[i])
+                bt_set(&g, bt_slot(&g, &t->k[i]), &t->k[i], t->v[i]);
+        bt_free(t);
+        *t = g;
+    }
+    for (size_t i = 0; i < n; i++)
+        bt_set(t, bt_slot(t, &addrs[i]), &addrs[i], amts[i]);
+}
+
 /* A creator the table does not hold (not asked of execution) counts as unable to pay. */
 static weft_err bt_lookup(void *ctx, const address_t *a, amount_t *out)
 {
@@ -180,6 +215,7 @@ static weft_err admit(pool_actor *a, signed_op_t **ops, size_t n, weft_err *resu
     weft_err err = bt_from(&t, addrs, amts, na);
     if (err)
         return err;
+    bal_remember(a, addrs, amts, na);
     /* the ids of newly admitted operations, for the network (the op may be evicted later) */
     op_id_t *fresh = malloc((n ? n : 1) * sizeof *fresh);
     size_t nfresh = 0;
@@ -225,19 +261,19 @@ weft_err pool_actor_admit(node_t *n, nopsq *q)
     return err;
 }
 
+/* A block's operations are selected with the balances execution gave when they were admitted (the
+ * cache above; a creator it does not hold counts as unable to pay): the factory never waits for
+ * execution, which may be seconds behind under load — a slot's block and endorsements would be
+ * late or missed.  A balance that dropped since only costs an operation execution rejects. */
 static weft_err select_block(pool_actor *a, nselq *q)
 {
-    baltab t;
-    weft_err err = bt_from(&t, q->bal.addrs, q->bal.amounts, q->bal.n);
-    if (err)
-        return err;
+    weft_err err = WEFT_OK;
     uint32_t cap = a->n->params.max_operations_per_block;
     const signed_op_t **sel = malloc((cap ? cap : 1) * sizeof *sel);
-    if (!sel) {
-        bt_free(&t);
+    if (!sel)
         return WEFT_E_NOMEM;
-    }
-    size_t k = pool_select_ops(a->pool, q->slot, &q->limits, bt_lookup, &t, sel, cap);
+    size_t k =
+        a->bal ? pool_select_ops(a->pool, q->slot, &q->limits, bt_lookup, a->bal, sel, cap) : 0;
     q->ops = calloc(k ? k : 1, sizeof *q->ops);
     if (!q->ops)
         err = WEFT_E_NOMEM;
@@ -259,27 +295,6 @@ static weft_err select_block(pool_actor *a, nselq *q)
         if (e[i])
             q->endo[q->endo_count++] = *e[i];
     free(sel);
-    bt_free(&t);
-    return err;
-}
-
-weft_err pool_actor_select(node_t *n, nselq *q)
-{
-    /* the creators the selection may ask about (the thread's first 2 × max operations), their
-     * balances from execution on the caller's thread, then the selection */
-    ncreators c = {q->slot.thread, 2 * (size_t)n->params.max_operations_per_block, NULL, 0};
-    weft_err err = node_call(n->a_pool, MSG_POOL_CREATORS, &c);
-    amount_t *amts = err ? NULL : malloc((c.n ? c.n : 1) * sizeof *amts);
-    if (!err && !amts)
-        err = WEFT_E_NOMEM;
-    q->bal = (nbalances){c.n, c.addrs, amts};
-    if (!err && c.n)
-        err = node_call(n->a_exec, MSG_EXEC_BALANCES, &q->bal);
-    if (!err)
-        err = node_call(n->a_pool, MSG_POOL_SELECT, q);
-    q->bal = (nbalances){0, NULL, NULL};
-    free(c.addrs);
-    free(amts);
     return err;
 }
 
@@ -560,8 +575,14 @@ static weft_err po_start(void *ctx, actor_t *self)
     (void)self;
     pool_actor *a = ctx;
     a->pool = pool_new(&a->cfg);
-    if (!a->pool)
+    a->bal = malloc(sizeof *a->bal);
+    if (!a->pool || !a->bal || bt_init(a->bal, 1024) != WEFT_OK) {
+        pool_free(a->pool);
+        a->pool = NULL;
+        free(a->bal);
+        a->bal = NULL;
         return WEFT_E_NOMEM;
+    }
     uint64_t seed;
     crypto_random(&seed, sizeof seed);
     nmap_init(&a->parked, seed);
@@ -590,6 +611,10 @@ static void po_stop(void *ctx, actor_t *self)
     a->netq = NULL;
     a->netq_n = a->netq_cap = 0;
     a->net_inflight = a->review_inflight = false;
+    if (a->bal)
+        bt_free(a->bal);
+    free(a->bal);
+    a->bal = NULL;
 }
 
 static weft_err po_handle(void *ctx, actor_t *self, actor_msg_t *m)
@@ -632,16 +657,7 @@ static weft_err po_handle(void *ctx, actor_t *self, actor_msg_t *m)
     case MSG_POOL_REVIEWED:
         reviewed(a, m->payload);
         break;
-    case MSG_POOL_CREATORS: {
-        ncreators *c = m->payload;
-        c->n = 0;
-        c->addrs = malloc((c->max ? c->max : 1) * sizeof *c->addrs);
-        if (!c->addrs)
-            st = WEFT_E_NOMEM;
-        else
-            c->n = pool_thread_creators(a->pool, c->thread, c->max, c->addrs, c->max);
-        break;
-    }
+
     case MSG_POOL_NET_ADD_ENDOS:
         st = add_endorsements(a, m->payload);
         m->free_fn(m->payload);
