@@ -226,10 +226,11 @@ weft_err net_send_ops(net_core *c, net_peer *p, const op_id_t *ids, size_t n)
     }
     e = WEFT_OK;
     size_t room = c->cfg.max_frame > 64 ? c->cfg.max_frame - 64 : 0;
+    size_t per = c->cfg.max_ops_per_message < NET_OPS_PER_FRAME ? c->cfg.max_ops_per_message
+                                                                : NET_OPS_PER_FRAME;
     for (size_t i = 0; i < k && !e;) {
         size_t j = i, bytes = 0;
-        while (j < k && j - i < c->cfg.max_ops_per_message &&
-               (j == i || bytes + lens[j] + VARINT_MAX_LEN <= room)) {
+        while (j < k && j - i < per && (j == i || bytes + lens[j] + VARINT_MAX_LEN <= room)) {
             bytes += lens[j] + VARINT_MAX_LEN;
             j++;
         }

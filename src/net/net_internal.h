@@ -22,11 +22,12 @@
 #define NET_WANT_ROUNDS 4    /* rounds over every peer before a want is dropped */
 #define NET_SENDERS_MAX 8192 /* recent blocks whose senders are remembered */
 #define NET_SENDERS_PER_BLOCK 4
-#define NET_OP_MAP_MAX 262144        /* operation ids known by prefix */
-#define NET_OP_ASKED_MAX 65536       /* operation prefixes asked recently */
-#define NET_OP_RECENT_MAX 65536      /* recent operations announced again to new peers … */
-#define NET_OP_RECENT_MS 60000       /* … if admitted within this long */
-#define NET_LATER_MAX 4096           /* blocks kept for a later resubmission … */
+#define NET_OP_MAP_MAX 262144   /* operation ids known by prefix */
+#define NET_OP_ASKED_MAX 65536  /* operation prefixes asked recently */
+#define NET_OP_RECENT_MAX 65536 /* recent operations announced again to new peers … */
+#define NET_OP_RECENT_MS 60000  /* … if admitted within this long */
+#define NET_OPS_PER_FRAME 512   /* per OPS frame sent: a signature check each at the receiver */
+#define NET_LATER_MAX 4096      /* blocks kept for a later resubmission … */
 #define NET_LATER_BYTES (256u << 20) /* … and their operation bytes */
 #define NET_LATER_RETRY_MS 250       /* how often the first of them is tried again, doubled … */
 #define NET_LATER_RETRY_MAX_MS 4000  /* … while the chain takes nothing, up to this */

@@ -731,6 +731,37 @@ static void test_ops_announced_to_late_peers(void **state)
     net_del(t);
 }
 
+/* OP_ASK answers are cut into OPS frames of at most 512 operations (each costs the receiver a
+ * signature check before its next frames). */
+static void test_ops_frames_cut(void **state)
+{
+    (void)state;
+    tnet *t = net_new();
+    int a = tn_add(t, "10.0.0.1", 1001, NULL, NULL, NULL, 0);
+    int b = tn_add(t, "10.0.0.2", 1002, NULL, NULL, NULL, 0);
+    connect_ready(t, a, b);
+    enum { N = 600 };
+    op_id_t *ids = malloc(N * sizeof *ids);
+    assert_non_null(ids);
+    for (int i = 0; i < N; i++) {
+        size_t len;
+        uint8_t *op = fc_make_op(&t->n[a].key, &len, &ids[i]);
+        fc_pool_add(&t->n[a].ch, op, len, &ids[i]);
+        free(op);
+    }
+    assert_int_equal(net_core_ops_admitted(t->n[a].core, ids, N, t->now), WEFT_OK);
+    t->now += 300;
+    tn_tick(t);
+    assert_int_equal(t->sent[a][b][NET_MSG_OP_ANNOUNCE], 1);
+    assert_int_equal(t->sent[b][a][NET_MSG_OP_ASK], 1);
+    assert_int_equal(t->sent[a][b][NET_MSG_OPS], 2); /* 512 + 88 */
+    for (int i = 0; i < N; i++)
+        assert_true(fc_pool_has(&t->n[b].ch, &ids[i]));
+    assert_int_equal(stats(t, a).ops_out, N);
+    free(ids);
+    net_del(t);
+}
+
 static void test_bad_op_signature_banned(void **state)
 {
     (void)state;
@@ -1292,6 +1323,7 @@ int main(void)
         cmocka_unit_test(test_bad_endorsement_banned),
         cmocka_unit_test(test_ops_announce_ask_no_echo),
         cmocka_unit_test(test_ops_announced_to_late_peers),
+        cmocka_unit_test(test_ops_frames_cut),
         cmocka_unit_test(test_bad_op_signature_banned),
         cmocka_unit_test(test_garbage_frame_banned),
         cmocka_unit_test(test_frame_above_limit_banned),
