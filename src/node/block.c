@@ -19,6 +19,8 @@ void nblock_unref(nblock *b)
     for (uint32_t i = 0; i < b->b.op_count; i++)
         signed_op_free(&b->ops[i]);
     free(b->ops);
+    free(b->endorsers);
+    free(b->op_ptrs);
     block_free(&b->b);
     free(b);
 }
@@ -31,21 +33,32 @@ weft_err nblock_new(nblock **out, const block_header_t *h, signed_op_t *ops, uin
     *out = NULL;
     nblock *b = calloc(1, sizeof *b);
     op_id_t *ids = calloc(count ? count : 1, sizeof *ids);
-    if (!b || !ids) {
+    const signed_op_t **ptrs = calloc(count ? count : 1, sizeof *ptrs);
+    uint32_t ne = h->endorsement_count <= MODEL_MAX_ENDORSEMENTS ? h->endorsement_count : 0;
+    address_t *endo = calloc(ne ? ne : 1, sizeof *endo);
+    if (!b || !ids || !ptrs || !endo) {
         free(b);
         free(ids);
+        free(ptrs);
+        free(endo);
         for (uint32_t i = 0; i < count; i++)
             signed_op_free(&ops[i]);
         free(ops);
         return WEFT_E_NOMEM;
     }
-    for (uint32_t i = 0; i < count; i++)
+    for (uint32_t i = 0; i < count; i++) {
         ids[i] = ops[i].id;
+        ptrs[i] = &ops[i];
+    }
+    for (uint32_t i = 0; i < ne; i++)
+        address_of_pubkey(&endo[i], &h->endorsements[i].creator);
     atomic_init(&b->refs, 1);
     b->b.header = *h;
     b->b.op_ids = ids;
     b->b.op_count = count;
     b->ops = ops;
+    b->op_ptrs = ptrs;
+    b->endorsers = endo;
     address_of_pubkey(&b->creator, &h->creator);
     if (parent_periods)
         memcpy(b->parent_periods, parent_periods, sizeof b->parent_periods);
@@ -174,10 +187,6 @@ void nupdate_free(void *p)
         nblock_unref(u->fin_refs[i]);
     for (size_t i = 0; i < u->n_bc; i++)
         nblock_unref(u->bc_refs[i]);
-    for (size_t i = 0; i < u->n_finalize; i++)
-        free((void *)u->fin_blocks[i].ops);
-    for (size_t i = 0; i < u->n_bc; i++)
-        free((void *)u->bc_blocks[i].ops);
     free(u->finalize);
     free(u->fin_blocks);
     free(u->fin_refs);

@@ -134,20 +134,14 @@ static weft_err endorsed_creator_from_log(cons_actor *a, const block_id_t *id, a
 
 static weft_err fill_exec_block(cons_actor *a, exec_block *eb, nblock *b)
 {
-    memset(eb, 0, sizeof *eb);
-    eb->id = b->b.header.id;
+    const block_header_t *h = &b->b.header;
+    eb->id = h->id;
     eb->creator = b->creator;
     eb->op_count = b->b.op_count;
-    const signed_op_t **ops = malloc((b->b.op_count ? b->b.op_count : 1) * sizeof *ops);
-    if (!ops)
-        return WEFT_E_NOMEM;
-    for (uint32_t i = 0; i < b->b.op_count; i++)
-        ops[i] = &b->ops[i];
-    eb->ops = ops;
-    const block_header_t *h = &b->b.header;
+    eb->ops = b->op_ptrs; /* the update holds a reference to b */
     eb->endorsement_count = h->endorsement_count;
-    for (uint32_t i = 0; i < h->endorsement_count; i++)
-        address_of_pubkey(&eb->endorsers[i], &h->endorsements[i].creator);
+    memcpy(eb->endorsers, b->endorsers, h->endorsement_count * sizeof *eb->endorsers);
+    memset(&eb->endorsed_creator, 0, sizeof eb->endorsed_creator);
     if (h->parent_count) {
         const block_id_t *pid = &h->parents[h->slot.thread];
         nblock *par = get_block(a, pid);

@@ -27,6 +27,9 @@ typedef struct nblock {
     block_t b;         /* header and op ids */
     signed_op_t *ops;  /* b.op_count decoded operations, in order */
     address_t creator; /* address of b.header.creator */
+    /* for execution, built once (every update lists the blockclique's blocks again): */
+    address_t *endorsers;        /* b.header.endorsement_count creators' addresses */
+    const signed_op_t **op_ptrs; /* &ops[i] for every operation, in order */
     uint64_t parent_periods[MODEL_MAX_THREADS];
     uint64_t slot_time_ms;
 } nblock;
