@@ -51,9 +51,22 @@ void state_map_iter_seek(state_map_iter *it, const state_map *m, state_table t, 
 void state_map_iter_first(state_map_iter *it, const state_map *m);
 state_node *state_map_iter_next(state_map_iter *it);
 
+/* A diff's keys also go into a Bloom filter (4,096 bits, 2 per key; never a false negative):
+ * a read through a view asks every speculative layer in turn, and most keys are in none of them
+ * (an operation id checked for replay is in no layer at all), so each layer answers "unchanged"
+ * from two bits instead of a tree walk. */
+#define STATE_BLOOM_BITS 4096
 struct state_diff {
     state_map map;
+    uint64_t bloom[STATE_BLOOM_BITS / 64];
 };
+
+/* The filter's hash of (t, key); state_diff_lookup_h takes it so that a view hashes a key once
+ * for all its layers. */
+uint64_t state_key_hash(state_table t, const uint8_t *key, size_t klen);
+state_change state_diff_lookup_h(const state_diff_t *d, uint64_t h, state_table t,
+                                 const uint8_t *key, size_t klen, const uint8_t **val,
+                                 size_t *vlen);
 
 /* The kv of a final state (views read through it). */
 state_kv_t state_final_kv(const state_final_t *f);

@@ -23,10 +23,11 @@ weft_err state_view_get(state_view_t *v, state_table t, const uint8_t *key, size
 {
     WEFT_MISUSE(v && val && vlen && (key || klen == 0));
     state_change c = STATE_UNCHANGED;
+    uint64_t h = state_key_hash(t, key, klen);
     if (v->top)
-        c = state_diff_lookup(v->top, t, key, klen, val, vlen);
+        c = state_diff_lookup_h(v->top, h, t, key, klen, val, vlen);
     for (size_t i = v->layer_count; c == STATE_UNCHANGED && i-- > 0;)
-        c = state_diff_lookup(v->layers[i], t, key, klen, val, vlen);
+        c = state_diff_lookup_h(v->layers[i], h, t, key, klen, val, vlen);
     if (c == STATE_SET)
         return WEFT_OK;
     if (c == STATE_DELETED)
