@@ -93,6 +93,7 @@ enum {
     MSG_POOL_NET_ADD_ENDOS, /* nendoq* (owned, free_fn): checked endorsements from the network */
     MSG_POOL_NET_BALANCES,  /* nfwd* from execution: balances of queued network operations */
     MSG_POOL_REVIEWED,      /* nfwd* from execution: which parked operations are executed */
+    MSG_POOL_BALANCES,      /* nfwd* from execution: balances of creators a selection lacked */
     /* consensus */
     MSG_CONS_TICK = 300,  /* slot timer */
     MSG_CONS_BLOCK,       /* nblock* from the factory (or the network), send BLOCK */

@@ -30,9 +30,9 @@
  * MSG_POOL_GET / _STATUS (requests),
  * MSG_POOL_NET_ADD_OPS / _NET_ADD_ENDOS (one-way: operations and endorsements from the network,
  * checked on the network's thread, which does not wait for the pool), MSG_POOL_NET_BALANCES /
- * _REVIEWED (one-way answers forwarded by execution), MSG_POOL_ADD_ENDOS / _NET_OPS (requests),
- * MSG_POOL_TICK (timer).  The pool is not durable: a restart starts it empty, as clients resubmit
- * and peers re-announce. */
+ * _REVIEWED / _BALANCES (one-way answers forwarded by execution), MSG_POOL_ADD_ENDOS / _NET_OPS
+ * (requests), MSG_POOL_TICK (timer).  The pool is not durable: a restart starts it empty, as
+ * clients resubmit and peers re-announce. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -261,10 +261,30 @@ weft_err pool_actor_admit(node_t *n, nopsq *q)
     return err;
 }
 
+/* The cache's lookup for a selection, noting the creators it does not hold. */
+#define SEL_MISSES_MAX 4096
+typedef struct sel_lookup {
+    baltab *t;
+    address_t *miss; /* NULL: not noted */
+    size_t nmiss;
+} sel_lookup;
+
+static weft_err sel_balance(void *ctx, const address_t *a, amount_t *out)
+{
+    sel_lookup *l = ctx;
+    weft_err e = bt_lookup(l->t, a, out);
+    if (e && l->miss && l->nmiss < SEL_MISSES_MAX)
+        l->miss[l->nmiss++] = *a;
+    return e;
+}
+
+static void refresh_balances(pool_actor *a, address_t *addrs, size_t n);
+
 /* A block's operations are selected with the balances execution gave when they were admitted (the
- * cache above; a creator it does not hold counts as unable to pay): the factory never waits for
- * execution, which may be seconds behind under load — a slot's block and endorsements would be
- * late or missed.  A balance that dropped since only costs an operation execution rejects. */
+ * cache above; a creator it does not hold counts as unable to pay, and its balance is asked of
+ * execution, one-way, for the next blocks): the factory never waits for execution, which may be
+ * seconds behind under load — a slot's block and endorsements would be late or missed.  A balance
+ * that dropped since only costs an operation execution rejects. */
 static weft_err select_block(pool_actor *a, nselq *q)
 {
     weft_err err = WEFT_OK;
@@ -272,8 +292,13 @@ static weft_err select_block(pool_actor *a, nselq *q)
     const signed_op_t **sel = malloc((cap ? cap : 1) * sizeof *sel);
     if (!sel)
         return WEFT_E_NOMEM;
+    sel_lookup l = {a->bal, malloc(SEL_MISSES_MAX * sizeof(address_t)), 0};
     size_t k =
-        a->bal ? pool_select_ops(a->pool, q->slot, &q->limits, bt_lookup, a->bal, sel, cap) : 0;
+        a->bal ? pool_select_ops(a->pool, q->slot, &q->limits, sel_balance, &l, sel, cap) : 0;
+    if (l.nmiss)
+        refresh_balances(a, l.miss, l.nmiss); /* takes the array */
+    else
+        free(l.miss);
     q->ops = calloc(k ? k : 1, sizeof *q->ops);
     if (!q->ops)
         err = WEFT_E_NOMEM;
@@ -358,6 +383,28 @@ static void net_ask(pool_actor *a)
     }
     a->net_inflight = true;
     a->net_sent_ms = node_now_ms(a->n);
+}
+
+/* Asks execution, one-way, for the balances of creators a selection did not find (addrs taken):
+ * remembered when the answer comes (MSG_POOL_BALANCES). */
+static void refresh_balances(pool_actor *a, address_t *addrs, size_t n)
+{
+    net_batch *b = calloc(1, sizeof *b);
+    amount_t *amts = malloc(n * sizeof *amts);
+    if (!b || !amts) {
+        free(b);
+        free(amts);
+        free(addrs);
+        return;
+    }
+    b->f = (nfwd){.to = a->n->a_pool,
+                  .kind = MSG_POOL_BALANCES,
+                  .free_fn = net_batch_free,
+                  .bal = {n, addrs, amts}};
+    weft_err e =
+        actor_send(a->n->a_exec, MSG_EXEC_FWD_BALANCES, b, net_batch_free, ACTOR_SEND_BLOCK);
+    if (e)
+        log_debug("pool", "creators' balances not asked", "err=%s", weft_err_name(e));
 }
 
 /* Queues operations (taken; NULL entries skipped) for admission once their balances are known. */
@@ -657,6 +704,13 @@ static weft_err po_handle(void *ctx, actor_t *self, actor_msg_t *m)
     case MSG_POOL_REVIEWED:
         reviewed(a, m->payload);
         break;
+    case MSG_POOL_BALANCES: { /* creators a selection did not find */
+        net_batch *b = m->payload;
+        if (b->f.st == WEFT_OK)
+            bal_remember(a, b->f.bal.addrs, b->f.bal.amounts, b->f.bal.n);
+        net_batch_free(b);
+        break;
+    }
 
     case MSG_POOL_NET_ADD_ENDOS:
         st = add_endorsements(a, m->payload);
