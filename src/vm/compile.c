@@ -2408,25 +2408,29 @@ static uint32_t branch_target(const cx *x, uint32_t site, uint32_t off)
     return (uint32_t)t;
 }
 
-/* Calls fn(x, target, arg) for every branch target of the instruction at word i. */
-#define FOR_TARGETS(x, i, STMT)                                                                    \
+/* Calls STMT with site_ (the word holding a branch offset), hi_ (in its hi half) and t_ (the
+ * target) for every branch of the instruction at word i. */
+#define FOR_BRANCHES(x, i, STMT)                                                                   \
     do {                                                                                           \
-        const vm_op *w_ = &(x)->ops[(i) + 1];                                                      \
-        uint32_t t_;                                                                               \
+        uint32_t site_ = (i) + 1, t_;                                                              \
+        bool hi_ = false;                                                                          \
+        (void)hi_;                                                                                 \
         switch (op_form[(x)->opc[i]]) {                                                            \
         case F_JMP:                                                                                \
         case F_BRC:                                                                                \
-            t_ = branch_target(x, (i) + 1, w_->w.lo);                                              \
+            t_ = branch_target(x, site_, (x)->ops[site_].w.lo);                                    \
             STMT;                                                                                  \
             break;                                                                                 \
         case F_BRCMP:                                                                              \
         case F_BRCMPI:                                                                             \
-            t_ = branch_target(x, (i) + 1, w_->w.hi);                                              \
+            hi_ = true;                                                                            \
+            t_ = branch_target(x, site_, (x)->ops[site_].w.hi);                                    \
             STMT;                                                                                  \
             break;                                                                                 \
         case F_BRT:                                                                                \
-            for (uint32_t k_ = 0; k_ <= w_->w.lo; k_++) {                                          \
-                t_ = branch_target(x, (i) + 2 + k_, (x)->ops[(i) + 2 + k_].w.lo);                  \
+            for (uint32_t k_ = 0; k_ <= (x)->ops[(i) + 1].w.lo; k_++) {                            \
+                site_ = (i) + 2 + k_;                                                              \
+                t_ = branch_target(x, site_, (x)->ops[site_].w.lo);                                \
                 STMT;                                                                              \
             }                                                                                      \
             break;                                                                                 \
@@ -2544,7 +2548,7 @@ static bool held_walk(cx *x, uint32_t *in, const uint8_t *tgt, bool apply)
             held = NONE;
         if (held == HELD_ANY)
             held = NONE; /* not reached (yet): assume nothing */
-        FOR_TARGETS(x, i, {
+        FOR_BRANCHES(x, i, {
             uint32_t v = held_meet(in[t_], held);
             if (v != in[t_]) {
                 in[t_] = v;
@@ -2570,7 +2574,7 @@ static void register_pass(cx *x)
         return;
     }
     for (uint32_t i = 0; i < x->n; i += insn_words(x, i))
-        FOR_TARGETS(x, i, tgt[t_] = 1);
+        FOR_BRANCHES(x, i, tgt[t_] = 1);
     for (uint32_t i = 0; i <= x->n; i++)
         in[i] = HELD_ANY;
     /* the values only descend (any -> a slot -> none): a few walks reach the fixed point; if
@@ -2604,36 +2608,6 @@ static uint16_t pair_of(uint16_t first, uint16_t second)
     return 0;
 }
 
-/* Calls STMT with site_ (the word holding a branch offset), hi_ (in its hi half) and t_ (the
- * target) for every branch of the instruction at word i. */
-#define FOR_BRANCHES(x, i, STMT)                                                                   \
-    do {                                                                                           \
-        uint32_t site_ = (i) + 1, t_;                                                              \
-        bool hi_ = false;                                                                          \
-        switch (op_form[(x)->opc[i]]) {                                                            \
-        case F_JMP:                                                                                \
-        case F_BRC:                                                                                \
-            t_ = branch_target(x, site_, (x)->ops[site_].w.lo);                                    \
-            STMT;                                                                                  \
-            break;                                                                                 \
-        case F_BRCMP:                                                                              \
-        case F_BRCMPI:                                                                             \
-            hi_ = true;                                                                            \
-            t_ = branch_target(x, site_, (x)->ops[site_].w.hi);                                    \
-            STMT;                                                                                  \
-            break;                                                                                 \
-        case F_BRT:                                                                                \
-            for (uint32_t k_ = 0; k_ <= (x)->ops[(i) + 1].w.lo; k_++) {                            \
-                site_ = (i) + 2 + k_;                                                              \
-                t_ = branch_target(x, site_, (x)->ops[site_].w.lo);                                \
-                STMT;                                                                              \
-            }                                                                                      \
-            break;                                                                                 \
-        default:                                                                                   \
-            break;                                                                                 \
-        }                                                                                          \
-    } while (0)
-
 /* Replaces each listed pair of instructions (VM_PAIRS) whose second one is no branch target by
  * the fused instruction: the operand words stay as they are, minus the second handler word, and
  * every branch offset is recomputed for the shorter code.  Runs last (the register pass has chosen
@@ -2648,7 +2622,7 @@ static void fuse_pass(cx *x)
         goto done;
     }
     for (uint32_t i = 0; i < x->n; i += insn_words(x, i))
-        FOR_TARGETS(x, i, tgt[t_] = 1);
+        FOR_BRANCHES(x, i, tgt[t_] = 1);
     uint32_t j = 0;
     for (uint32_t i = 0; i < x->n;) {
         uint32_t li = insn_words(x, i), k = i + li;
