@@ -1252,6 +1252,28 @@ static weft_err q_net_status(cons_actor *a, node_net_status *s)
     return WEFT_OK;
 }
 
+/* Appends (id, slot) to the parallel arrays *ids and *slots of *n entries, growing both (doubling
+ * from 64, never past max entries; the caller checks n < max); E_NOMEM leaves them as they were. */
+static weft_err push_block_slot(block_id_t **ids, slot_t **slots, size_t *n, size_t *cap,
+                                size_t max, const block_id_t *id, slot_t slot)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 64;
+        nc = nc > max ? max : nc;
+        block_id_t *ni = realloc(*ids, nc * sizeof *ni);
+        if (ni)
+            *ids = ni;
+        slot_t *ns = ni ? realloc(*slots, nc * sizeof *ns) : NULL;
+        if (!ns)
+            return WEFT_E_NOMEM;
+        *slots = ns;
+        *cap = nc;
+    }
+    (*ids)[*n] = *id;
+    (*slots)[(*n)++] = slot;
+    return WEFT_OK;
+}
+
 typedef struct rangectx {
     nrange *q;
     size_t cap;
@@ -1274,22 +1296,8 @@ static bool range_visit(void *ctx, const block_id_t *id, slot_t slot, const uint
         q->more = true;
         return false;
     }
-    if (q->n == r->cap) {
-        size_t nc = r->cap ? r->cap * 2 : 64;
-        nc = nc > q->max ? q->max : nc;
-        block_id_t *ids = realloc(q->ids, nc * sizeof *ids);
-        if (ids)
-            q->ids = ids;
-        slot_t *slots = ids ? realloc(q->slots, nc * sizeof *slots) : NULL;
-        if (!slots) {
-            r->err = WEFT_E_NOMEM;
-            return false;
-        }
-        q->slots = slots;
-        r->cap = nc;
-    }
-    q->ids[q->n] = *id;
-    q->slots[q->n++] = slot;
+    if ((r->err = push_block_slot(&q->ids, &q->slots, &q->n, &r->cap, q->max, id, slot)))
+        return false;
     return true;
 }
 
@@ -1349,21 +1357,8 @@ typedef struct rootsctx {
 static bool roots_add(rootsctx *r, const block_id_t *id, slot_t slot)
 {
     nrootq *q = r->q;
-    if (q->n == r->cap) {
-        size_t nc = r->cap ? r->cap * 2 : 64;
-        block_id_t *ids = realloc(q->ids, nc * sizeof *ids);
-        if (ids)
-            q->ids = ids;
-        slot_t *slots = ids ? realloc(q->slots, nc * sizeof *slots) : NULL;
-        if (!slots) {
-            r->err = WEFT_E_NOMEM;
-            return false;
-        }
-        q->slots = slots;
-        r->cap = nc;
-    }
-    q->ids[q->n] = *id;
-    q->slots[q->n++] = slot;
+    if ((r->err = push_block_slot(&q->ids, &q->slots, &q->n, &r->cap, SIZE_MAX, id, slot)))
+        return false;
     return true;
 }
 
