@@ -262,9 +262,10 @@ void node_verify_operations(node_t *n, signed_op_t *const *ops, size_t count, we
     (void)npar_all(n->par, count, op_sig_item, &os);
 }
 
-weft_err node_send_operations(node_t *n, signed_op_t **ops, size_t count, weft_err *results)
+size_t node_check_operations(node_t *n, signed_op_t **ops, size_t count, weft_err *results,
+                             uint64_t period)
 {
-    uint64_t period = node_current_period(n);
+    size_t kept = 0;
     node_verify_operations(n, ops, count, results); /* over the verification workers */
     for (size_t i = 0; i < count; i++) {
         if (!results[i] && ops[i]->op.expire_period < period)
@@ -273,8 +274,17 @@ weft_err node_send_operations(node_t *n, signed_op_t **ops, size_t count, weft_e
             signed_op_free(ops[i]);
             free(ops[i]);
             ops[i] = NULL;
+        } else {
+            kept++;
         }
     }
+    return kept;
+}
+
+weft_err node_send_operations(node_t *n, signed_op_t **ops, size_t count, weft_err *results)
+{
+    uint64_t period = node_current_period(n);
+    (void)node_check_operations(n, ops, count, results, period);
     nopsq q = {ops, count, results, period, {0, NULL, NULL}};
     weft_err e = pool_actor_admit(n, &q); /* balances from execution, then the pool */
     for (size_t i = 0; i < count; i++)

@@ -410,6 +410,11 @@ uint64_t node_current_period(const node_t *n);
 /* The signatures of ops[0..count) (through the signature cache, over the verification workers):
  * results[i] WEFT_OK or E_SIGNATURE. */
 void node_verify_operations(node_t *n, signed_op_t *const *ops, size_t count, weft_err *results);
+/* Checks operations before the pool: signatures (node_verify_operations), then expiry against
+ * `period` (E_POOL_EXPIRED). Each refused one is freed and its entry set to NULL, its error in
+ * results[i]. Returns how many are left. */
+size_t node_check_operations(node_t *n, signed_op_t **ops, size_t count, weft_err *results,
+                             uint64_t period);
 /* Deep copy of a signed operation. */
 WEFT_MUST_USE weft_err node_op_copy(signed_op_t *dst, const signed_op_t *src, uint64_t chain_id);
 

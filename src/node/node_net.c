@@ -265,19 +265,7 @@ static void ops_batch_free(void *p)
 weft_err node_net_ops(node_t *n, signed_op_t **ops, size_t count, weft_err *results)
 {
     uint64_t period = node_current_period(n);
-    size_t k = 0;
-    node_verify_operations(n, ops, count, results); /* over the verification workers */
-    for (size_t i = 0; i < count; i++) {
-        if (!results[i] && ops[i]->op.expire_period < period)
-            results[i] = WEFT_E_POOL_EXPIRED;
-        if (results[i]) {
-            signed_op_free(ops[i]);
-            free(ops[i]);
-            ops[i] = NULL;
-        } else {
-            k++;
-        }
-    }
+    size_t k = node_check_operations(n, ops, count, results, period);
     if (!k)
         return WEFT_OK;
     nopsq *q = calloc(1, sizeof *q);
