@@ -222,8 +222,19 @@ static weft_err fetch_finish(net_core *c, net_peer *p)
     net_state_fetch *f = &c->stf;
     if (!f->began || f->more || f->ask_pending || f->roots_got < f->nroots)
         return WEFT_OK;
+    /* the chain may have finalized past the state meanwhile (blocks its peers still had in
+     * memory): of no use then, dropped */
+    net_chain_status st;
+    memset(&st, 0, sizeof st);
+    weft_err e = c->vt->status(c->ctx, &st);
+    if (e == WEFT_E_NOMEM)
+        return oom(c);
+    if (!e && max_period(st.final_periods, c->cfg.thread_count) >= f->cursor.period) {
+        fetch_reset(c, false);
+        return WEFT_OK;
+    }
     bool adopted = false;
-    weft_err e = c->vt->state_finish(c->ctx, &adopted);
+    e = c->vt->state_finish(c->ctx, &adopted);
     if (e == WEFT_E_NOMEM)
         return oom(c);
     if (e) {

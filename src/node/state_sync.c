@@ -550,6 +550,44 @@ static weft_err read_roots(const char *path, const model_params *p, root_rec **o
     return WEFT_OK;
 }
 
+/* Whether the block log's final blocks passed the imported roots: some thread's latest final
+ * block is after the latest root of that thread (or the roots have none there). */
+static weft_err log_ahead(const paths *p, repo_t *repo, const model_params *mp,
+                          const root_rec *roots, size_t nroots, bool *ahead)
+{
+    *ahead = false;
+    if (!exists(p->blocks))
+        return WEFT_OK;
+    uint32_t T = mp->thread_count;
+    slot_t top[MODEL_MAX_THREADS], heads[MODEL_MAX_THREADS];
+    bool has[MODEL_MAX_THREADS] = {false};
+    for (size_t i = 0; i < nroots; i++) {
+        slot_t s = roots[i].slot;
+        if (s.thread < T && (!has[s.thread] || slot_cmp(s, top[s.thread]) > 0)) {
+            top[s.thread] = s;
+            has[s.thread] = true;
+        }
+    }
+    blocklog_options lo = {
+        .dir = p->blocks,
+        .thread_count = T,
+        .map_size = (size_t)repo->config.store_map_mb << 20,
+        .no_sync = repo->config.store_no_sync,
+    };
+    blocklog_t *log = NULL;
+    block_id_t *ids = malloc(MODEL_MAX_THREADS * sizeof *ids);
+    bool have = false;
+    weft_err e = ids ? blocklog_open(&log, &lo) : WEFT_E_NOMEM;
+    if (!e)
+        e = blocklog_heads(log, ids, heads, &have);
+    blocklog_close(log);
+    free(ids);
+    for (uint32_t t = 0; !e && have && t < T; t++)
+        if (!has[t] || slot_cmp(heads[t], top[t]) > 0)
+            *ahead = true;
+    return e;
+}
+
 weft_err node_adopt_import(repo_t *repo, const model_params *mp, char *err, size_t errcap)
 {
     paths p;
@@ -567,6 +605,23 @@ weft_err node_adopt_import(repo_t *repo, const model_params *mp, char *err, size
     if (e) {
         snprintf(err, errcap, "the imported final state's root blocks (%s) cannot be read: %s",
                  p.roots, weft_strerror(e));
+        return e;
+    }
+    /* the node may have gone on finalizing blocks while the state came (from peers that still
+     * had them): a state its final blocks passed already would take them back — dropped */
+    bool ahead = false;
+    if (exists(p.istore))
+        e = log_ahead(&p, repo, mp, roots, nroots, &ahead);
+    if (!e && ahead) {
+        root_recs_free(roots, nroots);
+        if (rm_tree(p.import) != WEFT_OK)
+            log_warn("node", "cannot remove an outdated import", "dir=%s", p.import);
+        log_info("node", "fetched final state dropped: the node's final blocks passed it", NULL);
+        return WEFT_OK;
+    }
+    if (e) {
+        snprintf(err, errcap, "cannot read the block log (%s): %s", p.blocks, weft_strerror(e));
+        root_recs_free(roots, nroots);
         return e;
     }
     /* the final state: the imported store replaces ours (once; a crash after this finds it

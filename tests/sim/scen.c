@@ -6,7 +6,7 @@
 #include "sim.h"
 
 const char *const sim_scenarios[] = {"steady",    "lossy", "partition", "crash",
-                                     "byzantine", "late",  NULL};
+                                     "byzantine", "late",  "stx",       NULL};
 
 static sim_script_step *add(sim_plan *pl, uint64_t period, sim_step_kind kind, int node)
 {
@@ -113,6 +113,31 @@ weft_err sim_plan_make(sim_plan *pl, const char *name, int nodes, uint64_t perio
         pl->late[pl->nodes - 1] = true;
         add(pl, P / 2, SIM_START, pl->nodes - 1);
         pl->heal_period = P / 2;
+    } else if (strcmp(name, "stx") == 0) {
+        /* every node keeps 3 periods of final blocks in its log (and 16 in memory): the last node,
+         * started late, and a node down for 20 periods find no peer with the blocks after their
+         * final periods — they fetch a final state in parts, adopt it at a restart and follow;
+         * a node down for 8 periods may get its blocks back from the peers' memory while a
+         * transfer runs, and must then not adopt a state its final blocks passed */
+        pl->name = "stx";
+        if (!nodes) /* two stakers away for long: three others keep finality going */
+            pl->nodes = 5;
+        P = periods ? periods : 60;
+        if (P < 60 || pl->nodes < 3)
+            return WEFT_E_INVAL;
+        pl->retention = 3;
+        pl->state_part_bytes = 512; /* many parts, each resuming after the last record */
+        int last = pl->nodes - 1;
+        int x = (int)sim_rng_below(&r, (uint64_t)last);
+        int y = (int)sim_rng_below(&r, (uint64_t)last);
+        pl->late[last] = true;
+        add(pl, 24, SIM_START, last);
+        add(pl, 26, SIM_CRASH, x);
+        add(pl, 46, SIM_START, x);
+        add(pl, 50, SIM_CRASH, y);
+        add(pl, 58, SIM_START, y);
+        pl->heal_period = 58;
+        pl->adoptions = 2;
     } else {
         return WEFT_E_NOT_FOUND;
     }

@@ -7,7 +7,7 @@
  *            breaks, breaks after delivery), partitions that stall connections, crashed nodes
  *   world.c  the nodes (node_t + net_core + netd_evq each), the virtual clock and its steps, the
  *            invariants
- *   scen.c   the scenarios (steady, lossy, partition, crash, byzantine, late)
+ *   scen.c   the scenarios (steady, lossy, partition, crash, byzantine, late, stx)
  *   main.c   the command line, one run or a batch of seeds
  *   selftest.c  the link model against a trivial fake endpoint (no node needed)
  */
@@ -146,6 +146,9 @@ typedef struct sim_plan {
     sim_script_step steps[SIM_MAX_SCRIPT];
     size_t nsteps;
     uint64_t heal_period; /* the period from which the network is whole and every node up */
+    uint64_t retention;   /* node.block_retention of every node (periods); 0: every block kept */
+    int adoptions;        /* final states a node must fetch and adopt (restarts) during the run */
+    uint32_t state_part_bytes; /* net_config.state_part_bytes of every node; 0: the default */
 } sim_plan;
 
 /* Fills the plan of scenario `name` for `nodes` nodes (0: default) and `periods` (0: default).

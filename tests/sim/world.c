@@ -111,7 +111,8 @@ typedef struct pend_rec {
 typedef struct op_rec {
     op_id_t id;
     int node;
-    uint64_t at; /* virtual ms when accepted */
+    size_t from, to; /* accounts */
+    uint64_t at;     /* virtual ms when accepted */
     bool done, exempt;
 } op_rec;
 
@@ -160,6 +161,8 @@ struct sim_world {
     net_peer_id next_peer;
     uint64_t closes, bans, checks;
     uint64_t last_check_period;
+    int adoptions; /* restarts that adopted a fetched final state */
+    net_stats st;  /* the state transfer counters of the cores gone (stopped nodes) */
 };
 
 static void failf(sim_world *w, const char *fmt, ...) WEFT_PRINTF(2, 3);
@@ -392,6 +395,7 @@ static bool make_world(sim_world *w)
     repo_config_t cfg;
     repo_config_default(&cfg);
     cfg.store_no_sync = true; /* process crashes keep committed writes; no machine crash here */
+    cfg.block_retention = w->pl.retention ? w->pl.retention : REPO_RETAIN_ALL;
     for (int i = 0; i < w->n; i++) {
         wnode *nd = &w->nodes[i];
         repo_init_options io = {.genesis_path = gpath,
@@ -445,6 +449,8 @@ static bool start_node(sim_world *w, wnode *nd)
     nc.thread_count = w->T;
     nc.node_key = nd->repo->node_key;
     nc.listen_port = PORT;
+    if (w->pl.state_part_bytes)
+        nc.state_part_bytes = w->pl.state_part_bytes;
     const char *boot[SIM_MAX_NODES];
     size_t nb = 0;
     for (int i = 0; i < w->n; i++)
@@ -461,6 +467,18 @@ static bool start_node(sim_world *w, wnode *nd)
     return true;
 }
 
+/* Adds a core's state transfer counters to *to. */
+static void state_stats_add(net_stats *to, const net_core *core)
+{
+    net_stats s;
+    net_core_stats(core, &s);
+    to->state_records_in += s.state_records_in;
+    to->state_bytes_in += s.state_bytes_in;
+    to->state_parts_out += s.state_parts_out;
+    to->state_transfers += s.state_transfers;
+    to->state_failures += s.state_failures;
+}
+
 /* A crash: the process's actors stop where they are (the simulator only does this between steps,
  * when every actor is idle, so nothing queued is lost that a kill -9 at that point would have
  * kept), its connections are reset, its memory (pool, graph, core) is gone; its repository keeps
@@ -470,10 +488,13 @@ static void stop_node(sim_world *w, wnode *nd)
     if (!nd->up)
         return;
     sim_net_set_up(w->net, nd->idx, false, w->now);
-    node_stop(nd->node);
-    nd->node = NULL;
+    state_stats_add(&w->st, nd->core);
+    /* the core first, as weftd stops its network before the node: freeing a core aborts its
+     * transfer through the node (node_import_abort) */
     net_core_free(nd->core);
     nd->core = NULL;
+    node_stop(nd->node);
+    nd->node = NULL;
     netd_evq_free(nd->evq);
     nd->evq = NULL;
     nd->inner = NULL;
@@ -770,7 +791,7 @@ static void submit_op(sim_world *w)
         w->ops = realloc(w->ops, w->opcap * sizeof *w->ops);
         WEFT_ASSERT(w->ops != NULL);
     }
-    w->ops[w->nops++] = (op_rec){.id = id, .node = k, .at = w->now};
+    w->ops[w->nops++] = (op_rec){.id = id, .node = k, .from = from, .to = to, .at = w->now};
 }
 
 /* Whether every running node executed the operation in a final slot. */
@@ -1076,6 +1097,45 @@ static void check(sim_world *w)
         fin_free(&now_fin[i]);
 }
 
+/* At the end, every accepted operation final everywhere (and none lost nor double-produced): the
+ * accounts' final balances agree on every node — a node that adopted a fetched state included. */
+static void check_balances(sim_world *w)
+{
+    bool touched[ACCOUNTS] = {false}; /* by an operation lost with a crash: perhaps executed */
+    for (size_t i = 0; i < w->nops; i++)
+        if (w->ops[i].exempt)
+            touched[w->ops[i].from] = touched[w->ops[i].to] = true;
+    for (size_t a = 0; a < ACCOUNTS && !w->failed; a++) {
+        if (touched[a])
+            continue;
+        bool have = false;
+        amount_t first = {0};
+        int who = -1;
+        for (int i = 0; i < w->n && !w->failed; i++) {
+            if (!w->nodes[i].up)
+                continue;
+            node_address_info_t info;
+            weft_err e = node_get_address(w->nodes[i].node, &w->acc_addr[a], &info);
+            if (e != WEFT_OK) {
+                failf(w, "node %d: node_get_address: %s", i, weft_err_name(e));
+                break;
+            }
+            amount_t b = info.final_balance;
+            node_address_info_free(&info);
+            if (!have) {
+                have = true;
+                first = b;
+                who = i;
+            } else if (b.nano != first.nano) {
+                failf(w,
+                      "final balances disagree: account %zu has %" PRIu64 " nano on node %d, "
+                      "%" PRIu64 " on node %d",
+                      a, first.nano, who, b.nano, i);
+            }
+        }
+    }
+}
+
 /* ---- the run ----------------------------------------------------------------------------------
  */
 
@@ -1130,6 +1190,23 @@ static void run_script(sim_world *w)
     }
 }
 
+/* A node that fetched a final state asks its process for a restart (node_request_restart): it
+ * adopts the state when it starts again.  As weftd does, the world stops it and starts it again
+ * from its repository at once (its pool is gone: operations only it knew are not counted). */
+static void adopt_fetched(sim_world *w)
+{
+    for (int i = 0; i < w->n && !w->failed; i++) {
+        wnode *nd = &w->nodes[i];
+        if (!nd->up || !node_restart_requested(nd->node))
+            continue;
+        vlog(w, "node %d restarts to adopt a fetched final state", i);
+        exempt_lost_ops(w, i);
+        stop_node(w, nd);
+        if (start_node(w, nd))
+            w->adoptions++;
+    }
+}
+
 static void step(sim_world *w)
 {
     run_script(w);
@@ -1155,11 +1232,15 @@ static void step(sim_world *w)
         if (w->nodes[i].up)
             actor_timer_sync(node_actor_system(w->nodes[i].node));
     settle(w, true);
+    adopt_fetched(w);
     byz_scan(w);
     uint64_t per = w->now >= w->genesis_ms ? (w->now - w->genesis_ms) / w->p.t0_ms : 0;
     if (!w->failed && per > w->last_check_period) {
         w->last_check_period = per;
         check(w);
+        /* operations final on every running node now: an executed operation is forgotten once
+         * it expires (40 periods), a long run cannot wait for its end to see it */
+        (void)ops_pending(w);
         if (w->o.verbose) {
             char line[512];
             size_t off = 0;
@@ -1287,6 +1368,11 @@ int sim_run(const sim_opts *o)
               "e.g. %s accepted by node %d at %.2f s (%s)",
               left, OP_BOUND_PERIODS, a, r->node, (double)(r->at - w->genesis_ms) / 1000.0, where);
     }
+    if (!w->failed && w->adoptions < w->pl.adoptions)
+        failf(w, "%d node restart(s) adopted a fetched final state, the scenario needs %d",
+              w->adoptions, w->pl.adoptions);
+    if (!w->failed && w->pl.byzantine < 0)
+        check_balances(w);
     if (!w->failed && min_final <= w->pl.heal_period)
         failf(w,
               "no finality after the heal: lowest final period %" PRIu64 " (heal at period %" PRIu64
@@ -1297,6 +1383,10 @@ int sim_run(const sim_opts *o)
     memset(&ns, 0, sizeof ns);
     if (w->net)
         sim_net_stats_get(w->net, &ns);
+    net_stats st = w->st;
+    for (int i = 0; i < w->n; i++)
+        if (w->nodes[i].up)
+            state_stats_add(&st, w->nodes[i].core);
     size_t nfinal = 0;
     for (size_t i = 0; i < w->gfin.n; i++)
         nfinal += w->gfin.v[i].has;
@@ -1316,13 +1406,15 @@ int sim_run(const sim_opts *o)
                " ops_final=%zu/%" PRIu64 " (exempt %" PRIu64 ", refused %" PRIu64
                ", to the byzantine node %" PRIu64 ") second_blocks=%" PRIu64 " (taken %" PRIu64
                ") frames=%" PRIu64 " bytes=%" PRIu64 " connections=%" PRIu64 " breaks=%" PRIu64
-               " closes=%" PRIu64 " bans=%" PRIu64 "\n",
+               " closes=%" PRIu64 " bans=%" PRIu64 " adoptions=%d state_transfers=%" PRIu64
+               " (failed %" PRIu64 ") state_records=%" PRIu64 " state_parts_served=%" PRIu64 "\n",
                w->pl.name, o->seed, w->n, w->pl.periods, virt, real, min_final, nfinal,
                w->nops - w->ops_exempt, w->ops_submitted, w->ops_exempt, w->ops_refused,
                w->ops_submitted - w->ops_refused - w->nops, w->doubles_made, w->doubles_taken,
                ns.frames, ns.bytes, ns.connections,
                ns.breaks_drop + ns.breaks_dup + ns.breaks_stall + ns.resets_crash, w->closes,
-               w->bans);
+               w->bans, w->adoptions, st.state_transfers, st.state_failures, st.state_records_in,
+               st.state_parts_out);
     }
     fflush(stdout);
     teardown(w);

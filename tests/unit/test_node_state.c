@@ -10,7 +10,8 @@
  *      block that is not a root, a root twice, a finish without every root; the snapshot table
  *      full (busy), an unknown cursor (gone);
  *   3. a crash in the middle of the adoption (the store moved, the block log not yet): the next
- *      start finishes it; an import never finished is removed at start. */
+ *      start finishes it; an import never finished is removed at start;
+ *   4. an import the node's own final blocks passed before its restart is dropped at start. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -596,6 +597,36 @@ static void test_adoption_crash(void **state)
     stop(&f->a);
 }
 
+/* ---- 4. an import the node's own final blocks passed meanwhile ------------------------------- */
+
+static void test_outdated_import_dropped(void **state)
+{
+    fixture *f = *state;
+    start(f, &f->a);
+    run_a(f, 14);
+    start(f, &f->b);
+    xfer x;
+    transfer(f, &x, false, -1);
+    assert_int_equal(node_import_finish(f->b.node), WEFT_OK);
+    stop(&f->b);
+    /* meanwhile B's chain went past the state (as blocks its peers still had would take it):
+     * A's store and block log, later than the import, stand for them */
+    run_a(f, 20);
+    slot_t ca = exec_cursor(&f->a);
+    assert_true(slot_cmp(ca, x.cursor) > 0);
+    stop(&f->a);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s/store' '%s/blocks' && cp -r '%s/store' '%s/blocks' '%s/'",
+             f->b.rdir, f->b.rdir, f->a.rdir, f->a.rdir, f->b.rdir);
+    assert_int_equal(system(cmd), 0);
+    /* B starts: the import would take its final blocks back — dropped, B as it was */
+    start(f, &f->b);
+    assert_false(import_dir_exists(&f->b));
+    assert_int_equal(slot_cmp(exec_cursor(&f->b), ca), 0);
+    xfer_free(&x);
+    stop(&f->b);
+}
+
 int main(void)
 {
     if (crypto_init() != WEFT_OK)
@@ -606,6 +637,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_import_adopt_follow, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_adoption_crash, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outdated_import_dropped, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
