@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1672,6 +1673,50 @@ static void counter(wr_t *out, const char *name, const char *help, double v)
     api_metrics_text_sample(out, name, NULL, NULL, 0, v);
 }
 
+/* The final state transfer's counters (docs/api.md "Metrics"). */
+static void state_metrics(wr_t *out, const net_stats *ns)
+{
+    static const struct {
+        const char *name, *help;
+        size_t off;
+    } counters[] = {
+        {"weft_state_parts_fetched_total", "final state parts received",
+         offsetof(net_stats, state_parts_in)},
+        {"weft_state_records_fetched_total", "final state records received",
+         offsetof(net_stats, state_records_in)},
+        {"weft_state_bytes_fetched_total", "final state record bytes received",
+         offsetof(net_stats, state_bytes_in)},
+        {"weft_state_parts_served_total", "final state parts sent to peers",
+         offsetof(net_stats, state_parts_out)},
+        {"weft_state_records_served_total", "final state records sent to peers",
+         offsetof(net_stats, state_records_out)},
+        {"weft_state_bytes_served_total", "final state record bytes sent to peers",
+         offsetof(net_stats, state_bytes_out)},
+        {"weft_state_transfers_completed_total", "final state transfers completed",
+         offsetof(net_stats, state_transfers)},
+        {"weft_state_transfers_failed_total", "final state transfers given up (every peer failed)",
+         offsetof(net_stats, state_failures)},
+        {"weft_state_transfers_restarted_total",
+         "final state transfers started over or moved to another peer",
+         offsetof(net_stats, state_restarts)},
+    };
+    for (size_t i = 0; i < WEFT_ARRAY_LEN(counters); i++) {
+        uint64_t v;
+        memcpy(&v, (const uint8_t *)ns + counters[i].off, sizeof v);
+        counter(out, counters[i].name, counters[i].help, (double)v);
+    }
+    gauge(out, "weft_state_transfer_active", "1 while a final state transfer is under way",
+          ns->state_fetching ? 1 : 0);
+    gauge(out, "weft_state_transfer_records", "records received by the transfer under way",
+          (double)ns->state_cur_records);
+    gauge(out, "weft_state_transfer_bytes", "record bytes received by the transfer under way",
+          (double)ns->state_cur_bytes);
+    gauge(out, "weft_state_transfer_roots", "root blocks received by the transfer under way",
+          (double)ns->state_cur_roots);
+    gauge(out, "weft_state_transfer_roots_expected", "root blocks the transfer under way needs",
+          (double)ns->state_cur_roots_total);
+}
+
 weft_err api_massa_metrics_text(void *ctx, wr_t *out)
 {
     api_massa_t *m = ctx;
@@ -1728,6 +1773,7 @@ weft_err api_massa_metrics_text(void *ctx, wr_t *out)
             (double)ns.ops_in);
     gauge(out, "weft_net_syncing", "1 while the node catches up with its peers",
           ns.syncing ? 1 : 0);
+    state_metrics(out, &ns);
     counter(out, "weft_operations_final_executed_total",
             "operations executed in final slots since start", (double)st.ops_final_executed);
     counter(out, "weft_blocks_produced_total", "blocks produced by this node since start",

@@ -755,4 +755,5 @@ void net_core_stats(const net_core *c, net_stats *out)
         if (c->bans[i].until_ms > c->now)
             out->bans_active++;
     out->syncing = c->sync.active;
+    net_state_progress(c, out);
 }

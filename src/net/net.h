@@ -309,8 +309,13 @@ typedef struct net_stats {
     uint64_t sync_blocks_in;
     bool syncing;
     bool state_fetching; /* a transfer of the final state is under way */
-    uint64_t state_records_in, state_bytes_in, state_parts_out;
+    uint64_t state_parts_in, state_records_in, state_bytes_in;    /* fetched … */
+    uint64_t state_parts_out, state_records_out, state_bytes_out; /* … and served */
     uint64_t state_transfers, state_failures; /* completed and failed transfers (fetching) */
+    uint64_t state_restarts; /* transfers started over (snapshot gone) or moved to another peer */
+    /* the transfer under way (0 without one): records and bytes received, roots received and
+     * announced */
+    uint64_t state_cur_records, state_cur_bytes, state_cur_roots, state_cur_roots_total;
 } net_stats;
 void net_core_stats(const net_core *c, net_stats *out);
 

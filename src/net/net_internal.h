@@ -222,8 +222,9 @@ typedef struct net_state_fetch {
     uint8_t after_table;
     uint8_t after_key[NET_STATE_MAX_KEY];
     uint32_t after_klen;
-    bool more;      /* records left to ask */
-    uint64_t bytes; /* of records so far */
+    bool more;        /* records left to ask */
+    uint64_t bytes;   /* of records so far */
+    uint64_t records; /* so far */
     net_state_root *roots;
     uint32_t nroots, roots_got, roots_asked;
     pubkey_t tried[NET_STATE_TRIED]; /* peers of this round */
@@ -355,6 +356,7 @@ WEFT_MUST_USE weft_err net_state_on_not_found(net_core *c, net_peer *p, const bl
 void net_state_peer_gone(net_core *c, net_peer *p);
 WEFT_MUST_USE weft_err net_state_tick(net_core *c);
 void net_state_free(net_core *c);
+void net_state_progress(const net_core *c, net_stats *out); /* the state_cur_* of a transfer */
 
 /* gossip.c */
 WEFT_MUST_USE weft_err net_on_endorsements(net_core *c, net_peer *p, const net_msg *m);

@@ -61,6 +61,10 @@ weft_err net_on_state_ask(net_core *c, net_peer *p, const net_msg *m)
     }
     if (ask.has_cursor)
         part.nroots = 0; /* roots go with the first part only */
+    uint64_t bytes = 0;
+    for (uint32_t i = 0; i < part.count; i++)
+        bytes += part.recs[i].klen + part.recs[i].vlen;
+    uint32_t count = part.count;
     wr_t w;
     wr_init(&w);
     net_enc_state_part(&w, &part);
@@ -70,6 +74,8 @@ weft_err net_on_state_ask(net_core *c, net_peer *p, const net_msg *m)
         return send_status(c, p, NET_STATE_UNAVAILABLE);
     }
     c->st.state_parts_out++;
+    c->st.state_records_out += count;
+    c->st.state_bytes_out += bytes;
     return net_send(c, p, &w);
 }
 
@@ -185,6 +191,7 @@ static weft_err fetch_switch(net_core *c)
         c->st.state_failures++;
         return WEFT_OK; /* the next hello that makes it worth it starts again */
     }
+    c->st.state_restarts++;
     return fetch_start(c, q, true);
 }
 
@@ -307,6 +314,7 @@ weft_err net_on_state_part(net_core *c, net_peer *p, net_msg *m)
         if (++f->failures > NET_WANT_ROUNDS)
             return fetch_switch(c);
         uint32_t failures = f->failures;
+        c->st.state_restarts++;
         weft_err e = fetch_start(c, p, true);
         c->stf.failures = failures;
         return e;
@@ -372,8 +380,10 @@ weft_err net_on_state_part(net_core *c, net_peer *p, net_msg *m)
         memcpy(f->after_key, last->key, last->klen);
     }
     f->bytes += bytes;
+    f->records += q->count;
     f->more = q->more;
     f->failures = 0;
+    c->st.state_parts_in++;
     c->st.state_records_in += q->count;
     c->st.state_bytes_in += bytes;
     weft_err e = ask_roots(c, p);
@@ -462,6 +472,19 @@ weft_err net_state_tick(net_core *c)
             since(c->now, f->roots[i].at) >= c->cfg.ask_timeout_ms)
             return fetch_switch(c);
     return ask_roots(c, p);
+}
+
+void net_state_progress(const net_core *c, net_stats *out)
+{
+    const net_state_fetch *f = &c->stf;
+    out->state_cur_records = out->state_cur_bytes = 0;
+    out->state_cur_roots = out->state_cur_roots_total = 0;
+    if (!f->active)
+        return;
+    out->state_cur_records = f->records;
+    out->state_cur_bytes = f->bytes;
+    out->state_cur_roots = f->roots_got;
+    out->state_cur_roots_total = f->nroots;
 }
 
 void net_state_free(net_core *c)

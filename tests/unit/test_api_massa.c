@@ -1384,7 +1384,21 @@ static void test_network(void **state)
                           .bans_active = 4,
                           .bans_total = 9,
                           .bytes_in = 1000,
-                          .bytes_out = 2000};
+                          .bytes_out = 2000,
+                          .state_fetching = true,
+                          .state_parts_in = 11,
+                          .state_records_in = 12,
+                          .state_bytes_in = 13,
+                          .state_parts_out = 21,
+                          .state_records_out = 22,
+                          .state_bytes_out = 23,
+                          .state_transfers = 2,
+                          .state_failures = 3,
+                          .state_restarts = 4,
+                          .state_cur_records = 5,
+                          .state_cur_bytes = 6,
+                          .state_cur_roots = 7,
+                          .state_cur_roots_total = 8};
     snprintf(N.whitelist[0], NET_ADDR_MAX, "192.168.1.1");
     snprintf(N.whitelist[1], NET_ADDR_MAX, "::1");
     N.nwhitelist = 2;
@@ -1481,7 +1495,7 @@ static void test_network(void **state)
     /* still private */
     fails(false, "node_ban_by_ip", "[[\"10.0.0.1\"]]", API_ERR_METHOD_NOT_FOUND, "private");
 
-    /* metrics: peers, bans, traffic */
+    /* metrics: peers, bans, traffic, the final state transfer */
     wr_t w;
     wr_init(&w);
     assert_int_equal(api_massa_metrics_text(m, &w), WEFT_OK);
@@ -1494,7 +1508,21 @@ static void test_network(void **state)
                            "weft_banned_peers 4\n",
                            "weft_bans_total 9\n",
                            "weft_net_bytes_received_total 1000\n",
-                           "weft_net_bytes_sent_total 2000\n"};
+                           "weft_net_bytes_sent_total 2000\n",
+                           "weft_state_parts_fetched_total 11\n",
+                           "weft_state_records_fetched_total 12\n",
+                           "weft_state_bytes_fetched_total 13\n",
+                           "weft_state_parts_served_total 21\n",
+                           "weft_state_records_served_total 22\n",
+                           "weft_state_bytes_served_total 23\n",
+                           "weft_state_transfers_completed_total 2\n",
+                           "weft_state_transfers_failed_total 3\n",
+                           "weft_state_transfers_restarted_total 4\n",
+                           "weft_state_transfer_active 1\n",
+                           "weft_state_transfer_records 5\n",
+                           "weft_state_transfer_bytes 6\n",
+                           "weft_state_transfer_roots 7\n",
+                           "weft_state_transfer_roots_expected 8\n"};
     for (size_t i = 0; i < WEFT_ARRAY_LEN(lines); i++)
         if (!strstr(t, lines[i]))
             fail_msg("metrics text lacks '%s':\n%s", lines[i], t);

@@ -152,7 +152,15 @@ static void test_fetch_state_then_sync(void **state)
     assert_int_equal(s.state_failures, 0);
     assert_int_equal(s.state_records_in, 600);
     assert_int_equal(s.bans_total, 0);
-    assert_int_equal(stats(t, a).state_parts_out, t->sent[a][b][NET_MSG_STATE_PART]);
+    assert_int_equal(s.state_restarts, 0);
+    assert_int_equal(s.state_parts_in, t->sent[a][b][NET_MSG_STATE_PART]);
+    assert_int_equal(s.state_cur_records + s.state_cur_bytes + s.state_cur_roots, 0);
+    assert_int_equal(s.state_cur_roots_total, 0);
+    net_stats sa = stats(t, a);
+    assert_int_equal(sa.state_parts_out, t->sent[a][b][NET_MSG_STATE_PART]);
+    assert_int_equal(sa.state_records_out, 600);
+    assert_int_equal(sa.state_bytes_out, s.state_bytes_in);
+    assert_true(s.state_bytes_in > 0);
     /* and it follows */
     const fblock *x = fc_produce(&t->n[a].ch, &t->n[a].key, 41, 1, 1);
     tn_pump(t);
@@ -207,6 +215,8 @@ static void test_gone_starts_over(void **state)
     check_same_state(t, a, b);
     check_same_final(t, a, b);
     assert_int_equal(stats(t, b).bans_total, 0);
+    assert_int_equal(stats(t, b).state_restarts, 1); /* started over once */
+    assert_int_equal(stats(t, b).state_transfers, 1);
     net_del(t);
 }
 
@@ -262,6 +272,7 @@ static void test_silent_peer_timeout(void **state)
     tn_connect(t, b, a); /* a transfer is under way: a's hello starts nothing */
     fchain *bc = &t->n[b].ch;
     assert_true(stats(t, b).state_fetching);
+    assert_int_equal(stats(t, b).state_cur_records, 0); /* nothing came yet */
     assert_int_equal(t->sent[b][a][NET_MSG_STATE_ASK], 0);
     assert_int_equal(t->sent[b][a][NET_MSG_SYNC_ASK], 0);
     t->now += 9999;
@@ -272,7 +283,8 @@ static void test_silent_peer_timeout(void **state)
     assert_int_equal(bc->imp_finishes, 1);
     check_same_state(t, a, b);
     check_same_final(t, a, b);
-    assert_int_equal(stats(t, b).bans_total, 0); /* slow is not a fault */
+    assert_int_equal(stats(t, b).bans_total, 0);     /* slow is not a fault */
+    assert_int_equal(stats(t, b).state_restarts, 1); /* moved to a */
     assert_true(tn_ready(t, b, c));
     net_del(t);
 }
