@@ -304,9 +304,10 @@ static weft_err submit(net_core *c, net_asm *a, bool *later)
     }
 }
 
-/* Gives the chain the blocks it could not take, in slot order, until it refuses one again.  The
- * node checks every signature before it finds the draws unknown, so while nothing is taken the
- * retries slow down (doubling up to NET_LATER_RETRY_MAX_MS). */
+/* Gives the chain the blocks it could not take, in slot order, until it refuses one again.  Each
+ * retry costs the chain some work (the node checks a header signature before it finds the draws
+ * unknown), so while nothing is taken the retries slow down (doubling up to
+ * NET_LATER_RETRY_MAX_MS). */
 static weft_err later_retry(net_core *c)
 {
     if (!c->nlater || c->now < c->later_next_ms)

@@ -8,16 +8,16 @@
  * Restart: the graph is rebuilt from the block log — the final blocks of the last periods (the
  * final frontier, graph_new_from), then every pending block in slot order — without asking peers.
  *
- * The network (docs/node.md "Network"): blocks from peers arrive as requests (MSG_CONS_NET_BLOCK,
- * already checked for everything that needs no state) and take the factory's path from the draws
- * check on, with a verdict for the sender; the graph's outputs are reported to the network sink
- * (newly pending blocks, invalid blocks, missing parents); peers' queries (blocks, operations of
- * blocks in memory through an operation index, status, final ranges) are answered from memory or
- * the block log.
+ * The network (docs/node.md "Network"): blocks from peers arrive one-way (MSG_CONS_NET_BLOCK,
+ * checked for everything but the graph, draws included: the network does not wait for consensus)
+ * and take the factory's path from the draws check on; the graph's outputs are reported to the
+ * network sink (newly pending blocks, invalid blocks, missing parents); peers' queries (blocks,
+ * operations of blocks in memory through an operation index, status, final ranges) are answered
+ * from memory or the block log.
  *
- * Messages: MSG_CONS_BLOCK (one-way, BLOCK: a block is never dropped by back-pressure),
- * MSG_CONS_TICK (timer), requests MSG_CONS_PARENTS/_STATUS/_BLOCK_INFO/_BC_AT/_INTERVAL/
- * _CLIQUES/_OP_BLOCKS/_ENDO_BLOCKS and MSG_CONS_NET_BLOCK/_HAS/_GET/_OPS/_STATUS/_RANGE. */
+ * Messages: MSG_CONS_BLOCK and MSG_CONS_NET_BLOCK (one-way, BLOCK: a block is never dropped by
+ * back-pressure), MSG_CONS_TICK (timer), requests MSG_CONS_PARENTS/_STATUS/_BLOCK_INFO/_BC_AT/
+ * _INTERVAL/_CLIQUES/_OP_BLOCKS/_ENDO_BLOCKS and MSG_CONS_NET_HAS/_GET/_OPS/_STATUS/_RANGE. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -468,38 +468,6 @@ static weft_err take_outputs(cons_actor *a, const log_rec *rec)
 
 /* ---- blocks ---------------------------------------------------------------------------------- */
 
-/* Checks a block against the draws: E_NODE_BLOCK (parent count, producer, endorser), or
- * E_POS_CYCLE_UNAVAILABLE when the draws of its cycle are not known. */
-static weft_err check_draws(cons_actor *a, nblock *b)
-{
-    node_t *n = a->n;
-    const block_header_t *h = &b->b.header;
-    if (h->parent_count != n->params.thread_count || h->slot.thread >= n->params.thread_count ||
-        h->endorsement_count > n->params.endorsement_count)
-        return WEFT_E_NODE_BLOCK;
-    address_t prod;
-    weft_err err = nsel_producer(&n->sel, h->slot, &prod);
-    if (err)
-        return err;
-    if (!address_eq(&prod, &b->creator))
-        return WEFT_E_NODE_BLOCK;
-    if (h->endorsement_count) {
-        address_t e[MODEL_MAX_ENDORSEMENTS];
-        err = nsel_endorsers(&n->sel, h->slot, e);
-        if (err)
-            return err;
-        for (uint32_t i = 0; i < h->endorsement_count; i++) {
-            address_t c;
-            if (h->endorsements[i].index >= n->params.endorsement_count)
-                return WEFT_E_NODE_BLOCK;
-            address_of_pubkey(&c, &h->endorsements[i].creator);
-            if (!address_eq(&c, &e[h->endorsements[i].index]))
-                return WEFT_E_NODE_BLOCK;
-        }
-    }
-    return WEFT_OK;
-}
-
 static weft_err graph_take(cons_actor *a, nblock *b, unsigned flags)
 {
     const block_header_t *h = &b->b.header;
@@ -533,9 +501,11 @@ static bool known_period(cons_actor *a, const block_id_t *id, uint64_t *period)
 }
 
 /* Takes a block (consumes the reference): from the factory, or from a peer (from_net: checked by
- * node_net_block for everything that needs no state, signatures included).  Draws, then the block
- * log, then the graph and its outputs.  *verdict as node_net_block's; the return value is an
- * error of this actor (the block log, memory), which restarts it. */
+ * node_net_block for everything but the graph, signatures and draws included).  Draws (again for
+ * a peer's block), then the block log, then the graph and its outputs.  *verdict: why it was not
+ * taken (nobody waits for it: a peer's block comes one-way, the graph's refusals are reported as
+ * block_invalid); the return value is an error of this actor (the block log, memory), which
+ * restarts it. */
 static weft_err take_block(cons_actor *a, nblock *b, bool from_net, weft_err *verdict)
 {
     const block_header_t *h = &b->b.header;
@@ -557,7 +527,7 @@ static weft_err take_block(cons_actor *a, nblock *b, bool from_net, weft_err *ve
             err = WEFT_E_GRAPH_OLD_PERIOD;
     }
     if (!err)
-        err = check_draws(a, b);
+        err = node_check_draws(a->n, b); /* again for a peer's block: cheap */
     if (!err && !from_net)
         err = header_verify(h);
     if (err) {
@@ -1463,13 +1433,15 @@ static weft_err co_handle(void *ctx, actor_t *self, actor_msg_t *m)
         st = q_endo_blocks(a, m->payload);
         break;
     case MSG_CONS_NET_BLOCK: {
+        /* one-way: the network's thread checked it (draws included) and went on with the next;
+         * the graph's verdicts reach it as events (block_invalid) */
         nnetblock *q = m->payload;
         nblock *b = q->b;
         q->b = NULL;
-        weft_err err = take_block(a, b, true, &q->verdict);
-        if (err)
-            return err; /* the caller hears E_ACTOR_FAILED; the actor restarts */
-        break;
+        nnetblock_free(q);
+        weft_err verdict;
+        return take_block(a, b, true, &verdict); /* an error restarts the actor (the block is
+                                                  * lost: docs/node.md "Network") */
     }
     case MSG_CONS_NET_HAS:
         st = q_net_get(a, m->payload, false);

@@ -116,6 +116,8 @@ static void node_free(node_t *n)
     fact_actor_free(n->fa);
     pos_selector_free(n->sel.s);
     pthread_rwlock_destroy(&n->sel.lock);
+    pthread_cond_destroy(&n->net_cv);
+    pthread_mutex_destroy(&n->net_mu);
     nsigcache_free(n->sigs);
     npar_free(n->par);
     node_import_free(n->imp);
@@ -135,12 +137,16 @@ weft_err node_start(node_t **out, repo_t *repo, const node_options *o, char *err
     n->on_stop_ctx = o ? o->on_stop_ctx : NULL;
     n->net = o ? o->net : NULL;
     pthread_rwlock_init(&n->sel.lock, NULL);
+    pthread_mutex_init(&n->net_mu, NULL);
+    pthread_cond_init(&n->net_cv, NULL);
     node_genesis_headers(&n->params, n->genesis);
     address_of_pubkey(&n->genesis_creator, &n->genesis[0].creator);
     /* a final state fetched from a peer replaces ours before anything opens it */
     weft_err e = node_adopt_import(repo, &n->params, err, errcap);
     if (e) {
         pthread_rwlock_destroy(&n->sel.lock);
+        pthread_cond_destroy(&n->net_cv);
+        pthread_mutex_destroy(&n->net_mu);
         free(n);
         return e;
     }

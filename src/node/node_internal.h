@@ -105,7 +105,7 @@ enum {
     MSG_CONS_CLIQUES,     /* request ncliq* */
     MSG_CONS_OP_BLOCKS,   /* request node_op_info_t* (in_blocks, op copy) */
     MSG_CONS_ENDO_BLOCKS, /* request node_endorsement_info_t* */
-    MSG_CONS_NET_BLOCK,   /* request nnetblock*: a block from the network, with its verdict */
+    MSG_CONS_NET_BLOCK,   /* nnetblock* (one-way, BLOCK, nnetblock_free): a peer's block */
     MSG_CONS_NET_HAS,     /* request nnetq* (found) */
     MSG_CONS_NET_GET,     /* request nnetq* (block reference or log record) */
     MSG_CONS_NET_OPS,     /* request nnetops*: operations of blocks in memory */
@@ -247,11 +247,22 @@ typedef struct naddrs {
 
 /* ---- the network section (node_net.c) ----------------------------------------------------- */
 
+/* At most this many peers' blocks are on their way to consensus (sent, not yet taken from its
+ * mailbox): node_net_block waits for room, so that the network's thread verifies the next blocks
+ * while consensus takes the previous ones, with bounded memory and room left in consensus's
+ * mailbox for everything else. */
+#define NODE_NET_BLOCKS_QUEUED 16
+
 typedef struct nnetblock {
-    nblock *b;        /* the block (checked for everything that needs no state); the handler
-                       * takes it and sets b to NULL */
-    weft_err verdict; /* out: as node_net_block */
+    node_t *n;
+    nblock *b; /* the block (checked for everything but the graph); the handler takes it and sets
+                * b to NULL */
 } nnetblock;
+/* Frees the message (the block if still there) and gives its place back (node_net_block). */
+void nnetblock_free(void *q);
+/* The producer's and the endorsers' draws of a block (its form checked): E_NODE_BLOCK for a
+ * creator that was not drawn, E_POS_CYCLE_UNAVAILABLE when the slot's cycle is not drawn. */
+WEFT_MUST_USE weft_err node_check_draws(node_t *n, const nblock *b);
 
 typedef struct nnetq {
     block_id_t id;
@@ -339,6 +350,9 @@ struct node {
     const node_net_events *net; /* node_options.net (borrowed), or NULL */
     node_import *imp;           /* a final state being imported (the network thread's) */
     atomic_bool restart_requested;
+    pthread_mutex_t net_mu; /* with net_cv: room for peers' blocks (NODE_NET_BLOCKS_QUEUED) */
+    pthread_cond_t net_cv;
+    uint32_t net_queued;
 };
 
 /* The network sink's callbacks (node_options.net), called from actor threads; each does nothing

@@ -1,12 +1,14 @@
 /* The node's network interface (node.h "network", docs/node.md "Network"): what the network shell
  * gives the node (blocks, endorsements) and asks of it (blocks, operations, status, final ranges).
  *
- * Everything that needs no state is checked here, on the caller's thread (the network's), so that
- * the actors only see well-formed, correctly signed data: the header's structure, its id and
- * signature and those of its endorsements, the operation list against the header's ops_hash,
- * every operation's id, signature, thread and validity window, and the block's size.  The draws
- * (which need the selector) are checked by the consensus actor for blocks and here for
- * endorsements; what needs the graph, the block log or the pool is asked of their actors. */
+ * Everything that needs no actor's state is checked here, on the caller's thread (the network's),
+ * so that the actors only see well-formed, correctly signed data: the header's structure, its id
+ * and signature and those of its endorsements, the operation list against the header's ops_hash,
+ * every operation's id, signature, thread and validity window, the block's size, and the draws
+ * of the block's producer and endorsers and of endorsements (the selector is shared: nsel).  A
+ * checked block goes to consensus one-way: the network's thread goes on with the next block while
+ * consensus takes it (the graph's refusals come back as block_invalid events); what needs the pool
+ * is handed to it the same way. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,6 +115,75 @@ static void free_ops(signed_op_t *ops, uint32_t count)
     free(ops);
 }
 
+weft_err node_check_draws(node_t *n, const nblock *b)
+{
+    const block_header_t *h = &b->b.header;
+    if (h->parent_count != n->params.thread_count || h->slot.thread >= n->params.thread_count ||
+        h->endorsement_count > n->params.endorsement_count)
+        return WEFT_E_NODE_BLOCK;
+    address_t prod;
+    weft_err err = nsel_producer(&n->sel, h->slot, &prod);
+    if (err)
+        return err;
+    if (!address_eq(&prod, &b->creator))
+        return WEFT_E_NODE_BLOCK;
+    if (h->endorsement_count) {
+        address_t e[MODEL_MAX_ENDORSEMENTS];
+        err = nsel_endorsers(&n->sel, h->slot, e);
+        if (err)
+            return err;
+        for (uint32_t i = 0; i < h->endorsement_count; i++) {
+            address_t c;
+            if (h->endorsements[i].index >= n->params.endorsement_count)
+                return WEFT_E_NODE_BLOCK;
+            address_of_pubkey(&c, &h->endorsements[i].creator);
+            if (!address_eq(&c, &e[h->endorsements[i].index]))
+                return WEFT_E_NODE_BLOCK;
+        }
+    }
+    return WEFT_OK;
+}
+
+/* The draws of a peer's block: those of node_check_draws, except that a cycle not drawn is
+ * E_GRAPH_OLD_PERIOD when its slot is final already (execution's final cursor is past it: the
+ * selector forgot the cycle, and consensus would find the period final) and E_NODE_BLOCK_LATER
+ * otherwise (not drawn yet). */
+static weft_err check_net_draws(node_t *n, const nblock *b)
+{
+    weft_err e = node_check_draws(n, b);
+    if (e != WEFT_E_POS_CYCLE_UNAVAILABLE)
+        return e;
+    slot_t next;
+    if (exec_actor_final_next(n->ex, &next) && slot_cmp(b->b.header.slot, next) < 0)
+        return WEFT_E_GRAPH_OLD_PERIOD;
+    return WEFT_E_NODE_BLOCK_LATER;
+}
+
+/* Peers' blocks on their way to consensus: node_net_block waits while NODE_NET_BLOCKS_QUEUED are;
+ * every message gives its place back when it is freed, handled or not (nnetblock_free). */
+static void queue_enter(node_t *n)
+{
+    pthread_mutex_lock(&n->net_mu);
+    while (n->net_queued >= NODE_NET_BLOCKS_QUEUED)
+        pthread_cond_wait(&n->net_cv, &n->net_mu);
+    n->net_queued++;
+    pthread_mutex_unlock(&n->net_mu);
+}
+
+void nnetblock_free(void *p)
+{
+    nnetblock *q = p;
+    if (!q)
+        return;
+    nblock_unref(q->b);
+    node_t *n = q->n;
+    pthread_mutex_lock(&n->net_mu);
+    n->net_queued--;
+    pthread_cond_signal(&n->net_cv);
+    pthread_mutex_unlock(&n->net_mu);
+    free(q);
+}
+
 static bool is_genesis(const node_t *n, const block_header_t *h)
 {
     return h->slot.period == 0 && h->slot.thread < n->params.thread_count &&
@@ -138,13 +209,17 @@ weft_err node_net_block(node_t *n, const block_header_t *h, signed_op_t *ops, ui
         *verdict = v;
         return WEFT_OK;
     }
-    /* The checks without signatures, then every signature at once over the node's verification
-     * workers (npar.h).  A bad header signature comes first, as if it were checked first: the
-     * verdict of a block with several faults does not depend on the order. */
+    /* The checks without signatures, the draws, then every signature at once over the node's
+     * verification workers (npar.h).  A bad header signature comes first, as if it were checked
+     * first: the verdict of a block with several faults does not depend on the order.  A block
+     * whose cycle is not drawn yet (kept by the network for later) or forgotten (old) has only its
+     * header's signature checked (one verification, not all at every retry). */
     nblock *b = NULL;
     v = nblock_new(&b, h, ops, count, NULL); /* takes the operations, whatever the outcome */
     if (!v)
         v = check_block_ops(n, b);
+    if (!v)
+        v = check_net_draws(n, b);
     if (v && v != WEFT_E_NOMEM && header_verify(h) != WEFT_OK)
         v = WEFT_E_SIGNATURE;
     if (!v) {
@@ -160,15 +235,21 @@ weft_err node_net_block(node_t *n, const block_header_t *h, signed_op_t *ops, ui
         *verdict = v;
         return WEFT_OK;
     }
-    nnetblock q = {b, WEFT_OK};
-    weft_err e = node_call(n->a_cons, MSG_CONS_NET_BLOCK, &q);
-    nblock_unref(q.b); /* not delivered */
-    if (e) {
-        *verdict = e;
-        return e;
+    /* To consensus without waiting for it (FIFO: parents before children).  What it may still
+     * refuse — known, old, its slot full, invalid for the graph (then block_invalid) — needs no
+     * answer here; if it fails while taking the block, the block is lost like any block not
+     * received: peers give it again (hellos, sync, missing parents). */
+    nnetblock *q = malloc(sizeof *q);
+    if (!q) {
+        nblock_unref(b);
+        return WEFT_E_NOMEM;
     }
-    *verdict = q.verdict;
-    return WEFT_OK;
+    queue_enter(n);
+    *q = (nnetblock){n, b};
+    weft_err e = actor_send(n->a_cons, MSG_CONS_NET_BLOCK, q, nnetblock_free, ACTOR_SEND_BLOCK);
+    if (e) /* stopping: the block is dropped */
+        *verdict = e;
+    return e;
 }
 
 /* ---- endorsements from peers ----------------------------------------------------------------- */

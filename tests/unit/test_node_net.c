@@ -7,9 +7,11 @@
  *      served with their operations (node_net_get_block, node_net_get_ops, node_net_has_block);
  *      ops_admitted fires for node_send_operations; finality comes (small Δf0, two threads);
  *   2. the test removes the node's staking key and becomes the producer itself: its blocks go
- *      through node_net_block (taken, block_pending); every kind of bad block gets its verdict;
- *      a block with an unknown parent is taken and blocks_missing names the parent; a block the
- *      graph finds invalid fires block_invalid;
+ *      through node_net_block (taken, block_pending, after the call: consensus takes them without
+ *      the caller waiting); every kind of bad block gets its verdict, the draws (producer,
+ *      endorsers, cycle not drawn yet) on the caller's thread; a block with an unknown parent is
+ *      taken and blocks_missing names the parent; a block the graph finds invalid or old is
+ *      accepted by node_net_block and fires block_invalid or nothing;
  *   3. endorsements from peers; node_net_get_status; node_net_final_range;
  *   4. the same through netd's chain callbacks (netd_node_chain_vt), as the protocol core sees
  *      them;
@@ -515,7 +517,6 @@ static void test_net_blocks(void **state)
     size_t np = count_pending(f);
     assert_int_equal(submit(f, h, op, 2), WEFT_OK);
     block_id_t got;
-    assert_true(count_pending(f) == np + 1); /* reported before node_net_block returned */
     wait_pending_slot(f, s, &got);
     assert_memory_equal(&got, &h->id, sizeof got);
     assert_true(node_net_has_block(f->node, &h->id));
@@ -526,6 +527,7 @@ static void test_net_blocks(void **state)
     node_net_block_data_free(&d);
     /* again: known, OK, not reported again */
     assert_int_equal(submit(f, h, op, 2), WEFT_OK);
+    settle(f);
     assert_int_equal(count_pending(f), np + 1);
 
     /* a bad header signature */
@@ -555,9 +557,29 @@ static void test_net_blocks(void **state)
     x->parent_count = 1;
     header_sign(x, &f->staker);
     assert_int_equal(submit(f, x, op, 2), WEFT_E_NODE_BLOCK);
-    /* the wrong producer (a key with no rolls) */
+    /* the wrong producer (a key with no rolls), checked on the caller's thread (whatever its
+     * signatures: a draw is checked before them) */
     make_header(f, x, s, op, 2, &f->other);
     assert_int_equal(submit(f, x, op, 2), WEFT_E_NODE_BLOCK);
+    {
+        signed_op_t badsig[2];
+        make_op(f, &badsig[0], from, s.period + 3, 31);
+        make_op(f, &badsig[1], from, s.period + 3, 32);
+        badsig[1].sig.b[3] ^= 1;
+        make_header(f, x, s, badsig, 2, &f->other);
+        assert_int_equal(submit(f, x, badsig, 2), WEFT_E_NODE_BLOCK);
+        free_ops(badsig, 2);
+    }
+    /* an endorsement by a key that was not drawn (the draws of the slot's endorsers) */
+    make_header(f, x, s, NULL, 0, &f->staker);
+    x->endorsement_count = 1;
+    memset(&x->endorsements[0], 0, sizeof x->endorsements[0]);
+    x->endorsements[0].slot = s;
+    x->endorsements[0].index = 0;
+    x->endorsements[0].endorsed = x->parents[s.thread];
+    endorsement_sign(&x->endorsements[0], &f->other);
+    header_sign(x, &f->staker);
+    assert_int_equal(submit(f, x, NULL, 0), WEFT_E_NODE_BLOCK);
     /* an operation of the other thread */
     signed_op_t bad;
     make_op(f, &bad, acc_of_thread(f, 1 - s.thread, 0), s.period + 3, 5);
@@ -588,13 +610,19 @@ static void test_net_blocks(void **state)
     make_header(f, x, s, &bad, 1, &f->staker);
     assert_int_equal(submit(f, x, &bad, 1), WEFT_E_SIGNATURE);
     signed_op_free(&bad);
-    /* a cycle whose draws are far from known */
+    /* a cycle whose draws are far from known: for later (only the header's signature checked:
+     * a forged one is refused at once) */
     slot_t far = {f->p.periods_per_cycle * 50, 0};
     make_header(f, x, far, NULL, 0, &f->staker);
     assert_int_equal(submit(f, x, NULL, 0), WEFT_E_NODE_BLOCK_LATER);
-    /* a period already final in its thread */
+    x->sig.b[4] ^= 1;
+    assert_int_equal(submit(f, x, NULL, 0), WEFT_E_SIGNATURE);
+    /* a period already final in its thread: accepted, consensus finds it old and drops it */
     make_header(f, x, (slot_t){1, 1}, NULL, 0, &f->staker);
-    assert_int_equal(submit(f, x, NULL, 0), WEFT_E_GRAPH_OLD_PERIOD);
+    block_id_t old_id = x->id;
+    assert_int_equal(submit(f, x, NULL, 0), WEFT_OK);
+    settle(f);
+    assert_false(node_net_has_block(f->node, &old_id));
     /* none of those was taken */
     assert_int_equal(count_pending(f), np + 1);
 
@@ -605,6 +633,7 @@ static void test_net_blocks(void **state)
     x->parents[1 - s.thread] = ghost;
     header_sign(x, &f->staker);
     assert_int_equal(submit(f, x, NULL, 0), WEFT_OK);
+    settle(f);
     pthread_mutex_lock(&f->ev.mu);
     bool asked = false;
     for (size_t i = 0; i < f->ev.n_missing; i++)
@@ -623,15 +652,23 @@ static void test_net_blocks(void **state)
     x->parents[0] = x->parents[1];
     x->parents[1] = tmp;
     header_sign(x, &f->staker);
-    assert_int_equal(submit(f, x, NULL, 0), WEFT_OK);
+    assert_int_equal(submit(f, x, NULL, 0), WEFT_OK); /* the graph's verdict comes as an event */
+    settle(f);
     pthread_mutex_lock(&f->ev.mu);
     bool inval = false;
     for (size_t i = 0; i < f->ev.n_invalid; i++)
         inval |= block_id_eq(&f->ev.invalid[i], &x->id) && f->ev.invalid_reason[i] != WEFT_OK;
     pthread_mutex_unlock(&f->ev.mu);
     assert_true(inval);
-    /* and a good one for that slot */
+    /* and a good one for that slot, endorsed by the drawn key */
     make_header(f, x, s2, NULL, 0, &f->staker);
+    x->endorsement_count = 1;
+    memset(&x->endorsements[0], 0, sizeof x->endorsements[0]);
+    x->endorsements[0].slot = s2;
+    x->endorsements[0].index = 1;
+    x->endorsements[0].endorsed = x->parents[s2.thread];
+    endorsement_sign(&x->endorsements[0], &f->staker);
+    header_sign(x, &f->staker);
     assert_int_equal(submit(f, x, NULL, 0), WEFT_OK);
     wait_pending_slot(f, s2, &got);
     assert_memory_equal(&got, &x->id, sizeof got);
@@ -923,11 +960,13 @@ static void test_orphan_final_restart(void **state)
     advance_to(f, s1);
     /* the child first: taken, waiting, its parent asked for */
     assert_int_equal(submit(f, child, NULL, 0), WEFT_OK);
+    settle(f);
     pthread_mutex_lock(&f->ev.mu);
     assert_true(block_id_eq(&f->ev.missing[f->ev.n_missing - 1], &par->id));
     pthread_mutex_unlock(&f->ev.mu);
     /* then the parent: both pending, the parent reported first */
     assert_int_equal(submit(f, par, NULL, 0), WEFT_OK);
+    settle(f);
     pthread_mutex_lock(&f->ev.mu);
     size_t np = f->ev.n_pending;
     assert_true(np >= 2);
