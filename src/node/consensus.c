@@ -42,6 +42,7 @@ struct cons_actor {
     slot_t now;
     actor_timer_id tick;
     uint64_t last_prune_period;
+    bool pool_stale; /* the last report to the pool was lost (notify_pool) */
 };
 
 static const uint8_t *idk(const block_id_t *id) { return id->h.b; }
@@ -193,12 +194,49 @@ static weft_err upd_grow(exec_slot_in **in, exec_block **blocks, nblock ***refs,
     return WEFT_OK;
 }
 
+/* Reports to the pool the blocks whose operations no new block may include again (pool_actor.c,
+ * clique_update): the blockclique's and the final blocks execution has not executed — all of
+ * them each time.  Sent with every update, with DROP (consensus does not wait for the pool); a
+ * lost report is sent again, waiting, before the factory is given its next parents, so that the
+ * pool selects a block's operations knowing the blocks it builds on. */
+static void notify_pool(cons_actor *a, bool wait)
+{
+    node_t *n = a->n;
+    slot_t next;
+    bool have_next = exec_actor_final_next(n->ex, &next);
+    size_t nbc;
+    block_id_t *bcids = bc_ids(a, &nbc);
+    nblocks *x = calloc(1, sizeof *x);
+    if (x)
+        x->b = malloc((nbc + a->finals.count + 1) * sizeof *x->b);
+    if (!bcids || !x || !x->b) {
+        free(bcids);
+        nblocks_free(x);
+        a->pool_stale = true;
+        return;
+    }
+    for (size_t i = 0; i < nbc; i++) {
+        nblock *b = get_block(a, &bcids[i]);
+        if (b)
+            x->b[x->n++] = nblock_ref(b);
+    }
+    free(bcids);
+    for (size_t i = 0; i < a->finals.cap; i++) {
+        nblock *b = a->finals.e[i].v;
+        if (b && (!have_next || slot_cmp(b->b.header.slot, next) >= 0))
+            x->b[x->n++] = nblock_ref(b);
+    }
+    a->pool_stale = actor_send(n->a_pool, MSG_POOL_CLIQUE, x, nblocks_free,
+                               wait ? ACTOR_SEND_BLOCK : ACTOR_SEND_DROP) != WEFT_OK;
+}
+
 /* Builds and sends one update: slots execution can finalize, then the blockclique up to now. */
 static weft_err send_update(cons_actor *a)
 {
     node_t *n = a->n;
     const model_params *p = &n->params;
     slot_t s;
+    notify_pool(a, false);
     if (!a->has_now || !exec_actor_final_next(n->ex, &s))
         return WEFT_OK;
     uint64_t lfp[MODEL_MAX_THREADS];
@@ -919,6 +957,8 @@ static void co_stop(void *ctx, actor_t *self)
 
 static weft_err q_parents(cons_actor *a, nparents *q)
 {
+    if (a->pool_stale)
+        notify_pool(a, true);
     graph_best_parents(a->g, q->parents);
     q->ok = true;
     for (uint32_t t = 0; t < a->n->params.thread_count; t++) {

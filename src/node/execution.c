@@ -1038,6 +1038,8 @@ static weft_err ex_handle(void *ctx, actor_t *self, actor_msg_t *m)
     weft_err err = WEFT_OK, st = WEFT_OK;
     switch (m->kind) {
     case MSG_EXEC_UPDATE:
+        if (a->n->exec_gate)
+            a->n->exec_gate(a->n->exec_gate_ctx);
         err = ex_update(a, m->payload);
         nupdate_free(m->payload);
         return err;

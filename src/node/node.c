@@ -135,6 +135,8 @@ weft_err node_start(node_t **out, repo_t *repo, const node_options *o, char *err
     n->clock = o && o->clock ? o->clock : actor_clock_system();
     n->on_stop = o ? o->on_stop_request : NULL;
     n->on_stop_ctx = o ? o->on_stop_ctx : NULL;
+    n->exec_gate = o ? o->exec_gate : NULL;
+    n->exec_gate_ctx = o ? o->exec_gate_ctx : NULL;
     n->net = o ? o->net : NULL;
     pthread_rwlock_init(&n->sel.lock, NULL);
     pthread_mutex_init(&n->net_mu, NULL);

@@ -45,6 +45,10 @@ typedef struct node_options {
      * failure.  weftd's main thread then calls node_stop. */
     void (*on_stop_request)(void *ctx);
     void *on_stop_ctx;
+    /* Tests: called on execution's thread before each update it applies; blocking in it holds
+     * execution back (a node whose execution lags).  NULL: none. */
+    void (*exec_gate)(void *ctx);
+    void *exec_gate_ctx;
 } node_options;
 
 /* Builds the node over repo (borrowed: must outlive the node) and starts every actor.  On error

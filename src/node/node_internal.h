@@ -37,6 +37,12 @@ typedef struct nblock {
 nblock *nblock_ref(nblock *b);
 void nblock_unref(nblock *b);
 void nblock_free_fn(void *b); /* nblock_unref as an actor_free_fn */
+/* References to blocks (MSG_POOL_CLIQUE); nblocks_free unrefs each and frees the list. */
+typedef struct nblocks {
+    nblock **b;
+    size_t n;
+} nblocks;
+void nblocks_free(void *p);
 /* Builds a block object from parts: takes ownership of *ops (count entries, malloc'd array of
  * signed ops) and copies the header; computes op ids and the ops hash check.  E_OPS_HASH if
  * the header's ops_hash does not match. */
@@ -94,6 +100,7 @@ enum {
     MSG_POOL_NET_BALANCES,  /* nfwd* from execution: balances of queued network operations */
     MSG_POOL_REVIEWED,      /* nfwd* from execution: which parked operations are executed */
     MSG_POOL_BALANCES,      /* nfwd* from execution: balances of creators a selection lacked */
+    MSG_POOL_CLIQUE,        /* nblocks* from consensus: blockclique + unexecuted final (DROP) */
     /* consensus */
     MSG_CONS_TICK = 300,  /* slot timer */
     MSG_CONS_BLOCK,       /* nblock* from the factory (or the network), send BLOCK */
@@ -342,6 +349,8 @@ struct node {
     address_t genesis_creator;
     void (*on_stop)(void *);
     void *on_stop_ctx;
+    void (*exec_gate)(void *ctx); /* node_options.exec_gate (tests), or NULL */
+    void *exec_gate_ctx;
     atomic_bool stop_requested;
     struct nsigcache *sigs; /* operation signatures verified (sigcache.h) */
     struct npar *par;       /* signature verification workers (npar.h) */

@@ -1,7 +1,7 @@
 /* The pool actor: owns the operation and endorsement pool (src/pool).  Admits operations in
- * batches, endorsements from the factory and from peers, drops operations that execution reports
- * executed, prunes expired entries once per period, and selects a block's operations and
- * endorsements for the factory.
+ * batches, endorsements from the factory and from peers, drops operations that a block of the
+ * blockclique holds (consensus reports them) or that execution reports executed, prunes expired
+ * entries once per period, and selects a block's operations and endorsements for the factory.
  *
  * The pool never waits for execution, which can be busy for seconds (re-executing the speculative
  * history after a blockclique change) while the network's thread, the API and the factory wait
@@ -17,16 +17,18 @@
  * Operations and endorsements newly admitted (not those already known) are reported to the
  * network sink, which announces them to peers.
  *
- * Operations that execution reports executed leave the pool, so that no later block includes
- * them again; but a speculative execution is undone when its block leaves the blockclique (a
- * fork, a partition that heals), and the operation would then be lost to every pool of the
- * network.  So they are parked, not dropped: at every tick the pool asks execution about the
- * parked operations — those executed in a final slot or expired are dropped, those no longer
- * executed at all (their block was orphaned) are admitted again (and announced again).
+ * Operations of the blocks consensus reports (the blockclique, final blocks not executed yet) and
+ * operations that execution reports executed leave the pool, so that no later block includes
+ * them again; but a block can leave the blockclique (a fork, a partition that heals), and the
+ * operation would then be lost to every pool of the network.  So they are parked, not dropped:
+ * at every tick the pool asks execution about the parked operations no reported block holds —
+ * those executed in a final slot or expired are dropped, those no longer executed at all (their
+ * block was orphaned) are admitted again (and announced again).
  *
- * Messages: MSG_POOL_ADD_OPS (request with balances; the API waits), MSG_POOL_ADD_ENDO and
- * MSG_POOL_REMOVE (one-way, sent with DROP: under load an endorsement or a removal notice may be
- * lost, which costs fitness or a wasted inclusion, never safety), MSG_POOL_SELECT,
+ * Messages: MSG_POOL_ADD_OPS (request with balances; the API waits), MSG_POOL_ADD_ENDO,
+ * MSG_POOL_REMOVE and MSG_POOL_CLIQUE (one-way, sent with DROP: under load an endorsement or a
+ * removal notice may be lost, which costs fitness or a wasted inclusion, never safety),
+ * MSG_POOL_SELECT,
  * MSG_POOL_GET / _STATUS (requests),
  * MSG_POOL_NET_ADD_OPS / _NET_ADD_ENDOS (one-way: operations and endorsements from the network,
  * checked on the network's thread, which does not wait for the pool), MSG_POOL_NET_BALANCES /
@@ -48,6 +50,10 @@ struct pool_actor {
     pool_config cfg;
     nmap parked; /* op id → signed_op_t* (owned copy): executed, not final yet */
     size_t parked_max;
+    /* the blocks consensus last reported (MSG_POOL_CLIQUE): the blockclique and the final blocks
+     * not executed yet, and how many of them hold each operation */
+    nmap bc_blocks; /* block id → nblock* (owned reference) */
+    nmap bc_ops;    /* op id → (void *)(uintptr_t) count of bc_blocks holding it */
     /* operations from the network waiting for their creators' balances */
     signed_op_t **netq;
     size_t netq_n, netq_cap;
@@ -208,6 +214,8 @@ weft_err node_op_creators(signed_op_t *const *ops, size_t n, address_t **out, si
 /* Admits ops[0..n) (NULL entries skipped; each one taken) with their creators' balances
  * (addrs/amts, na entries); results[i] per operation (results may be NULL); announces the new
  * ones. */
+static bool park_taken(pool_actor *a, signed_op_t *op);
+
 static weft_err admit(pool_actor *a, signed_op_t **ops, size_t n, weft_err *results,
                       uint64_t period, const address_t *addrs, const amount_t *amts, size_t na)
 {
@@ -226,6 +234,11 @@ static weft_err admit(pool_actor *a, signed_op_t **ops, size_t n, weft_err *resu
         op_id_t id = op->id;
         bool dup;
         ops[i] = NULL;
+        if (nmap_get(&a->bc_ops, id.h.b) && park_taken(a, op)) {
+            if (results) /* already in a block of the blockclique: parked, as if included */
+                results[i] = WEFT_OK;
+            continue;
+        }
         weft_err r = pool_add_op(a->pool, op, period, bt_lookup, &t, &dup);
         if (results)
             results[i] = r;
@@ -525,6 +538,116 @@ static void park_ops(pool_actor *a, const nids *x)
     }
 }
 
+/* Parks an operation that arrives while a block of the blockclique already holds it (taken: kept,
+ * or freed when already parked).  False when there is no room (the caller keeps it). */
+static bool park_taken(pool_actor *a, signed_op_t *op)
+{
+    if (nmap_get(&a->parked, op->id.h.b)) {
+        signed_op_free(op);
+        free(op);
+        return true;
+    }
+    return a->parked.count < a->parked_max && nmap_put(&a->parked, op->id.h.b, op) == WEFT_OK;
+}
+
+void nblocks_free(void *p)
+{
+    nblocks *x = p;
+    if (!x)
+        return;
+    for (size_t i = 0; i < x->n; i++)
+        nblock_unref(x->b[i]);
+    free(x->b);
+    free(x);
+}
+
+/* Counts (d = +1) or uncounts (d = -1) the operations of b in bc_ops; counted ones still in the
+ * pool are parked and removed (best effort: one that cannot be parked — parked_max, memory — stays
+ * in the pool, where a block may include it again, rather than be lost if b is orphaned). */
+static void bc_count(pool_actor *a, const nblock *b, int d)
+{
+    op_id_t *gone = malloc((b->b.op_count ? b->b.op_count : 1) * sizeof *gone);
+    size_t ngone = 0;
+    for (uint32_t i = 0; i < b->b.op_count; i++) {
+        const uint8_t *k = b->b.op_ids[i].h.b;
+        uintptr_t c = (uintptr_t)nmap_get(&a->bc_ops, k);
+        if (d < 0) {
+            /* a count the map cannot store is dropped: at worst a wasted inclusion */
+            if (c == 1 || (c > 1 && nmap_put(&a->bc_ops, k, (void *)(c - 1)) != WEFT_OK))
+                nmap_del(&a->bc_ops, k);
+            continue;
+        }
+        if (nmap_put(&a->bc_ops, k, (void *)(c + 1)) != WEFT_OK)
+            continue;
+        if (gone && pool_get_op(a->pool, &b->b.op_ids[i]))
+            gone[ngone++] = b->b.op_ids[i];
+    }
+    if (ngone) {
+        nids x = {gone, ngone};
+        park_ops(a, &x);
+        size_t w = 0;
+        for (size_t i = 0; i < ngone; i++)
+            if (nmap_get(&a->parked, gone[i].h.b))
+                gone[w++] = gone[i];
+        pool_remove_ops(a->pool, gone, w);
+    }
+    free(gone);
+}
+
+/* Consensus reports, after every change, the blocks of the blockclique and the final blocks that
+ * execution has not executed yet — the full list every time, so that a report lost to a full
+ * mailbox is made good by the next.  The operations of newly reported blocks leave the pool at
+ * once, parked as executed ones are: execution may be seconds behind, and until it executes
+ * them the factory would include them again in the thread's next blocks (execution refuses the
+ * second copy: block space and work wasted).  The operations of blocks no longer reported are
+ * reviewed at the next tick with the other parked ones: kept while executed, admitted again when
+ * their block left the blockclique. */
+static void clique_update(pool_actor *a, nblocks *x)
+{
+    nmap now;
+    nmap_init(&now, a->bc_blocks.seed ^ 0x9e3779b97f4a7c15u);
+    bool ok = true;
+    for (size_t i = 0; ok && i < x->n; i++)
+        ok = nmap_put(&now, x->b[i]->b.header.id.h.b, x->b[i]) == WEFT_OK;
+    nblock **gone = malloc((a->bc_blocks.count ? a->bc_blocks.count : 1) * sizeof *gone);
+    if (!ok || !gone) { /* the previous view stays until the next report */
+        free(gone);
+        nmap_free(&now);
+        nblocks_free(x);
+        return;
+    }
+    size_t ngone = 0;
+    for (size_t i = 0; i < a->bc_blocks.cap; i++) {
+        nblock *b = a->bc_blocks.e[i].v;
+        if (b && !nmap_get(&now, b->b.header.id.h.b))
+            gone[ngone++] = b;
+    }
+    for (size_t i = 0; i < ngone; i++) {
+        nmap_del(&a->bc_blocks, gone[i]->b.header.id.h.b);
+        bc_count(a, gone[i], -1);
+        nblock_unref(gone[i]);
+    }
+    free(gone);
+    nmap_free(&now);
+    for (size_t i = 0; i < x->n; i++) {
+        nblock *b = x->b[i];
+        if (nmap_get(&a->bc_blocks, b->b.header.id.h.b) ||
+            nmap_put(&a->bc_blocks, b->b.header.id.h.b, b) != WEFT_OK)
+            continue;
+        x->b[i] = NULL; /* the reference moves to bc_blocks */
+        bc_count(a, b, +1);
+    }
+    nblocks_free(x);
+}
+
+static void bc_clear(pool_actor *a)
+{
+    for (size_t i = 0; i < a->bc_blocks.cap; i++)
+        nblock_unref(a->bc_blocks.e[i].v);
+    nmap_free(&a->bc_blocks);
+    nmap_free(&a->bc_ops);
+}
+
 typedef struct review_batch {
     nfwd f;
     op_id_t *ids;
@@ -563,8 +686,12 @@ static void review_ask(pool_actor *a)
     size_t k = 0;
     for (size_t i = 0; i < a->parked.cap; i++) {
         const signed_op_t *op = a->parked.e[i].v;
-        if (op)
+        if (op && !nmap_get(&a->bc_ops, op->id.h.b)) /* kept while a reported block holds it */
             r->ids[k++] = op->id;
+    }
+    if (!k) {
+        review_free(r);
+        return;
     }
     r->f = (nfwd){.to = a->n->a_pool,
                   .kind = MSG_POOL_REVIEWED,
@@ -598,7 +725,7 @@ static void reviewed(pool_actor *a, review_batch *r)
             continue; /* dropped since */
         if (r->fin[i] || op->op.expire_period < period) {
             parked_drop(a, &r->ids[i]);
-        } else if (!r->spec[i]) {
+        } else if (!r->spec[i] && !nmap_get(&a->bc_ops, r->ids[i].h.b)) {
             nmap_del(&a->parked, r->ids[i].h.b);
             net_queue(a, &op, 1); /* admitted again once its creator's balance is known */
             back++;
@@ -633,6 +760,8 @@ static weft_err po_start(void *ctx, actor_t *self)
     uint64_t seed;
     crypto_random(&seed, sizeof seed);
     nmap_init(&a->parked, seed);
+    nmap_init(&a->bc_blocks, seed ^ 1);
+    nmap_init(&a->bc_ops, seed ^ 2);
     return WEFT_OK;
 }
 
@@ -650,6 +779,7 @@ static void po_stop(void *ctx, actor_t *self)
         }
     }
     nmap_free(&a->parked);
+    bc_clear(a);
     for (size_t i = 0; i < a->netq_n; i++) {
         signed_op_free(a->netq[i]);
         free(a->netq[i]);
@@ -703,6 +833,9 @@ static weft_err po_handle(void *ctx, actor_t *self, actor_msg_t *m)
         break;
     case MSG_POOL_REVIEWED:
         reviewed(a, m->payload);
+        break;
+    case MSG_POOL_CLIQUE:
+        clique_update(a, m->payload);
         break;
     case MSG_POOL_BALANCES: { /* creators a selection did not find */
         net_batch *b = m->payload;
