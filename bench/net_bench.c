@@ -14,8 +14,10 @@
  *     to the latest "block from a peer taken" line among the other nodes (the nodes run with
  *     WEFT_LOG=debug; both lines carry the slot, and the wall clocks are the same machine's);
  *   - the refused answers by error name, the blocks produced from the feed's start (operations
- *     per block, stale blocks), and the nodes' CPU time from the feed's start to the last final
- *     transfer (from /proc: per node, per thread name over the nodes, and per final transfer).
+ *     per block, stale blocks, operations of final blocks included again: the first node's
+ *     "operations already executed" lines), and the nodes' CPU time from the feed's start to
+ *     the last final transfer (from /proc: per node, per thread name over the nodes, and per
+ *     final transfer).
  * Part 2, sync: a chain of at least 10,000 final blocks (t0 = 16 s, T = 32, E = 16, 50
  * transfers per slot) is built offline — one in-process node holding the 4 stakers' keys, on a
  * fake clock that runs from a genesis set in the past up to the present as fast as the node
@@ -610,6 +612,7 @@ static uint64_t line_ms(const char *l)
 typedef struct blockstats {
     size_t produced, with_ops, stale;
     unsigned long long ops, max_ops;
+    unsigned long long again; /* operations of final blocks already executed (the first node) */
 } blockstats;
 
 /* Fills prod[slot index] (the producer's time) and recv[node][slot index] from the nodes' logs,
@@ -630,6 +633,10 @@ static void parse_logs(const devnet *dv, uint64_t *prod, uint64_t (*recv)[NNODES
             unsigned t;
             if (i == 0 && strstr(line, "consensus: block stale") && line_ms(line) >= since_ms)
                 bs->stale++;
+            const char *g =
+                i == 0 ? strstr(line, "exec: final slot: operations already executed") : NULL;
+            if (g && (g = strstr(g, " count=")) && sscanf(g, " count=%llu", &nops) == 1)
+                bs->again += nops;
             bool produced = (m = strstr(line, "factory: block produced period=")) != NULL;
             if (!produced && !(m = strstr(line, "consensus: block from a peer taken period=")))
                 continue;
@@ -915,9 +922,10 @@ static void part1(const char *dir, double seconds, double rate)
     blockstats bs;
     parse_logs(&dv, prod, recv, cap, feed_start_ms, &bs);
     printf("  blocks        %zu produced from the feed's start, %zu with operations: %.0f "
-           "operations per block on average (max %llu), %llu in all; %zu found stale\n",
+           "operations per block on average (max %llu), %llu in all; %zu found stale; %llu "
+           "operations of final blocks included again (refused by execution)\n",
            bs.produced, bs.with_ops, bs.produced ? (double)bs.ops / (double)bs.produced : 0.0,
-           bs.max_ops, bs.ops, bs.stale);
+           bs.max_ops, bs.ops, bs.stale, bs.again);
     size_t np = 0, partial = 0;
     for (size_t k = 0; k < cap; k++) {
         if (!prod[k] || prod[k] < feed_start_ms)

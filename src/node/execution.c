@@ -372,10 +372,16 @@ static weft_err ex_update(exec_actor *a, nupdate *u)
             exec_output_free(&out);
             break;
         }
-        size_t acc = 0;
-        for (size_t k = 0; k < out.result_count; k++)
+        size_t acc = 0, again = 0;
+        for (size_t k = 0; k < out.result_count; k++) {
             acc += out.results[k].accepted;
+            again += out.results[k].status == WEFT_E_EXEC_OP_REPLAY;
+        }
         atomic_fetch_add(&n->ops_final, acc);
+        if (again) /* an operation a block included again (net_bench counts them) */
+            log_debug("exec", "final slot: operations already executed",
+                      "period=%llu thread=%u count=%zu", (unsigned long long)out.slot.period,
+                      out.slot.thread, again);
         if (out.has_block)
             lat_observe(a, &a->lat_final, out.slot);
         if (done)
