@@ -1094,6 +1094,8 @@ static weft_err ex_handle(void *ctx, actor_t *self, actor_msg_t *m)
         nfwd *f = m->payload;
         f->st =
             m->kind == MSG_EXEC_FWD_BALANCES ? q_balances(a, &f->bal) : q_ops_executed(a, &f->ex);
+        if (m->kind == MSG_EXEC_FWD_BALANCES && !f->st && f->ex.n) /* and which ran already */
+            f->st = q_ops_executed(a, &f->ex);
         if (actor_send(f->to, f->kind, f, f->free_fn, ACTOR_SEND_DROP) != WEFT_OK)
             log_debug("exec", "answer not forwarded: receiver busy", "kind=%u", m->kind);
         break;

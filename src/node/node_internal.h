@@ -177,7 +177,7 @@ typedef struct nfwd {
     actor_free_fn free_fn;
     weft_err st;   /* out: the query's status */
     nbalances bal; /* MSG_EXEC_FWD_BALANCES */
-    nexecq ex;     /* MSG_EXEC_FWD_OPS_EXECUTED */
+    nexecq ex;     /* MSG_EXEC_FWD_OPS_EXECUTED (and _BALANCES when ex.n > 0) */
 } nfwd;
 
 typedef struct nselq {

@@ -343,6 +343,8 @@ typedef struct net_batch {
     nfwd f;
     signed_op_t **ops;
     size_t n;
+    op_id_t *ids; /* of ops (f.ex): which execution already ran */
+    bool *spec, *fin;
 } net_batch;
 
 static void net_batch_free(void *p)
@@ -358,6 +360,9 @@ static void net_batch_free(void *p)
     free(b->ops);
     free(b->f.bal.addrs);
     free(b->f.bal.amounts);
+    free(b->ids);
+    free(b->spec);
+    free(b->fin);
     free(b);
 }
 
@@ -388,6 +393,19 @@ static void net_ask(pool_actor *a)
                   .kind = MSG_POOL_NET_BALANCES,
                   .free_fn = net_batch_free,
                   .bal = {na, addrs, amts}};
+    /* and which of them execution already ran: an operation that comes (again) from a peer after
+     * its block was executed — final, out of the blocks consensus reports — would be included
+     * again (best effort: without the arrays, admitted as before) */
+    b->ids = malloc(b->n * sizeof *b->ids);
+    b->spec = calloc(b->n, sizeof *b->spec);
+    b->fin = calloc(b->n, sizeof *b->fin);
+    if (b->ids && b->spec && b->fin) {
+        size_t k = 0;
+        for (size_t i = 0; i < b->n; i++)
+            if (b->ops[i])
+                b->ids[k++] = b->ops[i]->id;
+        b->f.ex = (nexecq){b->ids, k, b->spec, b->fin};
+    }
     weft_err e =
         actor_send(a->n->a_exec, MSG_EXEC_FWD_BALANCES, b, net_batch_free, ACTOR_SEND_BLOCK);
     if (e) { /* freed by the runtime */
@@ -451,6 +469,20 @@ static void net_queue(pool_actor *a, signed_op_t **ops, size_t n)
 static void net_balances(pool_actor *a, net_batch *b)
 {
     a->net_inflight = false;
+    size_t ran = 0;
+    for (size_t i = 0, k = 0; b->f.st == WEFT_OK && i < b->n; i++) {
+        if (!b->ops[i])
+            continue;
+        if (k < b->f.ex.n && (b->spec[k] || b->fin[k])) { /* executed already: not again */
+            signed_op_free(b->ops[i]);
+            free(b->ops[i]);
+            b->ops[i] = NULL;
+            ran++;
+        }
+        k++;
+    }
+    if (ran)
+        log_debug("pool", "operations from the network already executed", "count=%zu", ran);
     if (b->f.st == WEFT_OK) {
         weft_err e = admit(a, b->ops, b->n, NULL, node_current_period(a->n), b->f.bal.addrs,
                            b->f.bal.amounts, b->f.bal.n);

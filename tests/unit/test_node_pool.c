@@ -7,7 +7,8 @@
  *   1. the node's factory produces every block; operations are sent, then execution is held for
  *      three periods: every operation is in exactly one of the blocks produced meanwhile (before,
  *      the pool learnt of an inclusion only from execution, and the thread's next block carried
- *      the same operations again);
+ *      the same operations again); one of them, announced again by a peer once executed, is not
+ *      admitted;
  *   2. the test becomes the producer: with execution held, an operation's block A leaves the
  *      blockclique (A' in the same slot, B on A'); once execution goes on, the operation is back
  *      in the pool and announced again. */
@@ -349,13 +350,14 @@ static void test_held_no_duplicates(void **state)
         assert_int_equal(slot_next(&f->p, &s, s), WEFT_OK);
     }
     /* operations for both threads, then execution is held */
+    uint64_t expire = s.period + 8;
     signed_op_t *ops[2 * OPS_PER_THREAD];
     op_id_t ids[2 * OPS_PER_THREAD];
     weft_err res[2 * OPS_PER_THREAD];
     for (uint32_t t = 0; t < 2; t++)
         for (int k = 0; k < OPS_PER_THREAD; k++) {
             int i = (int)t * OPS_PER_THREAD + k;
-            ops[i] = make_op(f, acc_of_thread(f, t, 0), s.period + 8, 1000 + (uint64_t)i);
+            ops[i] = make_op(f, acc_of_thread(f, t, 0), expire, 1000 + (uint64_t)i);
             ids[i] = ops[i]->id;
         }
     assert_int_equal(node_send_operations(f->node, ops, 2 * OPS_PER_THREAD, res), WEFT_OK);
@@ -402,6 +404,30 @@ static void test_held_no_duplicates(void **state)
         assert_true(oi.spec_executed || oi.final_executed);
         node_op_info_free(&oi);
     }
+    /* slots pass until the first operation's block is final and executed (out of the blocks
+     * consensus reports to the pool) */
+    bool fin = false;
+    for (int i = 0; i < 60 && !fin; i++) {
+        clock_to(f, s);
+        wait_pending(f, s, NULL);
+        settle(f);
+        assert_int_equal(slot_next(&f->p, &s, s), WEFT_OK);
+        node_op_info_t oi;
+        assert_int_equal(node_get_operation(f->node, &ids[0], &oi), WEFT_OK);
+        fin = oi.final_executed;
+        node_op_info_free(&oi);
+    }
+    assert_true(fin);
+    /* a peer announces it again: executed already, it is not admitted */
+    signed_op_t *again = make_op(f, acc_of_thread(f, 0, 0), expire, 1000);
+    op_id_t again_id = again->id;
+    assert_memory_equal(&again_id, &ids[0], sizeof again_id);
+    weft_err r;
+    assert_int_equal(node_net_ops(f->node, &again, 1, &r), WEFT_OK);
+    assert_int_equal(r, WEFT_OK);
+    settle(f);
+    assert_false(op_in_pool(f, &again_id));
+    assert_int_equal(count_op_events(f, &again_id), 1);
     f->next = s;
 }
 
