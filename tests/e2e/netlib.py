@@ -28,6 +28,7 @@ class Run:
     def __init__(self, weft, weftd, prefix):
         self.weft, self.weftd = weft, weftd
         self.dir = tempfile.mkdtemp(prefix=prefix)
+        print(f"repositories under {self.dir}", flush=True)
         self.failures = []
         self.checks = 0
         self.procs = []      # Popen of nodes started here

@@ -69,6 +69,7 @@ def final_period(st):
 
 def main():
     d = tempfile.mkdtemp(prefix="weft-e2e-net-")
+    print(f"repositories under {d}", flush=True)
     try:
         t_start = time.time()
         p = subprocess.run([WEFT, "devnet", "--nodes", str(NODES), "--dir", d, "--t0", str(T0),

@@ -99,6 +99,7 @@ def start_node(repo):
 
 def main():
     d = tempfile.mkdtemp(prefix="weft-e2e-")
+    print(f"repositories under {d}", flush=True)
     procs = []
     try:
         p = subprocess.run([WEFT, "devnet", "--nodes", "1", "--dir", d, "--t0", str(T0),
