@@ -27,8 +27,9 @@ typedef struct jrec {
 struct journal {
     char *path;
     int fd;
-    bool failed; /* a failed append: refuse everything until reopened */
-    jrec *recs;  /* sorted, unique */
+    bool failed;    /* a failed append: refuse everything until reopened */
+    uint64_t syncs; /* syncs of the file since open (appends, repair, compaction) */
+    jrec *recs;     /* sorted, unique */
     size_t len, cap;
 };
 
@@ -189,6 +190,7 @@ weft_err journal_open(journal_t **out, const char *path, journal_open_report *re
             err = io_error("create", path);
             goto fail;
         }
+        j->syncs += 2;
         size = MAGIC_LEN;
     }
     buf = malloc(size);
@@ -232,6 +234,7 @@ weft_err journal_open(journal_t **out, const char *path, journal_open_report *re
             err = io_error("truncate", path);
             goto fail;
         }
+        j->syncs++;
     }
     if (lseek(j->fd, (off_t)keep, SEEK_SET) < 0) {
         err = io_error("seek", path);
@@ -276,60 +279,87 @@ bool journal_has(const journal_t *j, journal_kind kind, slot_t slot, uint32_t in
     return found;
 }
 
-weft_err journal_record(journal_t *j, journal_kind kind, slot_t slot, uint32_t index)
+/* Merges the sorted batch rs[0..n) (none of it present) into the set; capacity was reserved. */
+static void set_merge(journal_t *j, const jrec *rs, size_t n)
 {
-    jrec r = make(kind, slot, index);
-    if (j->failed)
-        return WEFT_E_IO;
-    bool found;
-    find(j, &r, &found);
-    if (found)
-        return WEFT_E_ALREADY_SIGNED;
-    uint8_t rec[REC_LEN];
-    encode(rec, &r);
-    /* reserve memory first: once on disk, the record must also be in the set */
-    if (!reserve_one(j))
-        return WEFT_E_NOMEM;
-    if (!write_all(j->fd, rec, REC_LEN) || fdatasync(j->fd) != 0) {
-        j->failed = true;
-        return io_error("append", j->path);
+    size_t i = j->len, k = n, out = j->len + n;
+    while (k > 0) {
+        if (i > 0 && rec_cmp(&j->recs[i - 1], &rs[k - 1]) > 0)
+            j->recs[--out] = j->recs[--i];
+        else
+            j->recs[--out] = rs[--k];
     }
-    WEFT_ASSERT(set_add(j, &r)); /* capacity was reserved above */
-    return WEFT_OK;
+    j->len += n;
 }
 
-weft_err journal_record_many(journal_t *j, journal_kind kind, slot_t slot, const uint32_t *indices,
-                             size_t n)
+static int rec_qcmp(const void *a, const void *b) { return rec_cmp(a, b); }
+
+weft_err journal_append(journal_t *j, const journal_entry *e, size_t n)
 {
     if (j->failed)
         return WEFT_E_IO;
     if (n == 0)
         return WEFT_OK;
-    if (n > JOURNAL_MAX_BATCH)
+    if (n > JOURNAL_MAX_APPEND)
         return WEFT_E_LIMIT;
-    uint8_t buf[JOURNAL_MAX_BATCH * REC_LEN];
-    jrec rs[JOURNAL_MAX_BATCH];
+    uint8_t *buf = malloc(n * REC_LEN);
+    jrec *rs = malloc(n * sizeof *rs);
+    weft_err err = WEFT_OK;
+    if (!buf || !rs) {
+        err = WEFT_E_NOMEM;
+        goto out;
+    }
     for (size_t i = 0; i < n; i++) {
-        rs[i] = make(kind, slot, indices[i]);
+        rs[i] = make(e[i].kind, e[i].slot, e[i].index);
         bool found;
         find(j, &rs[i], &found);
-        for (size_t k = 0; k < i && !found; k++)
-            found = rs[k].index == rs[i].index;
-        if (found)
-            return WEFT_E_ALREADY_SIGNED;
+        if (found) {
+            err = WEFT_E_ALREADY_SIGNED;
+            goto out;
+        }
         encode(buf + i * REC_LEN, &rs[i]);
     }
-    if (!reserve(j, n))
-        return WEFT_E_NOMEM;
+    qsort(rs, n, sizeof *rs, rec_qcmp);
+    for (size_t i = 1; i < n; i++)
+        if (rec_cmp(&rs[i - 1], &rs[i]) == 0) {
+            err = WEFT_E_ALREADY_SIGNED;
+            goto out;
+        }
+    /* reserve memory first: once on disk, the records must also be in the set */
+    if (!reserve(j, n)) {
+        err = WEFT_E_NOMEM;
+        goto out;
+    }
     /* one write and one sync: a crash leaves a prefix of whole records and at most one torn one,
      * which opening truncates — every record that reached the disk is refused after restart */
     if (!write_all(j->fd, buf, n * REC_LEN) || fdatasync(j->fd) != 0) {
         j->failed = true;
-        return io_error("append", j->path);
+        err = io_error("append", j->path);
+        goto out;
     }
+    j->syncs++;
+    set_merge(j, rs, n);
+out:
+    free(buf);
+    free(rs);
+    return err;
+}
+
+weft_err journal_record(journal_t *j, journal_kind kind, slot_t slot, uint32_t index)
+{
+    journal_entry e = {kind, slot, index};
+    return journal_append(j, &e, 1);
+}
+
+weft_err journal_record_many(journal_t *j, journal_kind kind, slot_t slot, const uint32_t *indices,
+                             size_t n)
+{
+    if (n > JOURNAL_MAX_BATCH)
+        return j->failed ? WEFT_E_IO : WEFT_E_LIMIT;
+    journal_entry e[JOURNAL_MAX_BATCH];
     for (size_t i = 0; i < n; i++)
-        WEFT_ASSERT(set_add(j, &rs[i])); /* capacity was reserved above */
-    return WEFT_OK;
+        e[i] = (journal_entry){kind, slot, indices[i]};
+    return journal_append(j, e, n);
 }
 
 weft_err journal_compact(journal_t *j, uint64_t min_period)
@@ -363,6 +393,7 @@ weft_err journal_compact(journal_t *j, uint64_t min_period)
         unlink(tmp);
         goto out;
     }
+    j->syncs += 2;
     close(j->fd);
     j->fd = fd;
     if (lseek(j->fd, 0, SEEK_END) < 0) {
@@ -378,3 +409,5 @@ out:
 }
 
 uint64_t journal_count(const journal_t *j) { return j->len; }
+
+uint64_t journal_syncs(const journal_t *j) { return j->syncs; }

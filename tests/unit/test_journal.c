@@ -1,5 +1,6 @@
 /* Unit tests of src/journal: record/refuse/replay, torn tails at every byte, corrupt tail vs
- * corrupt middle, bad magic, compaction. */
+ * corrupt middle, bad magic, compaction, batches of one slot's endorsements, mixed appends
+ * (journal_append: all or nothing, bounded, one sync, torn, refused after reopen). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,6 +218,124 @@ static void test_compact(void **state)
     journal_close(j);
 }
 
+/* Distinct entries of both kinds over many slots, in random order: entry i has slot
+ * (base + i / 32, i % 32), so no two are equal. */
+static void mixed_entries(journal_entry *e, size_t n, uint64_t base, test_rng *r)
+{
+    for (size_t i = 0; i < n; i++) {
+        bool block = test_rng_below(r, 3) == 0;
+        e[i] = (journal_entry){block ? JOURNAL_BLOCK : JOURNAL_ENDORSEMENT,
+                               (slot_t){base + i / 32, (uint8_t)(i % 32)},
+                               block ? 0 : (uint32_t)test_rng_below(r, 16)};
+    }
+    for (size_t i = n; i > 1; i--) {
+        size_t k = test_rng_below(r, i);
+        journal_entry t = e[i - 1];
+        e[i - 1] = e[k];
+        e[k] = t;
+    }
+}
+
+/* An append of mixed records (kinds, slots, indices): one write and one sync, all or nothing,
+ * bounded, replayed and refused after reopen, a torn one keeping exactly a prefix of its records,
+ * and compaction after it. */
+static void test_append_mixed(void **state)
+{
+    (void)state;
+    test_rng r;
+    test_rng_init(&r, test_seed() ^ 0x20);
+    journal_t *j;
+    assert_int_equal(journal_open(&j, path, NULL), WEFT_OK);
+    uint64_t syncs = journal_syncs(j);
+    assert_int_equal(journal_record(j, JOURNAL_BLOCK, (slot_t){50, 3}, 0), WEFT_OK);
+    assert_int_equal(journal_syncs(j), syncs + 1);
+    size_t n = 300;
+    journal_entry *e = malloc((JOURNAL_MAX_APPEND + 1) * sizeof *e);
+    assert_non_null(e);
+    mixed_entries(e, n, 100, &r);
+    assert_int_equal(journal_append(j, e, n), WEFT_OK);
+    assert_int_equal(journal_syncs(j), syncs + 2);
+    assert_int_equal(journal_count(j), n + 1);
+    for (size_t i = 0; i < n; i++)
+        assert_true(journal_has(j, e[i].kind, e[i].slot, e[i].index));
+    long size = file_size();
+    assert_int_equal(size, 8 + (long)(n + 1) * 22);
+
+    /* refused as a whole: one entry already recorded (here the block of the first append) */
+    journal_entry f[3] = {{JOURNAL_BLOCK, {10, 0}, 0},
+                          {JOURNAL_ENDORSEMENT, {10, 1}, 4},
+                          {JOURNAL_BLOCK, {50, 3}, 0}};
+    assert_int_equal(journal_append(j, f, 3), WEFT_E_ALREADY_SIGNED);
+    /* or one repeated in the batch */
+    f[2] = f[1];
+    assert_int_equal(journal_append(j, f, 3), WEFT_E_ALREADY_SIGNED);
+    assert_false(journal_has(j, JOURNAL_BLOCK, (slot_t){10, 0}, 0));
+    assert_false(journal_has(j, JOURNAL_ENDORSEMENT, (slot_t){10, 1}, 4));
+    assert_int_equal(journal_syncs(j), syncs + 2);
+    assert_int_equal(file_size(), size);
+    assert_int_equal(journal_append(j, NULL, 0), WEFT_OK);
+    assert_int_equal(journal_syncs(j), syncs + 2);
+
+    /* bounded: one more than JOURNAL_MAX_APPEND is refused, JOURNAL_MAX_APPEND is one append */
+    mixed_entries(e, JOURNAL_MAX_APPEND + 1, 1000, &r);
+    assert_int_equal(journal_append(j, e, JOURNAL_MAX_APPEND + 1), WEFT_E_LIMIT);
+    assert_false(journal_has(j, e[0].kind, e[0].slot, e[0].index));
+    assert_int_equal(journal_append(j, e, JOURNAL_MAX_APPEND), WEFT_OK);
+    assert_int_equal(journal_syncs(j), syncs + 3);
+    journal_close(j);
+
+    /* after reopen every record of it is refused, alone or in a batch */
+    journal_open_report rep;
+    assert_int_equal(journal_open(&j, path, &rep), WEFT_OK);
+    assert_int_equal(rep.records, n + 1 + JOURNAL_MAX_APPEND);
+    for (size_t i = 0; i < JOURNAL_MAX_APPEND; i++) {
+        assert_true(journal_has(j, e[i].kind, e[i].slot, e[i].index));
+        assert_int_equal(journal_record(j, e[i].kind, e[i].slot, e[i].index),
+                         WEFT_E_ALREADY_SIGNED);
+    }
+    f[0] = e[JOURNAL_MAX_APPEND]; /* never recorded */
+    f[1] = e[17];
+    assert_int_equal(journal_append(j, f, 2), WEFT_E_ALREADY_SIGNED);
+    journal_close(j);
+
+    /* a crash inside the big append's write: each cut keeps exactly the records before it, in the
+     * batch's order; those are refused, the others can still be recorded */
+    size_t len;
+    uint8_t *full = read_file(&len);
+    size_t start = len - JOURNAL_MAX_APPEND * 22;
+    for (int t = 0; t < 8; t++) {
+        size_t cut = start + (size_t)test_rng_below(&r, JOURNAL_MAX_APPEND * 22);
+        if (t == 0)
+            cut = start + 1;
+        write_file(full, cut);
+        assert_int_equal(journal_open(&j, path, &rep), WEFT_OK);
+        size_t kept = (cut - start) / 22;
+        assert_int_equal(rep.records, n + 1 + kept);
+        assert_int_equal(rep.truncated_bytes, (cut - start) % 22);
+        for (size_t i = 0; i < JOURNAL_MAX_APPEND; i++)
+            assert_int_equal(journal_has(j, e[i].kind, e[i].slot, e[i].index), i < kept);
+        if (kept > 0)
+            assert_int_equal(journal_append(j, e, kept + 1), WEFT_E_ALREADY_SIGNED);
+        assert_int_equal(journal_append(j, e + kept, JOURNAL_MAX_APPEND - kept), WEFT_OK);
+        assert_int_equal(journal_count(j), n + 1 + JOURNAL_MAX_APPEND);
+        journal_close(j);
+    }
+    free(full);
+
+    /* compaction keeps the periods asked for, mixed records included */
+    assert_int_equal(journal_open(&j, path, NULL), WEFT_OK);
+    assert_int_equal(journal_compact(j, 1000), WEFT_OK);
+    assert_int_equal(journal_count(j), JOURNAL_MAX_APPEND);
+    assert_false(journal_has(j, JOURNAL_BLOCK, (slot_t){50, 3}, 0));
+    journal_close(j);
+    assert_int_equal(journal_open(&j, path, &rep), WEFT_OK);
+    assert_int_equal(rep.records, JOURNAL_MAX_APPEND);
+    for (size_t i = 0; i < JOURNAL_MAX_APPEND; i++)
+        assert_true(journal_has(j, e[i].kind, e[i].slot, e[i].index));
+    journal_close(j);
+    free(e);
+}
+
 int main(void)
 {
     if (crypto_init() != WEFT_OK)
@@ -229,6 +348,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corruption, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_many, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_append_mixed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
