@@ -2,7 +2,9 @@
  * Finalizing a slot is one storage transaction: the diff's records, the end-of-cycle bookkeeping,
  * the fingerprint and the cursor.  Every write goes through tx_write, which reads the old record
  * to take it out of the fingerprint; any failure aborts the transaction and leaves the in-memory
- * fingerprint and cursor untouched, so memory and storage never disagree. */
+ * fingerprint and cursor untouched, so memory and storage never disagree.  A batch keeps one
+ * transaction open over several slots: the in-memory fingerprint and cursor advance per slot and
+ * the batch's start is saved, to come back to when the batch aborts or its commit fails. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +19,12 @@ struct state_final {
     bool has_cursor;
     slot_t cursor;
     wr_t buf; /* scratch for old values */
+    /* the open batch: the kv's transaction is open, and this is the state at its start */
+    bool in_batch;
+    size_t batch_slots; /* slots applied in the batch */
+    uint8_t batch_fp[STATE_FP_LEN];
+    bool batch_has_cursor;
+    slot_t batch_cursor;
 };
 
 void state_fp_entry(uint8_t out[STATE_FP_LEN], state_table t, const uint8_t *key, size_t klen,
@@ -110,6 +118,7 @@ void state_final_close(state_final_t *f)
 {
     if (!f)
         return;
+    state_final_batch_abort(f);
     wr_free(&f->buf);
     free(f);
 }
@@ -299,23 +308,78 @@ weft_err state_final_genesis(state_final_t *f, const state_diff_t *initial)
     return WEFT_OK;
 }
 
+/* Back to the batch's start; the kv's transaction is already gone. */
+static void batch_restore(state_final_t *f)
+{
+    memcpy(f->fp, f->batch_fp, STATE_FP_LEN);
+    f->has_cursor = f->batch_has_cursor;
+    f->cursor = f->batch_cursor;
+    f->in_batch = false;
+    f->batch_slots = 0;
+}
+
+weft_err state_final_batch_begin(state_final_t *f)
+{
+    WEFT_MISUSE(f);
+    if (!f->has_genesis || f->in_batch)
+        return WEFT_E_STATE;
+    weft_err err = f->kv.vt->begin(f->kv.self);
+    if (err)
+        return err;
+    memcpy(f->batch_fp, f->fp, STATE_FP_LEN);
+    f->batch_has_cursor = f->has_cursor;
+    f->batch_cursor = f->cursor;
+    f->batch_slots = 0;
+    f->in_batch = true;
+    return WEFT_OK;
+}
+
+weft_err state_final_batch_commit(state_final_t *f)
+{
+    WEFT_MISUSE(f);
+    if (!f->in_batch)
+        return WEFT_E_STATE;
+    if (!f->batch_slots) {
+        state_final_batch_abort(f);
+        return WEFT_OK;
+    }
+    weft_err err = f->kv.vt->commit(f->kv.self); /* consumes the transaction, even failing */
+    if (err) {
+        batch_restore(f);
+        return err;
+    }
+    f->in_batch = false;
+    f->batch_slots = 0;
+    return WEFT_OK;
+}
+
+void state_final_batch_abort(state_final_t *f)
+{
+    if (!f->in_batch)
+        return;
+    f->kv.vt->abort(f->kv.self);
+    batch_restore(f);
+}
+
+bool state_final_in_batch(const state_final_t *f) { return f->in_batch; }
+
 weft_err state_final_apply(state_final_t *f, slot_t slot, const state_diff_t *diff)
 {
     WEFT_MISUSE(f && diff);
-    if (!f->has_genesis)
-        return WEFT_E_STATE;
+    bool batch = f->in_batch;
     slot_t next;
-    weft_err err = state_final_next_slot(f, &next);
-    if (err)
+    weft_err err = f->has_genesis ? state_final_next_slot(f, &next) : WEFT_E_STATE;
+    if (!err && (slot.thread >= f->p.thread_count || slot_cmp(slot, next) != 0))
+        err = WEFT_E_STATE_SLOT;
+    if (err) {
+        state_final_batch_abort(f); /* no-op outside a batch */
         return err;
-    if (slot.thread >= f->p.thread_count || slot_cmp(slot, next) != 0)
-        return WEFT_E_STATE_SLOT;
+    }
 
     txn x = {.f = f};
     memcpy(x.fp, f->fp, STATE_FP_LEN);
     state_kv_t kv = f->kv;
-    err = kv.vt->begin(kv.self);
-    if (err)
+    if (!batch && (err = kv.vt->begin(kv.self)))
         return err;
     err = tx_diff(&x, diff);
     if (!err && slot.thread == f->p.thread_count - 1 &&
@@ -329,10 +393,13 @@ weft_err state_final_apply(state_final_t *f, slot_t slot, const state_diff_t *di
         err = meta_put(f, STATE_META_FINGERPRINT, x.fp, STATE_FP_LEN);
     if (err) {
         kv.vt->abort(kv.self);
+        if (batch)
+            batch_restore(f);
         return err;
     }
-    err = kv.vt->commit(kv.self);
-    if (err)
+    if (batch)
+        f->batch_slots++;
+    else if ((err = kv.vt->commit(kv.self)))
         return err;
     memcpy(f->fp, x.fp, STATE_FP_LEN);
     f->cursor = slot;

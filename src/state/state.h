@@ -16,7 +16,9 @@
  *     [slot diff] → [newer speculative diffs] → final state.
  *   - state_final_t, the final state over a kv: finalizing a slot writes its diff, the cycle
  *     bookkeeping, the fingerprint and the final cursor in one storage transaction; any failure
- *     aborts it and leaves both the storage and the in-memory state as before.
+ *     aborts it and leaves both the storage and the in-memory state as before.  A batch
+ *     (state_final_batch_begin … _commit) finalizes several slots in one transaction: one commit,
+ *     one sync, all of them or none.
  *
  * The fingerprint is the XOR, over every record outside the meta table, of
  * BLAKE3-XOF-64(table ‖ varint(key length) ‖ key ‖ value); it does not depend on insertion order
@@ -28,7 +30,8 @@
  * Pure: no I/O except through the kv, no clock, no globals.
  * Ownership: documented per function; "borrowed" pointers stay valid until the stated event.
  * Thread-safety: none.  A final state, its kv, the diffs and the views over them belong to one
- * thread (the execution actor); other threads read through their own kv handles.
+ * thread (the execution actor); other threads read through their own kv handles (which see
+ * committed state only: see "Batches" below).
  */
 #ifndef WEFT_STATE_H
 #define WEFT_STATE_H
@@ -164,9 +167,43 @@ WEFT_MUST_USE weft_err state_final_next_slot(const state_final_t *f, slot_t *out
  * cycle C, the cycle bookkeeping (docs/consensus.md §2.4: roll snapshot of C, pruning of cycles
  * before C − 4, state-hash snapshot of C); then the fingerprint and the cursor — all in one
  * storage transaction.  On any error nothing is written and the final state is unchanged.
+ * Inside a batch the writes go to the batch's transaction and nothing is committed; on any error
+ * the whole batch is aborted (as state_final_batch_abort: the final state is back at the batch's
+ * start and no batch is open).
  * Errors: E_STATE (no genesis), E_STATE_SLOT (not the next slot), E_INVAL (diff writes the meta
  * table), kv errors. */
 WEFT_MUST_USE weft_err state_final_apply(state_final_t *f, slot_t slot, const state_diff_t *diff);
+
+/* Batches: several slots finalized in one storage transaction (group commit: one commit and one
+ * sync for all of them, where each slot alone costs one).
+ *
+ *   state_final_batch_begin(f);                 opens the kv's write transaction
+ *   state_final_apply(f, s1, d1); … (f, sN, dN) each slot as above, in order, nothing committed
+ *   state_final_batch_commit(f);                all N slots durable at once, or none
+ *
+ * Inside a batch every slot still does its own cycle bookkeeping, fingerprint and cursor, in
+ * order, and the in-memory fingerprint and cursor (state_final_cursor, _next_slot, _fingerprint,
+ * _hash) advance with each apply.  Reads through the final state's kv — views over f
+ * (state_view_*), exec_slot over f, state_final_verify — see the batch's writes so far: slot N + 1
+ * executes over slot N.  Those reads belong to the final state's thread, which owns the batch.
+ * Anything else sees the committed state only: other kv handles and LMDB snapshots
+ * (store_snapshot_open) taken before the commit, other processes, and a reopened store after a
+ * crash, which finds the state at the batch's start or at its end, never in between.  Whoever
+ * publishes finality to other threads (a cursor, events) must do it after the commit.
+ *
+ * begin: E_STATE without genesis or with a batch open; kv errors (nothing open then).
+ * commit: E_STATE without a batch; kv errors — the transaction is gone and the final state is
+ *   exactly as at the batch's start (storage and memory).  Either way no batch is open after it.
+ *   A batch without slots is closed without a commit.
+ * abort: drops the batch's writes and restores the fingerprint and cursor of its start (no-op
+ *   without a batch).  Closing the final state with a batch open aborts it.
+ * Genesis cannot be written inside a batch (it requires no genesis; a batch requires one).
+ * Thread-safety: as the final state (none). */
+WEFT_MUST_USE weft_err state_final_batch_begin(state_final_t *f);
+WEFT_MUST_USE weft_err state_final_batch_commit(state_final_t *f);
+void state_final_batch_abort(state_final_t *f);
+/* Whether a batch is open. */
+bool state_final_in_batch(const state_final_t *f);
 void state_final_fingerprint(const state_final_t *f, uint8_t out[STATE_FP_LEN]);
 /* BLAKE3 of the fingerprint. */
 void state_final_hash(const state_final_t *f, hash32_t *out);

@@ -3,9 +3,10 @@
  *
  * One LMDB environment per node (a directory holding data.mdb and lock.mdb) with one named
  * database per state table (state_table_name).  store_kv() exposes it as the state module's
- * storage interface (state_kv_t), so that state_final_apply writes each finalized slot in one LMDB
- * write transaction: all of it becomes durable at commit, or none of it does — a process crash at
- * any point leaves the previous or the new final state.
+ * storage interface (state_kv_t), so that state_final_apply writes each finalized slot — or a batch
+ * of them (state_final_batch_begin) — in one LMDB write transaction: all of it becomes durable at
+ * commit, or none of it does — a process crash at any point leaves the previous or the new final
+ * state.  Reads through the kv while a write transaction is open see its writes.
  *
  * Transactions poison themselves (LMDB's MDB_TXN_ERROR model, c-style-anchors §6): after a failed
  * put or del, every call but abort fails with E_STORE_POISONED and commit aborts.  A full map

@@ -4,7 +4,8 @@
  * history, injected write failures at every write of a finalization (nothing partial), and a real
  * crash (a forked child exiting) before every write of a finalization: reopening always finds the
  * old or the new final state, never a mix; snapshots (a final state as it was, read-only, ended by
- * a map growth or the store's close). */
+ * a map growth or the store's close); batches of slots in one transaction (the same result as
+ * one by one, aborts and failed writes back to the batch's start, a crash at every write). */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -724,6 +725,365 @@ static void test_crash_at_every_write(void **state)
     tmpdir_remove(dir);
 }
 
+/* ---- batches: several slots in one transaction -------------------------------------------------
+ */
+
+#define BATCH_END_PERIOD 20 /* slots (0, 0) … (19, 1): 10 cycles of T = 2, P = 2 */
+#define BATCH_SLOTS (2 * BATCH_END_PERIOD)
+
+/* The reference: every slot finalized alone in memory; fp[i] after slot i (fp[-1]: genesis). */
+typedef struct ref_run {
+    state_memkv_t *m;
+    state_final_t *f;
+    uint8_t fp[BATCH_SLOTS + 1][STATE_FP_LEN]; /* [0]: genesis, [i + 1]: after slot index i */
+} ref_run;
+
+static void ref_run_make(ref_run *r, const model_params *p)
+{
+    assert_int_equal(state_memkv_new(&r->m), WEFT_OK);
+    assert_int_equal(state_final_open(&r->f, p, state_memkv_kv(r->m)), WEFT_OK);
+    genesis(r->f);
+    state_final_fingerprint(r->f, r->fp[0]);
+    state_diff_t *d;
+    assert_int_equal(state_diff_new(&d), WEFT_OK);
+    slot_t s = {0, 0};
+    for (size_t i = 0; i < BATCH_SLOTS; i++, assert_int_equal(slot_next(p, &s, s), WEFT_OK)) {
+        assert_int_equal(slot_diff(r->f, s, d), WEFT_OK);
+        assert_int_equal(state_final_apply(r->f, s, d), WEFT_OK);
+        state_diff_clear(d);
+        state_final_fingerprint(r->f, r->fp[i + 1]);
+    }
+    state_diff_free(d);
+}
+
+static void ref_run_free(ref_run *r)
+{
+    state_final_close(r->f);
+    state_memkv_free(r->m);
+}
+
+static size_t slot_ix(slot_t s) { return (size_t)(s.period * 2 + s.thread); }
+
+/* Finalizes `count` slots from the next one in one batch, checking along the way that the
+ * in-memory cursor and fingerprint advance with each apply; returns the commit's result. */
+static weft_err run_batch(state_final_t *f, const model_params *p, size_t count, const ref_run *r)
+{
+    state_diff_t *d;
+    assert_int_equal(state_diff_new(&d), WEFT_OK);
+    slot_t s;
+    assert_int_equal(state_final_next_slot(f, &s), WEFT_OK);
+    assert_int_equal(state_final_batch_begin(f), WEFT_OK);
+    assert_true(state_final_in_batch(f));
+    uint8_t fp[STATE_FP_LEN];
+    for (size_t i = 0; i < count; i++, assert_int_equal(slot_next(p, &s, s), WEFT_OK)) {
+        /* the slot's changes read the final state: they see the batch's earlier slots */
+        assert_int_equal(slot_diff(f, s, d), WEFT_OK);
+        assert_int_equal(state_final_apply(f, s, d), WEFT_OK);
+        state_diff_clear(d);
+        slot_t c;
+        assert_true(state_final_cursor(f, &c) && slot_cmp(c, s) == 0);
+        state_final_fingerprint(f, fp);
+        assert_memory_equal(fp, r->fp[slot_ix(s) + 1], STATE_FP_LEN);
+    }
+    state_diff_free(d);
+    assert_true(state_final_in_batch(f));
+    weft_err err = state_final_batch_commit(f);
+    assert_false(state_final_in_batch(f));
+    return err;
+}
+
+static void assert_at(state_final_t *f, const ref_run *r, size_t done)
+{
+    uint8_t fp[STATE_FP_LEN];
+    state_final_fingerprint(f, fp);
+    assert_memory_equal(fp, r->fp[done], STATE_FP_LEN);
+    slot_t c;
+    if (done == 0)
+        assert_false(state_final_cursor(f, &c));
+    else
+        assert_true(state_final_cursor(f, &c) && slot_ix(c) == done - 1);
+    assert_int_equal(state_final_verify(f), WEFT_OK); /* the stored records are the same */
+}
+
+/* Batches of 1 to 9 slots, across cycle ends (every 4 slots), give the same fingerprints, cursors
+ * and records as the slots one by one — in memory and in LMDB (reopened: durable); an LMDB
+ * snapshot taken during a batch sees the state before it. */
+static void test_batch_same_as_one_by_one(void **state)
+{
+    (void)state;
+    model_params p;
+    small_params(&p);
+    ref_run r;
+    ref_run_make(&r, &p);
+    static const size_t sizes[] = {1, 3, 9, 2, 4, 5, 7, 1, 8};
+    for (int backend = 0; backend < 2; backend++) {
+        char dir[64];
+        state_memkv_t *m = NULL;
+        store_t *st = NULL;
+        state_kv_t kv;
+        if (backend == 0) {
+            assert_int_equal(state_memkv_new(&m), WEFT_OK);
+            kv = state_memkv_kv(m);
+        } else {
+            tmpdir_make(dir);
+            st = open_store(dir, 0, 0, true);
+            kv = store_kv(st);
+        }
+        state_final_t *f;
+        assert_int_equal(state_final_open(&f, &p, kv), WEFT_OK);
+        assert_int_equal(state_final_batch_begin(f), WEFT_E_STATE); /* no genesis */
+        genesis(f);
+        size_t done = 0;
+        for (size_t i = 0; done < BATCH_SLOTS; i++) {
+            size_t n = sizes[i % WEFT_ARRAY_LEN(sizes)];
+            if (n > BATCH_SLOTS - done)
+                n = BATCH_SLOTS - done;
+            store_snap_t *sn = NULL;
+            if (st && i == 3) { /* a snapshot in the middle of a batch: see below */
+                assert_int_equal(state_final_batch_begin(f), WEFT_OK);
+                assert_int_equal(state_final_batch_begin(f), WEFT_E_STATE); /* one at a time */
+                state_diff_t *d;
+                assert_int_equal(state_diff_new(&d), WEFT_OK);
+                slot_t s;
+                assert_int_equal(state_final_next_slot(f, &s), WEFT_OK);
+                assert_int_equal(slot_diff(f, s, d), WEFT_OK);
+                assert_int_equal(state_final_apply(f, s, d), WEFT_OK);
+                state_diff_free(d);
+                assert_int_equal(store_snapshot_open(st, &sn), WEFT_OK);
+                state_final_t *old;
+                assert_int_equal(state_final_open(&old, &p, store_snapshot_kv(sn)), WEFT_OK);
+                assert_at(old, &r, done); /* committed state only */
+                state_final_close(old);
+                store_snapshot_close(sn);
+                assert_int_equal(state_final_batch_commit(f), WEFT_OK);
+                done++;
+                assert_at(f, &r, done);
+                continue;
+            }
+            assert_int_equal(run_batch(f, &p, n, &r), WEFT_OK);
+            done += n;
+            assert_at(f, &r, done);
+        }
+        /* an empty batch changes nothing */
+        assert_int_equal(state_final_batch_begin(f), WEFT_OK);
+        assert_int_equal(state_final_batch_commit(f), WEFT_OK);
+        assert_int_equal(state_final_batch_commit(f), WEFT_E_STATE); /* none open */
+        assert_at(f, &r, BATCH_SLOTS);
+        for (unsigned t = 0; t < STATE_T_COUNT; t++)
+            assert_same_scan(kv, state_memkv_kv(r.m), (state_table)t, NULL, 0, NULL, 0);
+        state_final_close(f);
+        if (st) { /* durable: a reopened store is at the last batch */
+            store_close(st);
+            st = open_store(dir, 0, 0, true);
+            assert_int_equal(state_final_open(&f, &p, store_kv(st)), WEFT_OK);
+            assert_at(f, &r, BATCH_SLOTS);
+            state_final_close(f);
+            store_close(st);
+            tmpdir_remove(dir);
+        }
+        state_memkv_free(m);
+    }
+    ref_run_free(&r);
+}
+
+/* Aborts and failures put the final state back at the batch's start (memory and storage) and a
+ * following batch works: an abort, a slot out of order, a failed write at every write of a batch
+ * of 6 slots across two cycle ends (an apply's or the commit's), in memory and in LMDB. */
+static void test_batch_abort_and_failures(void **state)
+{
+    (void)state;
+    model_params p;
+    small_params(&p);
+    ref_run r;
+    ref_run_make(&r, &p);
+    const size_t start = 7, count = 6; /* slots (3, 1) … (6, 0): cycle ends (3, 1) and (5, 1) */
+    /* writes of the batch: counted on the reference's backend */
+    uint64_t writes;
+    {
+        state_memkv_t *m;
+        assert_int_equal(state_memkv_new(&m), WEFT_OK);
+        store_fault_t fw;
+        store_fault_init(&fw, state_memkv_kv(m));
+        state_final_t *f;
+        assert_int_equal(state_final_open(&f, &p, store_fault_kv(&fw)), WEFT_OK);
+        genesis(f);
+        run_until(f, &p, (slot_t){3, 1});
+        fw.writes = 0;
+        assert_int_equal(run_batch(f, &p, count, &r), WEFT_OK);
+        writes = fw.writes;
+        assert_at(f, &r, start + count);
+        state_final_close(f);
+        state_memkv_free(m);
+    }
+    assert_true(writes > 6 * 10); /* records, bookkeeping, cursors, one commit */
+    for (int backend = 0; backend < 2; backend++) {
+        char dir[64];
+        state_memkv_t *m = NULL;
+        store_t *st = NULL;
+        state_kv_t inner;
+        if (backend == 0) {
+            assert_int_equal(state_memkv_new(&m), WEFT_OK);
+            inner = state_memkv_kv(m);
+        } else {
+            tmpdir_make(dir);
+            st = open_store(dir, 0, 0, true);
+            inner = store_kv(st);
+        }
+        store_fault_t fw;
+        store_fault_init(&fw, inner);
+        state_final_t *f;
+        assert_int_equal(state_final_open(&f, &p, store_fault_kv(&fw)), WEFT_OK);
+        genesis(f);
+        run_until(f, &p, (slot_t){3, 1});
+        assert_at(f, &r, start);
+
+        /* an abort */
+        state_diff_t *d;
+        assert_int_equal(state_diff_new(&d), WEFT_OK);
+        assert_int_equal(state_final_batch_begin(f), WEFT_OK);
+        slot_t s = {3, 1};
+        for (size_t i = 0; i < count; i++, assert_int_equal(slot_next(&p, &s, s), WEFT_OK)) {
+            assert_int_equal(slot_diff(f, s, d), WEFT_OK);
+            assert_int_equal(state_final_apply(f, s, d), WEFT_OK);
+            state_diff_clear(d);
+        }
+        state_final_batch_abort(f);
+        assert_false(state_final_in_batch(f));
+        state_final_batch_abort(f); /* none open: nothing */
+        assert_at(f, &r, start);
+        state_view_t v;
+        hash32_t h;
+        state_view_init(&v, f, NULL, 0, NULL);
+        assert_int_equal(state_hash_snapshot(&v, 1, &h), WEFT_E_NOT_FOUND); /* cycle 1's end */
+        state_view_free(&v);
+
+        /* a slot out of order ends the batch too */
+        assert_int_equal(state_final_batch_begin(f), WEFT_OK);
+        assert_int_equal(slot_diff(f, (slot_t){3, 1}, d), WEFT_OK);
+        assert_int_equal(state_final_apply(f, (slot_t){3, 1}, d), WEFT_OK);
+        assert_int_equal(state_final_apply(f, (slot_t){3, 1}, d), WEFT_E_STATE_SLOT);
+        state_diff_clear(d);
+        assert_false(state_final_in_batch(f));
+        assert_at(f, &r, start);
+
+        /* a failed write at every write of the batch */
+        for (uint64_t n = 1; n <= writes; n++) {
+            fw.writes = 0;
+            fw.fail_at = n;
+            assert_int_equal(state_final_batch_begin(f), WEFT_OK);
+            weft_err err = WEFT_OK;
+            s = (slot_t){3, 1};
+            for (size_t i = 0; !err && i < count;
+                 i++, assert_int_equal(slot_next(&p, &s, s), WEFT_OK)) {
+                assert_int_equal(slot_diff(f, s, d), WEFT_OK);
+                err = state_final_apply(f, s, d);
+                state_diff_clear(d);
+            }
+            if (!err)
+                err = state_final_batch_commit(f);
+            assert_int_equal(err, WEFT_E_STORE_FAULT);
+            assert_true(n < writes || fw.writes == writes); /* the last write is the commit */
+            assert_false(state_final_in_batch(f));
+            fw.fail_at = 0;
+            assert_at(f, &r, start);
+        }
+        /* and then the batch commits */
+        fw.writes = 0;
+        assert_int_equal(run_batch(f, &p, count, &r), WEFT_OK);
+        assert_int_equal(fw.writes, writes);
+        assert_at(f, &r, start + count);
+        state_diff_free(d);
+        state_final_close(f);
+        if (st) {
+            store_close(st);
+            st = open_store(dir, 0, 0, true);
+            assert_int_equal(state_final_open(&f, &p, store_kv(st)), WEFT_OK);
+            assert_at(f, &r, start + count);
+            state_final_close(f);
+            store_close(st);
+            tmpdir_remove(dir);
+        }
+        state_memkv_free(m);
+    }
+    ref_run_free(&r);
+}
+
+/* In a forked child: finalize slots (3, 1) … (6, 0) in one batch, crash before write n (exit
+ * codes as child_finalize). */
+static void child_batch(const char *dir, const model_params *p, uint64_t n)
+{
+    store_options o = {.dir = dir, .no_sync = true};
+    store_t *s;
+    state_final_t *f;
+    state_diff_t *d;
+    if (store_open(&s, &o) || state_diff_new(&d))
+        _exit(2);
+    store_fault_t fw;
+    store_fault_init(&fw, store_kv(s));
+    fw.crash_at = n;
+    fw.crash = crash_now;
+    if (state_final_open(&f, p, store_fault_kv(&fw)) || state_final_batch_begin(f))
+        _exit(2);
+    slot_t sl = {3, 1};
+    for (int i = 0; i < 6; i++) {
+        if (slot_diff(f, sl, d) || state_final_apply(f, sl, d) || slot_next(p, &sl, sl))
+            _exit(2);
+        state_diff_clear(d);
+    }
+    _exit(state_final_batch_commit(f) == WEFT_OK ? 3 : 2);
+}
+
+/* A real crash before every write of a batch: reopening finds the batch's start or its end. */
+static void test_batch_crash_at_every_write(void **state)
+{
+    (void)state;
+    model_params p;
+    small_params(&p);
+    ref_run r;
+    ref_run_make(&r, &p);
+    char dir[64];
+    tmpdir_make(dir);
+    store_t *s = open_store(dir, 0, 0, true);
+    state_final_t *f;
+    assert_int_equal(state_final_open(&f, &p, store_kv(s)), WEFT_OK);
+    genesis(f);
+    run_until(f, &p, (slot_t){3, 1});
+    state_final_close(f);
+    store_close(s);
+    int saw_old = 0, saw_new = 0;
+    for (uint64_t n = 1;; n++) {
+        fflush(NULL);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0)
+            child_batch(dir, &p, n);
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 2);
+        s = open_store(dir, 0, 0, true);
+        assert_int_equal(state_final_open(&f, &p, store_kv(s)), WEFT_OK);
+        slot_t c;
+        assert_true(state_final_cursor(f, &c));
+        if (slot_ix(c) == 6) {
+            assert_at(f, &r, 7);
+            saw_old++;
+        } else {
+            assert_at(f, &r, 13);
+            saw_new++;
+        }
+        state_final_close(f);
+        store_close(s);
+        if (WEXITSTATUS(status) == 3) /* no crash: every write passed */
+            break;
+    }
+    print_message("batch crash points: %d (start %d times, end %d)\n", saw_old + saw_new - 1,
+                  saw_old, saw_new);
+    assert_true(saw_old > 60);
+    assert_int_equal(saw_new, 1); /* only the completed commit */
+    tmpdir_remove(dir);
+    ref_run_free(&r);
+}
+
 int main(void)
 {
     if (crypto_init() != WEFT_OK)
@@ -738,6 +1098,9 @@ int main(void)
         cmocka_unit_test(test_snapshots),
         cmocka_unit_test(test_failed_write_at_every_step),
         cmocka_unit_test(test_crash_at_every_write),
+        cmocka_unit_test(test_batch_same_as_one_by_one),
+        cmocka_unit_test(test_batch_abort_and_failures),
+        cmocka_unit_test(test_batch_crash_at_every_write),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
