@@ -98,6 +98,7 @@ typedef struct node_status {
     uint64_t ops_final_executed; /* operations executed in final slots since start */
     uint64_t blocks_produced, endorsements_produced; /* by this node since start */
     size_t staking_addresses;
+    uint64_t journal_syncs; /* syncs of the signing journal since the node started */
 } node_status_t;
 WEFT_MUST_USE weft_err node_get_status(node_t *n, node_status_t *out);
 
