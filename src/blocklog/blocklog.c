@@ -555,33 +555,65 @@ weft_err blocklog_mark_final(blocklog_t *l, const block_id_t *ids, size_t n)
     return run_write(l, final_body, &c);
 }
 
-typedef struct put_final_ctx {
-    put_ctx put;
-    bool has_put;
-    final_ctx fin;
-} put_final_ctx;
+/* ---- group commit --------------------------------------------------------------------------- */
 
-static int put_final_body(blocklog_t *l, MDB_txn *txn, void *ctx, weft_err *err)
+typedef struct write_ctx {
+    const blocklog_put_rec *puts;
+    size_t np;
+    final_ctx fin;
+    const block_id_t *rm;
+    size_t nr;
+    size_t skipped;
+} write_ctx;
+
+static int group_body(blocklog_t *l, MDB_txn *txn, void *ctx, weft_err *err)
 {
-    put_final_ctx *c = ctx;
-    if (c->has_put) {
-        int rc = put_body(l, txn, &c->put, err);
+    write_ctx *c = ctx;
+    c->skipped = 0; /* the body runs again after the map grew */
+    for (size_t i = 0; i < c->np; i++) {
+        put_ctx p = {c->puts[i].id, c->puts[i].slot, c->puts[i].rec, c->puts[i].len};
+        int rc = put_body(l, txn, &p, err);
         if (rc || *err)
             return rc;
     }
-    return final_body(l, txn, &c->fin, err);
+    int rc = final_body(l, txn, &c->fin, err);
+    for (size_t i = 0; !rc && !*err && i < c->nr; i++) {
+        rc = remove_body(l, txn, (void *)&c->rm[i], err);
+        if (!rc && (*err == WEFT_E_NOT_FOUND || *err == WEFT_E_STATE)) {
+            *err = WEFT_OK;
+            c->skipped++;
+        }
+    }
+    return rc;
+}
+
+weft_err blocklog_write(blocklog_t *l, const blocklog_put_rec *puts, size_t np,
+                        const block_id_t *ids, size_t nf, const block_id_t *rm, size_t nr,
+                        size_t *skipped)
+{
+    WEFT_MISUSE(l && (puts || np == 0) && (ids || nf == 0) && (rm || nr == 0));
+    if (skipped)
+        *skipped = 0;
+    for (size_t i = 0; i < np; i++) {
+        WEFT_MISUSE(puts[i].id && (puts[i].rec || puts[i].len == 0));
+        if (puts[i].slot.thread >= l->threads || puts[i].len == 0)
+            return WEFT_E_INVAL;
+    }
+    if (np == 0 && nf == 0 && nr == 0)
+        return WEFT_OK;
+    write_ctx c = {puts, np, {ids, nf}, rm, nr, 0};
+    weft_err err = run_write(l, group_body, &c);
+    if (!err && skipped)
+        *skipped = c.skipped;
+    return err;
 }
 
 weft_err blocklog_put_final(blocklog_t *l, const block_id_t *id, slot_t slot, const uint8_t *rec,
                             size_t len, const block_id_t *ids, size_t n)
 {
     WEFT_MISUSE(l && (rec || len == 0 || !id) && (ids || n == 0));
-    if (id && (slot.thread >= l->threads || len == 0))
-        return WEFT_E_INVAL;
-    if (!id && n == 0)
-        return WEFT_OK;
-    put_final_ctx c = {{id, slot, rec, len}, id != NULL, {ids, n}};
-    return run_write(l, put_final_body, &c);
+    blocklog_put_rec p = {id, slot, rec, len};
+    return blocklog_write(l, &p, id ? 1 : 0, ids, n, NULL, 0, NULL);
 }
 
 weft_err blocklog_heads(blocklog_t *l, block_id_t *ids, slot_t *slots, bool *have)

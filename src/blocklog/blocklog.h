@@ -13,11 +13,11 @@
  *     seed 002 — updated in the same transaction as the final index.
  *
  * Durability: every mutating call is one LMDB write transaction, committed (and synced unless
- * no_sync) before it returns: after a crash the log holds every call that returned WEFT_OK, and
- * the call in progress either whole or not at all.  Layout (blocklog.c): databases "blocks",
- * "pending" (the (slot, id) index of PENDING blocks), "final" and "meta" (format, T, heads).
- * Retention: blocklog_prune_final removes final blocks (records and index) below a period; the
- * heads are never removed.
+ * no_sync) before it returns (blocklog_write groups several writes in one): after a crash the log
+ * holds every call that returned WEFT_OK, and the call in progress either whole or not at all.
+ * Layout (blocklog.c): databases "blocks", "pending" (the (slot, id) index of PENDING blocks),
+ * "final" and "meta" (format, T, heads). Retention: blocklog_prune_final removes final blocks
+ * (records and index) below a period; the heads are never removed.
  *
  * Errors: E_STORE_LMDB (logged), E_STORE_MAP_FULL (past map_size_max; the map grows by doubling
  * before that, transparently: the call's transaction is replayed), E_IO, E_NOMEM, E_NOT_FOUND
@@ -71,9 +71,23 @@ WEFT_MUST_USE weft_err blocklog_remove(blocklog_t *l, const block_id_t *id);
  * its slot is later than the head's.  An id already final is skipped; a block whose slot already
  * has another final block is refused (E_EXISTS, nothing written). */
 WEFT_MUST_USE weft_err blocklog_mark_final(blocklog_t *l, const block_id_t *ids, size_t n);
-/* blocklog_put (when id is not NULL) then blocklog_mark_final, in one transaction — one commit
- * (and sync) for a new block and the blocks it made final: all of it or nothing (the errors of
- * both; ids may name the new block). */
+/* Group commit: several writes in one transaction — one commit, and one sync, for all of them.
+ * In order: blocklog_put of every puts[i], then blocklog_mark_final of ids[0..nf) (which may name
+ * the blocks just put), then blocklog_remove of rm[0..nr), where a block that is absent or final
+ * is skipped (counted in *skipped, may be NULL; a block put and removed in the same call is not
+ * kept).  All of it or nothing: the first error of a put (E_EXISTS, E_INVAL for a thread ≥ T or an
+ * empty record) or of the marks is returned and nothing is written.  The caller keeps its
+ * arguments (copied by LMDB during the call). */
+typedef struct blocklog_put_rec {
+    const block_id_t *id;
+    slot_t slot;
+    const uint8_t *rec;
+    size_t len;
+} blocklog_put_rec;
+WEFT_MUST_USE weft_err blocklog_write(blocklog_t *l, const blocklog_put_rec *puts, size_t np,
+                                      const block_id_t *ids, size_t nf, const block_id_t *rm,
+                                      size_t nr, size_t *skipped);
+/* blocklog_write of one block (when id is not NULL) and the blocks it made final. */
 WEFT_MUST_USE weft_err blocklog_put_final(blocklog_t *l, const block_id_t *id, slot_t slot,
                                           const uint8_t *rec, size_t len, const block_id_t *ids,
                                           size_t n);

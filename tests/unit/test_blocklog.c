@@ -259,6 +259,63 @@ static void test_put_final(void **state)
     tmpdir_remove(dir);
 }
 
+/* Group commit: several new blocks, final marks naming them and removals in one transaction. */
+static void test_write_group(void **state)
+{
+    (void)state;
+    char dir[64];
+    tmpdir_make(dir);
+    blocklog_t *l = open_log(dir, 2, 0, 0);
+    put_n(l, 10, (slot_t){1, 0});
+    put_n(l, 11, (slot_t){1, 1});
+    uint8_t recs[3][64];
+    block_id_t nid[3] = {bid(30), bid(31), bid(32)};
+    blocklog_put_rec puts[3];
+    for (int i = 0; i < 3; i++)
+        puts[i] = (blocklog_put_rec){&nid[i], (slot_t){2, (uint8_t)(i % 2)}, recs[i],
+                                     rec_of(30 + (uint64_t)i, recs[i])};
+    puts[2].slot = (slot_t){3, 0};
+    /* a final mark of an unknown block: none of the three new blocks is stored, nothing removed */
+    block_id_t fin[2] = {bid(10), bid(99)}, rm[3] = {bid(11), bid(32), bid(77)};
+    size_t skipped = 5;
+    assert_int_equal(blocklog_write(l, puts, 3, fin, 2, rm, 3, &skipped), WEFT_E_NOT_FOUND);
+    for (int i = 0; i < 3; i++)
+        assert_false(blocklog_has(l, &nid[i]));
+    assert_block(l, 11, (slot_t){1, 1}, BLOCKLOG_PENDING);
+    /* all of it: 10 and the new 30 final, 11 removed, 32 put and removed, 77 absent (skipped), a
+     * final block among the removals (10) skipped too */
+    fin[1] = nid[0];
+    block_id_t rm2[4] = {bid(11), bid(32), bid(77), bid(10)};
+    assert_int_equal(blocklog_write(l, puts, 3, fin, 2, rm2, 4, &skipped), WEFT_OK);
+    assert_int_equal(skipped, 2);
+    assert_block(l, 10, (slot_t){1, 0}, BLOCKLOG_FINAL);
+    assert_block(l, 30, (slot_t){2, 0}, BLOCKLOG_FINAL);
+    assert_block(l, 31, (slot_t){2, 1}, BLOCKLOG_PENDING);
+    assert_false(blocklog_has(l, &rm2[0]));
+    assert_false(blocklog_has(l, &nid[2]));
+    /* a block already stored among the puts: refused whole */
+    block_id_t id40 = bid(40);
+    uint8_t r40[64];
+    blocklog_put_rec again[2] = {{&id40, (slot_t){4, 0}, r40, rec_of(40, r40)}, puts[1]};
+    assert_int_equal(blocklog_write(l, again, 2, NULL, 0, NULL, 0, NULL), WEFT_E_EXISTS);
+    assert_false(blocklog_has(l, &id40));
+    /* a bad thread or an empty record: E_INVAL before anything */
+    again[0].slot.thread = 2;
+    assert_int_equal(blocklog_write(l, again, 1, NULL, 0, NULL, 0, NULL), WEFT_E_INVAL);
+    again[0].slot.thread = 0;
+    again[0].len = 0;
+    assert_int_equal(blocklog_write(l, again, 1, NULL, 0, NULL, 0, NULL), WEFT_E_INVAL);
+    assert_int_equal(blocklog_write(l, NULL, 0, NULL, 0, NULL, 0, &skipped), WEFT_OK);
+    assert_int_equal(skipped, 0);
+    /* survives a reopen */
+    blocklog_close(l);
+    l = open_log(dir, 2, 0, 0);
+    assert_block(l, 30, (slot_t){2, 0}, BLOCKLOG_FINAL);
+    assert_block(l, 31, (slot_t){2, 1}, BLOCKLOG_PENDING);
+    blocklog_close(l);
+    tmpdir_remove(dir);
+}
+
 static void test_foreach(void **state)
 {
     (void)state;
@@ -797,11 +854,17 @@ int main(void)
     if (log_init("error") != WEFT_OK)
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_put_get_remove),    cmocka_unit_test(test_mark_final_and_heads),
-        cmocka_unit_test(test_put_final),         cmocka_unit_test(test_foreach),
-        cmocka_unit_test(test_prune_keeps_heads), cmocka_unit_test(test_reopen),
-        cmocka_unit_test(test_map_growth),        cmocka_unit_test(test_random_against_model),
-        cmocka_unit_test(test_crash_consistency), cmocka_unit_test(test_corrupt_entries),
+        cmocka_unit_test(test_put_get_remove),
+        cmocka_unit_test(test_mark_final_and_heads),
+        cmocka_unit_test(test_put_final),
+        cmocka_unit_test(test_write_group),
+        cmocka_unit_test(test_foreach),
+        cmocka_unit_test(test_prune_keeps_heads),
+        cmocka_unit_test(test_reopen),
+        cmocka_unit_test(test_map_growth),
+        cmocka_unit_test(test_random_against_model),
+        cmocka_unit_test(test_crash_consistency),
+        cmocka_unit_test(test_corrupt_entries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,7 +11,10 @@
  *      admitted;
  *   2. the test becomes the producer: with execution held, an operation's block A leaves the
  *      blockclique (A' in the same slot, B on A'); once execution goes on, the operation is back
- *      in the pool and announced again. */
+ *      in the pool and announced again;
+ *   3. group commit (node_options.cons_gate holds consensus): blocks from a peer that wait in a
+ *      row in consensus's mailbox are written to the block log in one transaction, and each is
+ *      reported pending once written. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +57,8 @@ typedef struct fixture {
     pthread_mutex_t gmu;
     pthread_cond_t gcv;
     bool held;
-    slot_t next; /* the next slot to produce */
+    bool cons_held; /* the same gate for consensus */
+    slot_t next;    /* the next slot to produce */
 } fixture;
 
 static void *grow(void *p, size_t n, size_t sz)
@@ -114,6 +118,24 @@ static void gate(void *ctx)
     pthread_mutex_lock(&f->gmu);
     while (f->held)
         pthread_cond_wait(&f->gcv, &f->gmu);
+    pthread_mutex_unlock(&f->gmu);
+}
+
+/* node_options.cons_gate: consensus waits here while the test holds it */
+static void cons_gate(void *ctx)
+{
+    fixture *f = ctx;
+    pthread_mutex_lock(&f->gmu);
+    while (f->cons_held)
+        pthread_cond_wait(&f->gcv, &f->gmu);
+    pthread_mutex_unlock(&f->gmu);
+}
+
+static void hold_consensus(fixture *f, bool on)
+{
+    pthread_mutex_lock(&f->gmu);
+    f->cons_held = on;
+    pthread_cond_broadcast(&f->gcv);
     pthread_mutex_unlock(&f->gmu);
 }
 
@@ -195,7 +217,9 @@ static int setup(void **state)
     node_options o = {.clock = actor_fake_clock_base(f->clock),
                       .net = &f->sink,
                       .exec_gate = gate,
-                      .exec_gate_ctx = f};
+                      .exec_gate_ctx = f,
+                      .cons_gate = cons_gate,
+                      .cons_gate_ctx = f};
     if (node_start(&f->node, f->repo, &o, err, sizeof err) != WEFT_OK) {
         fprintf(stderr, "node_start: %s\n", err);
         return -1;
@@ -209,6 +233,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     hold(f, false);
+    hold_consensus(f, false);
     node_stop(f->node);
     repo_close(f->repo);
     actor_fake_clock_free(f->clock);
@@ -530,6 +555,68 @@ static void test_held_orphan_back(void **state)
     free(a);
     free(a2);
     free(b);
+    f->next = s1;
+}
+
+/* ---- 3. group commit ------------------------------------------------------------------------- */
+
+#define ROW 6 /* blocks in a row (the network lets at most NODE_NET_BLOCKS_QUEUED wait) */
+
+static void test_group_commit(void **state)
+{
+    fixture *f = *state;
+    slot_t s;
+    assert_int_equal(slot_next(&f->p, &s, f->next), WEFT_OK);
+    /* ROW blocks of consecutive slots, each on the previous ones */
+    slot_t last = s;
+    for (int i = 1; i < ROW; i++)
+        assert_int_equal(slot_next(&f->p, &last, last), WEFT_OK);
+    clock_to(f, last);
+    settle(f);
+    block_header_t h[ROW];
+    node_net_status st;
+    assert_int_equal(node_net_get_status(f->node, &st), WEFT_OK);
+    block_id_t heads[MODEL_MAX_THREADS];
+    memcpy(heads, st.heads, f->p.thread_count * sizeof(block_id_t));
+    for (int i = 0; i < ROW; i++) {
+        memset(&h[i], 0, sizeof h[i]);
+        h[i].version = HEADER_VERSION;
+        h[i].slot = s;
+        h[i].parent_count = f->p.thread_count;
+        memcpy(h[i].parents, heads, f->p.thread_count * sizeof(block_id_t));
+        block_ops_hash(&h[i].ops_hash, NULL, 0);
+        header_sign(&h[i], &f->staker);
+        heads[s.thread] = h[i].id;
+        assert_int_equal(slot_next(&f->p, &s, s), WEFT_OK);
+    }
+    node_status_t before, after;
+    assert_int_equal(node_get_status(f->node, &before), WEFT_OK);
+    /* consensus held: the blocks wait in its mailbox; none is reported pending */
+    hold_consensus(f, true);
+    for (int i = 0; i < ROW; i++) {
+        weft_err verdict = WEFT_OK;
+        assert_int_equal(node_net_block(f->node, &h[i], NULL, 0, &verdict), WEFT_OK);
+        assert_int_equal(verdict, WEFT_OK);
+    }
+    pthread_mutex_lock(&f->mu);
+    for (size_t j = 0; j < f->n_pending; j++)
+        for (int i = 0; i < ROW; i++)
+            assert_false(block_id_eq(&f->pending[j].id, &h[i].id));
+    pthread_mutex_unlock(&f->mu);
+    hold_consensus(f, false);
+    for (int i = 0; i < ROW; i++)
+        wait_pending(f, h[i].slot, &h[i].id);
+    settle(f);
+    assert_int_equal(node_get_status(f->node, &after), WEFT_OK);
+    /* one write transaction for the six blocks (and the blocks they made final) */
+    assert_int_equal(after.block_log_blocks - before.block_log_blocks, ROW);
+    assert_int_equal(after.block_log_commits - before.block_log_commits, 1);
+    /* each is in the log and served to peers */
+    for (int i = 0; i < ROW; i++) {
+        node_net_block_data d;
+        assert_int_equal(node_net_get_block(f->node, &h[i].id, false, &d), WEFT_OK);
+        node_net_block_data_free(&d);
+    }
 }
 
 int main(void)
@@ -541,6 +628,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_held_no_duplicates),
         cmocka_unit_test(test_held_orphan_back),
+        cmocka_unit_test(test_group_commit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
