@@ -204,7 +204,11 @@ WEFT_MUST_USE weft_err exec_set_blockclique(exec_t *e, const exec_slot_in *slots
  * it has the same content (*cache_hit true), else — after clearing the history — a fresh
  * execution over the final state.  The diff is written by state_final_apply and the output is
  * handed to *finalized (zeroed by the caller; may be NULL to drop it) for its events.  On error
- * the final state is unchanged (the history may have been cleared). */
+ * the final state is unchanged (the history may have been cleared).
+ * Inside a batch of the final state (state_final_batch_begin) the slot joins the batch, and the
+ * history moves on as if it were final; if the batch then does not commit (abort, a failed apply
+ * or commit, which put the final state back at the batch's start), the history no longer starts
+ * at the final state's next slot: the caller must empty it (exec_truncate from slot (0, 0)). */
 WEFT_MUST_USE weft_err exec_finalize(exec_t *e, const exec_slot_in *in, bool *cache_hit,
                                      exec_output *finalized);
 /* A read-only view of the final state through the whole history (the speculative state after the
