@@ -392,6 +392,8 @@ static weft_err batch_commit(exec_actor *a, nids *done, size_t *cap)
     if (n)
         log_debug("exec", "final slots committed", "slots=%zu last=%llu:%u", n,
                   (unsigned long long)a->fin[n - 1].slot.period, a->fin[n - 1].slot.thread);
+    atomic_fetch_add(&a->n->fs_slots, n);
+    atomic_fetch_add(&a->n->fs_commits, 1);
     publish_cursors(a);
     for (size_t i = 0; i < n; i++) {
         exec_output *out = &a->fin[i];

@@ -241,6 +241,8 @@ weft_err node_get_status(node_t *n, node_status_t *out)
     out->stale_block_count = atomic_load(&n->stale_blocks);
     out->block_log_blocks = atomic_load(&n->log_blocks);
     out->block_log_commits = atomic_load(&n->log_commits);
+    out->final_state_slots = atomic_load(&n->fs_slots);
+    out->final_state_commits = atomic_load(&n->fs_commits);
     out->ops_final_executed = atomic_load(&n->ops_final);
     out->blocks_produced = atomic_load(&n->blocks_produced);
     out->endorsements_produced = atomic_load(&n->endorsements_produced);

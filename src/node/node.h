@@ -99,6 +99,8 @@ typedef struct node_status {
     /* the block log since start: blocks written and write transactions (group commit: blocks
      * that come in a row share one) */
     uint64_t block_log_blocks, block_log_commits;
+    /* the final state since start: slots finalized and store commits (several slots share one) */
+    uint64_t final_state_slots, final_state_commits;
     size_t pending_block_count;
     size_t clique_count;
     size_t pool_ops, pool_endorsements;

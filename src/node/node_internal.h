@@ -359,6 +359,7 @@ struct node {
     atomic_uint_fast64_t blocks_produced, endorsements_produced, ops_final;
     atomic_uint_fast64_t final_blocks, stale_blocks;
     atomic_uint_fast64_t log_blocks, log_commits; /* consensus's block log writes */
+    atomic_uint_fast64_t fs_slots, fs_commits;    /* execution's final state writes */
     const node_net_events *net;                   /* node_options.net (borrowed), or NULL */
     node_import *imp; /* a final state being imported (the network thread's) */
     atomic_bool restart_requested;

@@ -14,7 +14,10 @@
  *      in the pool and announced again;
  *   3. group commit (node_options.cons_gate holds consensus): blocks from a peer that wait in a
  *      row in consensus's mailbox are written to the block log in one transaction, and each is
- *      reported pending once written. */
+ *      reported pending once written;
+ *   4. group commit of the final state: with execution held, the updates of a row of blocks wait
+ *      in its mailbox; once it goes on, the slots they made final go to the store in one
+ *      commit. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -619,6 +622,77 @@ static void test_group_commit(void **state)
     }
 }
 
+/* ---- 4. group commit of the final state ------------------------------------------------------ */
+
+#define FROW 12 /* blocks in a row: the first ones become final (delta_f0 = 8, no endorsements) */
+
+static void test_final_group_commit(void **state)
+{
+    fixture *f = *state;
+    /* from the slot after the latest head on */
+    node_net_status st;
+    assert_int_equal(node_net_get_status(f->node, &st), WEFT_OK);
+    slot_t s = st.head_slots[0];
+    for (uint32_t t = 1; t < f->p.thread_count; t++)
+        if (slot_cmp(st.head_slots[t], s) > 0)
+            s = st.head_slots[t];
+    assert_int_equal(slot_next(&f->p, &s, s), WEFT_OK);
+    slot_t last = s;
+    for (int i = 1; i < FROW; i++)
+        assert_int_equal(slot_next(&f->p, &last, last), WEFT_OK);
+    clock_to(f, last);
+    settle(f);
+    assert_int_equal(node_net_get_status(f->node, &st), WEFT_OK);
+    for (uint32_t t = 0; t < f->p.thread_count; t++) /* the node's factory made none meanwhile */
+        assert_true(slot_cmp(st.head_slots[t], s) < 0);
+    block_id_t heads[MODEL_MAX_THREADS];
+    memcpy(heads, st.heads, f->p.thread_count * sizeof(block_id_t));
+    node_status_t before, after;
+    assert_int_equal(node_get_status(f->node, &before), WEFT_OK);
+    /* execution held: every block's update waits in its mailbox */
+    hold(f, true);
+    for (int i = 0; i < FROW; i++) {
+        block_header_t h;
+        memset(&h, 0, sizeof h);
+        h.version = HEADER_VERSION;
+        h.slot = s;
+        h.parent_count = f->p.thread_count;
+        memcpy(h.parents, heads, f->p.thread_count * sizeof(block_id_t));
+        block_ops_hash(&h.ops_hash, NULL, 0);
+        header_sign(&h, &f->staker);
+        heads[s.thread] = h.id;
+        weft_err verdict = WEFT_OK;
+        assert_int_equal(node_net_block(f->node, &h, NULL, 0, &verdict), WEFT_OK);
+        assert_int_equal(verdict, WEFT_OK);
+        wait_pending(f, s, &h.id);
+        assert_int_equal(slot_next(&f->p, &s, s), WEFT_OK);
+    }
+    /* consensus sends each block's update after reporting it pending: wait until all of them are
+     * in execution's mailbox (the first one is held in the gate) */
+    size_t depth = 0;
+    for (int i = 0; i < WAIT_S * 1000 && depth < FROW - 1; i++) {
+        node_actor_stat as[8];
+        size_t na = node_actor_stats(f->node, as, 8);
+        for (size_t k = 0; k < na; k++)
+            if (strcmp(as[k].name, "execution") == 0)
+                depth = as[k].mailbox_depth;
+        struct timespec ts = {0, 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_true(depth >= FROW - 1);
+    hold(f, false);
+    settle(f);
+    assert_int_equal(node_get_status(f->node, &after), WEFT_OK);
+    /* finality moved on by several slots, and they went to the store in one commit */
+    assert_true(after.has_final_cursor && before.has_final_cursor);
+    uint64_t slots = after.final_state_slots - before.final_state_slots;
+    assert_true(slots >= 2);
+    assert_int_equal(slot_cmp(after.final_cursor, before.final_cursor) > 0, 1);
+    assert_int_equal(after.final_state_commits - before.final_state_commits, 1);
+    print_message("final state: %llu slots in one commit\n", (unsigned long long)slots);
+    f->next = last;
+}
+
 int main(void)
 {
     if (crypto_init() != WEFT_OK)
@@ -629,6 +703,7 @@ int main(void)
         cmocka_unit_test(test_held_no_duplicates),
         cmocka_unit_test(test_held_orphan_back),
         cmocka_unit_test(test_group_commit),
+        cmocka_unit_test(test_final_group_commit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
