@@ -17,6 +17,7 @@
 #define FINAL_EVENTS_MAX 20000
 #define EXEC_BATCH_SLOTS 256     /* final slots per store transaction, at most */
 #define EXEC_BATCH_RECORDS 65536 /* … and records written by their diffs (then it commits) */
+#define EXEC_BATCH_MS 1000       /* … and open for this long, on the node's clock */
 
 const double node_latency_bounds_s[NODE_LATENCY_BUCKETS] = {
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
@@ -48,6 +49,7 @@ struct exec_actor {
     /* the open batch of final slots (finalize_slots): their outputs, kept until the commit */
     exec_output *fin;
     size_t fin_n, fin_records;
+    uint64_t fin_since_ms; /* when it began */
     /* snapshots of the final state served to peers in parts (q_state_part) */
     struct {
         store_snap_t *sn;
@@ -430,7 +432,8 @@ static weft_err batch_commit(exec_actor *a, nids *done, size_t *cap)
  * executes over slot N through the open transaction.  The batch commits once it holds
  * EXEC_BATCH_SLOTS slots, or its diffs wrote EXEC_BATCH_RECORDS records (an LMDB transaction
  * holds its dirty pages in memory, up to a bound), and at the end of the update unless more
- * messages wait in the mailbox: a queued update joins the batch (each update carries the slots
+ * messages wait in the mailbox and it began less than EXEC_BATCH_MS ago (a bound on how long
+ * finality waits to be published): a queued update joins the batch (each update carries the slots
  * that became final since the one before — with slow syncs, one commit per update could not keep
  * up), anything else commits it first (ex_handle), and so does the actor's stop.  The selector
  * is fed the draws of a cycle as soon as the slot completing their lookback is applied: they are
@@ -467,8 +470,11 @@ static weft_err finalize_slots(exec_actor *a, const nupdate *u, nids *done, size
             err = WEFT_E_NOMEM;
             break;
         }
-        if (!state_final_in_batch(a->final) && (err = state_final_batch_begin(a->final)))
-            break;
+        if (!state_final_in_batch(a->final)) {
+            if ((err = state_final_batch_begin(a->final)))
+                break;
+            a->fin_since_ms = node_now_ms(n);
+        }
         bool hit = false;
         exec_output *out = &a->fin[a->fin_n];
         err = exec_finalize(a->ex, &u->finalize[i], &hit, out);
@@ -488,7 +494,8 @@ static weft_err finalize_slots(exec_actor *a, const nupdate *u, nids *done, size
             if ((err = batch_commit(a, done, cap)))
                 break;
     }
-    if (!err && (*stopping || actor_mailbox_depth(n->a_exec) == 0))
+    if (!err && (*stopping || actor_mailbox_depth(n->a_exec) == 0 ||
+                 node_now_ms(n) - a->fin_since_ms >= EXEC_BATCH_MS))
         err = batch_commit(a, done, cap);
     if (err)
         batch_drop(a);
