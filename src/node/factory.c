@@ -210,7 +210,8 @@ static void reserve_ahead(fact_actor *a, slot_t now, slot_t es)
         free(e);
         return;
     }
-    memcpy(a->unused + a->nunused, e, n * sizeof *e);
+    if (n) /* a->unused is NULL until the first reservation that holds something */
+        memcpy(a->unused + a->nunused, e, n * sizeof *e);
     a->nunused += n;
     free(e);
     a->reserved = true;
