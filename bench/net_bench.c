@@ -967,16 +967,32 @@ static void part1(const char *dir, double seconds, double rate)
 
 /* ---- part 2 ---------------------------------------------------------------------------------- */
 
+/* A free loopback port, never one given before by this process (a port picked and released at
+ * once can come back at the next pick, before the first node bound it). */
 static uint16_t free_port(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t l = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &l) != 0)
-        die("%s", "no free port");
-    close(fd);
-    return ntohs(a.sin_port);
+    static uint16_t given[64];
+    static size_t ngiven;
+    for (int tries = 0; tries < 100; tries++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t l = sizeof a;
+        if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+            getsockname(fd, (struct sockaddr *)&a, &l) != 0)
+            die("%s", "no free port");
+        close(fd);
+        uint16_t p = ntohs(a.sin_port);
+        bool seen = false;
+        for (size_t i = 0; i < ngiven; i++)
+            seen |= given[i] == p;
+        if (seen)
+            continue;
+        if (ngiven < sizeof given / sizeof given[0])
+            given[ngiven++] = p;
+        return p;
+    }
+    die("%s", "no free port");
+    return 0;
 }
 
 typedef struct vblock {

@@ -59,25 +59,35 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* A free TCP port on 127.0.0.1, or base + k when a base port is given. */
-static int pick_port(uint16_t base, unsigned k, uint16_t *out)
+static void close_fds(int *fds, size_t n)
 {
+    for (size_t i = 0; i < n; i++)
+        close(fds[i]);
+}
+
+/* A free TCP port on 127.0.0.1, or base + k when a base port is given.  The socket that found it
+ * stays bound (*fd, closed by the caller once every port is picked: -1 with a base port), so that
+ * the kernel never hands the same port to two of the devnet's sockets (a port picked and released
+ * at once came back for the next pick: two nodes then fought over it). */
+static int pick_port(uint16_t base, unsigned k, uint16_t *out, int *fd)
+{
+    *fd = -1;
     if (base) {
         *out = (uint16_t)(base + k);
         return 0;
     }
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    if (s < 0)
         return -1;
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t l = sizeof a;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &l) != 0) {
-        close(fd);
+    if (bind(s, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(s, (struct sockaddr *)&a, &l) != 0) {
+        close(s);
         return -1;
     }
     *out = ntohs(a.sin_port);
-    close(fd);
+    *fd = s;
     return 0;
 }
 
@@ -453,7 +463,9 @@ int cmd_devnet(int argc, char **argv)
     gen.params = p;
     gen.balances = calloc(na + nn, sizeof *gen.balances);
     gen.rolls = calloc(nn, sizeof *gen.rolls);
-    if (!nodes || !acc || !gen.balances || !gen.rolls)
+    int *held = calloc(4 * nn + 1, sizeof *held); /* the sockets of the ports picked */
+    size_t nheld = 0;
+    if (!nodes || !acc || !gen.balances || !gen.rolls || !held)
         return cli_error(WEFT_E_NOMEM, NULL);
     for (size_t i = 0; i < na; i++) {
         uint8_t seed[32];
@@ -474,11 +486,20 @@ int cmd_devnet(int argc, char **argv)
         gen.rolls[i].rolls = 100;
         gen.balances[na + i].addr = gen.rolls[i].addr;
         gen.balances[na + i].amount = amount_from_nano(1000ull * 1000000000ull);
-        for (unsigned k = 0; k < 4; k++)
-            if (pick_port((uint16_t)v[O_PORT], (unsigned)(4 * i + k), &nodes[i].ports[k]) != 0)
+        for (unsigned k = 0; k < 4; k++) {
+            int fd;
+            if (pick_port((uint16_t)v[O_PORT], (unsigned)(4 * i + k), &nodes[i].ports[k], &fd) !=
+                0) {
+                close_fds(held, nheld);
                 return cli_error(WEFT_E_IO, "cannot find a free port");
+            }
+            if (fd >= 0)
+                held[nheld++] = fd;
+        }
         snprintf(nodes[i].repo, sizeof nodes[i].repo, "%s/node%zu", absdir, i);
     }
+    close_fds(held, nheld); /* every port distinct: the nodes bind them from here on */
+    free(held);
     gen.balance_count = na + nn;
     gen.roll_count = nn;
     char gpath[PATH_MAX + 16];

@@ -247,12 +247,21 @@ def peers_of(url):
     return set(status(url)["connected_nodes"].keys())
 
 
+_given_ports = set()
+
+
 def free_port(host="127.0.0.1"):
-    s = socket.socket()
-    s.bind((host, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A free loopback port, never one this process was given before (a port picked and released
+    at once can come back at the next pick, before the first node bound it)."""
+    for _ in range(100):
+        s = socket.socket()
+        s.bind((host, 0))
+        port = s.getsockname()[1]
+        s.close()
+        if port not in _given_ports:
+            _given_ports.add(port)
+            return port
+    raise RuntimeError("no free port")
 
 
 def new_key(weft):
