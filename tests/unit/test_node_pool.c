@@ -114,41 +114,28 @@ static void ev_endos(void *ctx, const endorsement_t *e, size_t n)
     (void)n;
 }
 
-/* node_options.exec_gate: execution waits here while the test holds it */
-static void gate(void *ctx)
+/* An actor's thread waits here while *flag is set. */
+static void gate_wait(fixture *f, const bool *flag)
 {
-    fixture *f = ctx;
     pthread_mutex_lock(&f->gmu);
-    while (f->held)
+    while (*flag)
         pthread_cond_wait(&f->gcv, &f->gmu);
     pthread_mutex_unlock(&f->gmu);
 }
 
-/* node_options.cons_gate: consensus waits here while the test holds it */
-static void cons_gate(void *ctx)
-{
-    fixture *f = ctx;
-    pthread_mutex_lock(&f->gmu);
-    while (f->cons_held)
-        pthread_cond_wait(&f->gcv, &f->gmu);
-    pthread_mutex_unlock(&f->gmu);
-}
-
-static void hold_consensus(fixture *f, bool on)
+static void gate_set(fixture *f, bool *flag, bool on)
 {
     pthread_mutex_lock(&f->gmu);
-    f->cons_held = on;
+    *flag = on;
     pthread_cond_broadcast(&f->gcv);
     pthread_mutex_unlock(&f->gmu);
 }
 
-static void hold(fixture *f, bool on)
-{
-    pthread_mutex_lock(&f->gmu);
-    f->held = on;
-    pthread_cond_broadcast(&f->gcv);
-    pthread_mutex_unlock(&f->gmu);
-}
+/* node_options.exec_gate and .cons_gate: execution, consensus wait while the test holds them */
+static void gate(void *ctx) { gate_wait(ctx, &((fixture *)ctx)->held); }
+static void cons_gate(void *ctx) { gate_wait(ctx, &((fixture *)ctx)->cons_held); }
+static void hold(fixture *f, bool on) { gate_set(f, &f->held, on); }
+static void hold_consensus(fixture *f, bool on) { gate_set(f, &f->cons_held, on); }
 
 static void seed_key(keypair_t *kp, uint8_t tag)
 {
