@@ -143,13 +143,6 @@ typedef struct fixture {
     slot_t next;         /* the next slot to produce (phase 2) */
 } fixture;
 
-static void seed_key(keypair_t *kp, uint8_t tag)
-{
-    uint8_t seed[32];
-    memset(seed, tag, sizeof seed);
-    keypair_from_seed(kp, seed);
-}
-
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
@@ -169,39 +162,13 @@ static int setup(void **state)
     p.max_operations_per_block = 20;
     p.chain_id = 991;
     p.genesis_timestamp_ms = GENESIS_MS;
-    seed_key(&f->staker, 1);
-    seed_key(&f->other, 2);
-    repo_genesis_t g;
-    memset(&g, 0, sizeof g);
-    g.params = p;
-    repo_balance_t bal[NACC];
-    for (int i = 0; i < NACC; i++) {
-        seed_key(&f->acc[i], (uint8_t)(10 + i));
-        address_of_pubkey(&f->acc_addr[i], &f->acc[i].pk);
-        bal[i].addr = f->acc_addr[i];
-        bal[i].amount = amount_from_nano(UINT64_C(1000000000000));
-    }
-    g.balances = bal;
-    g.balance_count = NACC;
-    pos_stake_t roll;
-    address_of_pubkey(&roll.addr, &f->staker.pk);
-    roll.rolls = 100;
-    g.rolls = &roll;
-    g.roll_count = 1;
-    char gpath[128], rdir[128], err[256];
-    snprintf(gpath, sizeof gpath, "%s/genesis.json", f->dir);
+    test_seed_key(&f->staker, 1);
+    test_seed_key(&f->other, 2);
+    test_node_accounts(f->acc, f->acc_addr, NACC);
+    char rdir[128], err[256];
     snprintf(rdir, sizeof rdir, "%s/repo", f->dir);
-    if (repo_genesis_write(&g, gpath) != WEFT_OK)
+    if (test_node_repo_init(f->dir, rdir, &p, &f->staker, f->acc_addr, NACC, NULL) != 0)
         return -1;
-    repo_config_t cfg;
-    repo_config_default(&cfg);
-    cfg.store_no_sync = true;
-    repo_init_options io = {
-        .genesis_path = gpath, .staking = &f->staker, .staking_count = 1, .config = &cfg};
-    if (repo_init(rdir, &io, err, sizeof err) != WEFT_OK) {
-        fprintf(stderr, "repo_init: %s\n", err);
-        return -1;
-    }
     if (repo_open(&f->repo, rdir, NULL, 0, err, sizeof err) != WEFT_OK) {
         fprintf(stderr, "repo_open: %s\n", err);
         return -1;

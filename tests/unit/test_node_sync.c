@@ -43,13 +43,6 @@ typedef struct fixture {
     slot_t next; /* the next slot to pass */
 } fixture;
 
-static void seed_key(keypair_t *kp, uint8_t tag)
-{
-    uint8_t seed[32];
-    memset(seed, tag, sizeof seed);
-    keypair_from_seed(kp, seed);
-}
-
 static void start_node(fixture *f)
 {
     char err[256];
@@ -86,38 +79,11 @@ static int setup(void **state)
     p.max_operations_per_block = 20;
     p.chain_id = 992;
     p.genesis_timestamp_ms = GENESIS_MS;
-    seed_key(&f->staker, 1);
-    repo_genesis_t g;
-    memset(&g, 0, sizeof g);
-    g.params = p;
-    repo_balance_t bal[NACC];
-    for (int i = 0; i < NACC; i++) {
-        seed_key(&f->acc[i], (uint8_t)(10 + i));
-        address_of_pubkey(&f->acc_addr[i], &f->acc[i].pk);
-        bal[i].addr = f->acc_addr[i];
-        bal[i].amount = amount_from_nano(UINT64_C(1000000000000));
-    }
-    g.balances = bal;
-    g.balance_count = NACC;
-    pos_stake_t roll;
-    address_of_pubkey(&roll.addr, &f->staker.pk);
-    roll.rolls = 100;
-    g.rolls = &roll;
-    g.roll_count = 1;
-    char gpath[128], err[256];
-    snprintf(gpath, sizeof gpath, "%s/genesis.json", f->dir);
+    test_seed_key(&f->staker, 1);
+    test_node_accounts(f->acc, f->acc_addr, NACC);
     snprintf(f->rdir, sizeof f->rdir, "%s/repo", f->dir);
-    if (repo_genesis_write(&g, gpath) != WEFT_OK)
+    if (test_node_repo_init(f->dir, f->rdir, &p, &f->staker, f->acc_addr, NACC, NULL) != 0)
         return -1;
-    repo_config_t cfg;
-    repo_config_default(&cfg);
-    cfg.store_no_sync = true;
-    repo_init_options io = {
-        .genesis_path = gpath, .staking = &f->staker, .staking_count = 1, .config = &cfg};
-    if (repo_init(f->rdir, &io, err, sizeof err) != WEFT_OK) {
-        fprintf(stderr, "repo_init: %s\n", err);
-        return -1;
-    }
     if (actor_fake_clock_new(&f->clock, GENESIS_MS - 100) != WEFT_OK)
         return -1;
     f->next = (slot_t){1, 0};
@@ -140,20 +106,6 @@ static int teardown(void **state)
 
 /* ---- helpers --------------------------------------------------------------------------------- */
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
-
-static void wait_idle(fixture *f)
-{
-    actor_system_t *sys = node_actor_system(f->node);
-    actor_timer_sync(sys);
-    for (int i = 0; i < WAIT_S * 1000 && !actor_system_idle(sys); i++)
-        sleep_ms(1);
-}
-
 /* Passes slots up to period `upto` (exclusive): the factory produces a block in each. */
 static void run_to(fixture *f, uint64_t upto)
 {
@@ -163,7 +115,7 @@ static void run_to(fixture *f, uint64_t upto)
         uint64_t now = node_now_ms(f->node);
         if (t > now)
             actor_fake_clock_advance(f->clock, t - now);
-        wait_idle(f);
+        test_node_wait_idle(f->node);
         assert_int_equal(slot_next(&f->p, &f->next, f->next), WEFT_OK);
     }
 }
@@ -184,7 +136,7 @@ static void wait_exec_final(fixture *f, uint64_t period)
         if (st.has_final_cursor && st.final_cursor.period >= period &&
             (st.final_cursor.period > period || st.final_cursor.thread == 1))
             return;
-        sleep_ms(10);
+        test_sleep_ms(10);
     }
     fail_msg("execution's final cursor stays at (%llu, %u), below period %llu",
              (unsigned long long)st.final_cursor.period, st.final_cursor.thread,
@@ -363,7 +315,7 @@ static void test_block_op_other_signature(void **state)
     uint64_t t;
     assert_int_equal(slot_time(&f->p, &t, s), WEFT_OK);
     actor_fake_clock_advance(f->clock, t - node_now_ms(f->node));
-    wait_idle(f);
+    test_node_wait_idle(f->node);
     int from = -1;
     for (int i = 0; i < NACC && from < 0; i++)
         if (address_thread(&f->acc_addr[i], f->p.thread_count) == s.thread)

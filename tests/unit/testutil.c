@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "base/base.h"
+#include "node/node.h"
+#include "repo/repo.h"
 #include "testutil.h"
 
 const char *test_shared_dir(void)
@@ -89,4 +91,79 @@ uint8_t *test_unhex(const char *hex, size_t *len)
     if (e != WEFT_OK)
         fail_msg("bad hex in test data: %s", weft_err_name(e));
     return out;
+}
+
+/* ---- node tests ------------------------------------------------------------------------------ */
+
+void test_seed_key(keypair_t *kp, uint8_t tag)
+{
+    uint8_t seed[32];
+    memset(seed, tag, sizeof seed);
+    keypair_from_seed(kp, seed);
+}
+
+void test_node_accounts(keypair_t *acc, address_t *addr, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        test_seed_key(&acc[i], (uint8_t)(10 + i));
+        address_of_pubkey(&addr[i], &acc[i].pk);
+    }
+}
+
+int test_node_repo_init(const char *dir, const char *rdir, const model_params *p,
+                        const keypair_t *staker, const address_t *accounts, size_t nacc,
+                        const repo_config_t *cfg)
+{
+    repo_genesis_t g;
+    memset(&g, 0, sizeof g);
+    g.params = *p;
+    repo_balance_t *bal = calloc(nacc ? nacc : 1, sizeof *bal);
+    if (!bal)
+        return -1;
+    for (size_t i = 0; i < nacc; i++) {
+        bal[i].addr = accounts[i];
+        bal[i].amount = amount_from_nano(UINT64_C(1000000000000));
+    }
+    g.balances = bal;
+    g.balance_count = nacc;
+    pos_stake_t roll;
+    address_of_pubkey(&roll.addr, &staker->pk);
+    roll.rolls = 100;
+    g.rolls = &roll;
+    g.roll_count = 1;
+    char gpath[4096], err[256];
+    snprintf(gpath, sizeof gpath, "%s/genesis.json", dir);
+    weft_err e = repo_genesis_write(&g, gpath);
+    free(bal);
+    if (e != WEFT_OK) {
+        fprintf(stderr, "repo_genesis_write: %s\n", weft_err_name(e));
+        return -1;
+    }
+    repo_config_t def;
+    if (!cfg) {
+        repo_config_default(&def);
+        def.store_no_sync = true;
+        cfg = &def;
+    }
+    repo_init_options io = {
+        .genesis_path = gpath, .staking = staker, .staking_count = 1, .config = cfg};
+    if (repo_init(rdir, &io, err, sizeof err) != WEFT_OK) {
+        fprintf(stderr, "repo_init: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+void test_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+void test_node_wait_idle(node_t *n)
+{
+    actor_system_t *sys = node_actor_system(n);
+    actor_timer_sync(sys);
+    for (int i = 0; i < 60 * 1000 && !actor_system_idle(sys); i++)
+        test_sleep_ms(1);
 }

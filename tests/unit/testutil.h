@@ -37,4 +37,28 @@ void test_rng_bytes(test_rng *r, void *buf, size_t n);
 /* Hex helpers that fail the test on malformed input.  test_unhex returns a malloc'd buffer. */
 uint8_t *test_unhex(const char *hex, size_t *len);
 
+/* ---- node tests: one-staker repositories, waiting for the actors ---------------------------- */
+
+struct keypair;
+struct address;
+struct model_params;
+struct repo_config;
+struct node;
+
+/* A key pair from the 32-byte seed whose bytes are all `tag`. */
+void test_seed_key(struct keypair *kp, uint8_t tag);
+/* Initializes a repository at `rdir` for one staker: genesis (written to dir/genesis.json) with
+ * parameters p, 1,000 MAS to each of accounts[0..nacc) and to nobody else, 100 rolls to `staker`
+ * (also the repository's staking key); cfg NULL: the default configuration with store_no_sync.
+ * Returns 0, or -1 with the reason on stderr. */
+int test_node_repo_init(const char *dir, const char *rdir, const struct model_params *p,
+                        const struct keypair *staker, const struct address *accounts, size_t nacc,
+                        const struct repo_config *cfg);
+/* Key pairs from seed tags 10, 11, … and their addresses. */
+void test_node_accounts(struct keypair *acc, struct address *addr, size_t n);
+void test_sleep_ms(long ms);
+/* Delivers the timers due on the node's clock, then waits (at most 60 s of real time: a hang
+ * detector, nothing is timed) until every actor is idle. */
+void test_node_wait_idle(struct node *n);
+
 #endif
