@@ -44,7 +44,22 @@ struct fact_actor {
     slot_t blk_end, endo_end;
     bool keys_added; /* keys added since the last reservation: reserve before signing */
     uint64_t syncs;  /* journal syncs of the earlier runs of this actor (node_status_t) */
+    /* the last period for which a skipped slot was logged (one line per period and reason) */
+    uint64_t skip_logged[2];
 };
+
+/* Says, once per period and reason, why the factory does not produce at slot s: 0 the draws of
+ * s's cycle are not known (execution's final state is too far behind: the node cannot produce
+ * until its finality catches up), 1 drawn to a key of this node but not reserved by this run
+ * (signed or reserved before a restart, or a failed reservation). */
+static void skip_log(fact_actor *a, int why, slot_t s)
+{
+    if (a->skip_logged[why] == s.period + 1)
+        return;
+    a->skip_logged[why] = s.period + 1;
+    log_info("factory", why == 0 ? "not producing: draws not known" : "drawn slot not reserved",
+             "period=%llu thread=%u", (unsigned long long)s.period, s.thread);
+}
 
 static int find_key(const fact_actor *a, const address_t *ad)
 {
@@ -238,11 +253,17 @@ static void produce(fact_actor *a, slot_t s)
 {
     node_t *n = a->n;
     address_t prod;
-    if (nsel_producer(&n->sel, s, &prod) != WEFT_OK)
+    if (nsel_producer(&n->sel, s, &prod) != WEFT_OK) {
+        skip_log(a, 0, s);
         return;
+    }
     int k = find_key(a, &prod);
-    if (k < 0 || unused_find(a, JOURNAL_BLOCK, s, 0) == SIZE_MAX)
-        return; /* not ours, signed before, or not reserved (a reservation failed) */
+    if (k < 0)
+        return;
+    if (unused_find(a, JOURNAL_BLOCK, s, 0) == SIZE_MAX) {
+        skip_log(a, 1, s); /* signed before, or not reserved (a reservation failed) */
+        return;
+    }
     nparents q;
     memset(&q, 0, sizeof q);
     q.slot = s;
