@@ -1747,16 +1747,6 @@ weft_err api_massa_metrics_text(void *ctx, wr_t *out)
             (double)st.final_block_count);
     counter(out, "weft_blocks_stale_total", "blocks found stale since start",
             (double)st.stale_block_count);
-    counter(out, "weft_block_log_blocks_total", "blocks written to the block log since start",
-            (double)st.block_log_blocks);
-    counter(out, "weft_block_log_commits_total",
-            "block log write transactions since start (blocks in a row share one)",
-            (double)st.block_log_commits);
-    counter(out, "weft_final_state_slots_total", "slots finalized since start",
-            (double)st.final_state_slots);
-    counter(out, "weft_final_state_commits_total",
-            "final state store commits since start (slots in a batch share one)",
-            (double)st.final_state_commits);
     gauge(out, "weft_blocks_pending", "blocks pending in the graph",
           (double)st.pending_block_count);
     gauge(out, "weft_pool_operations", "operations in the pool", (double)st.pool_ops);

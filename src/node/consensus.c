@@ -1,8 +1,7 @@
 /* The consensus actor: owns the block graph (src/graph) and the block log (src/blocklog).  It
  * checks incoming blocks against the selector's draws and their signatures, gives them to the
- * graph and logs them durably with the final blocks they brought before anything hears of them —
- * group commit: the blocks that wait in a row in the mailbox share one transaction and one sync
- * (flush, co_handle) —, ticks the graph at every slot time, records final blocks in the log (the
+ * graph and logs each durably with the final blocks it brought (one transaction) before anything
+ * hears of it, ticks the graph at every slot time, records final blocks in the log (the
  * per-thread final head moves with them), and sends execution, after every change, the
  * slots that became final and the blockclique content from execution's final cursor on.
  *
@@ -31,15 +30,6 @@
 #define KEEP_FINAL_PERIODS 16
 /* At most this many slots of blockclique are sent to execution in one update. */
 #define MAX_UPDATE_SLOTS 8192
-/* Group commit: at most this many blocks are taken into the graph before they are logged. */
-#define CONS_BATCH_MAX 64
-
-/* A block taken into the graph and not logged yet (flush): its id, slot and block log record. */
-typedef struct log_rec {
-    block_id_t id;
-    slot_t slot;
-    wr_t w;
-} log_rec;
 
 struct cons_actor {
     node_t *n;
@@ -53,10 +43,6 @@ struct cons_actor {
     actor_timer_id tick;
     uint64_t last_prune_period;
     bool pool_stale; /* the last report to the pool was lost (notify_pool) */
-    /* group commit: the blocks taken since the last flush, logged there in one transaction */
-    log_rec *recs;
-    size_t n_recs, cap_recs;
-    bool dirty; /* the graph took a block since the last update sent to execution */
 };
 
 static const uint8_t *idk(const block_id_t *id) { return id->h.b; }
@@ -438,65 +424,44 @@ static void prune_memory(cons_actor *a)
     }
 }
 
-static void recs_clear(cons_actor *a)
-{
-    for (size_t i = 0; i < a->n_recs; i++)
-        wr_free(&a->recs[i].w);
-    a->n_recs = 0;
-}
+/* A block to log with the graph's outputs (take_block): its id, slot and block log record. */
+typedef struct log_rec {
+    const block_id_t *id;
+    slot_t slot;
+    wr_t w;
+} log_rec;
 
-/* Writes the blocks taken since the last flush (a->recs), the blocks the graph made final and the
- * removal of the blocks it made stale, invalid or dropped, in one transaction: one commit and one
- * sync however many blocks came in a row. */
-static weft_err log_outputs(cons_actor *a, const graph_outputs *o)
+/* Writes the new block (rec, may be NULL) and the newly final blocks to the block log, in one
+ * transaction. */
+static weft_err log_outputs(cons_actor *a, const graph_outputs *o, const log_rec *rec)
 {
-    size_t nrm = o->n_stale + o->n_invalid + o->n_dropped;
-    if (!o->n_final && !a->n_recs && !nrm)
+    if (!o->n_final && !rec)
         return WEFT_OK;
-    blocklog_put_rec *puts = malloc((a->n_recs ? a->n_recs : 1) * sizeof *puts);
-    block_id_t *ids = malloc((o->n_final + nrm + 1) * sizeof *ids);
-    if (!puts || !ids) {
-        free(puts);
-        free(ids);
+    block_id_t *ids = malloc((o->n_final ? o->n_final : 1) * sizeof *ids);
+    if (!ids)
         return WEFT_E_NOMEM;
-    }
-    for (size_t i = 0; i < a->n_recs; i++)
-        puts[i] =
-            (blocklog_put_rec){&a->recs[i].id, a->recs[i].slot, a->recs[i].w.buf, a->recs[i].w.len};
-    size_t k = 0;
     for (size_t i = 0; i < o->n_final; i++)
-        ids[k++] = o->final[i].id;
-    const graph_event *lists[3] = {o->stale, o->invalid, o->dropped};
-    size_t counts[3] = {o->n_stale, o->n_invalid, o->n_dropped};
-    for (int l = 0; l < 3; l++)
-        for (size_t i = 0; i < counts[l]; i++)
-            ids[k++] = lists[l][i].id;
-    weft_err err =
-        blocklog_write(a->log, puts, a->n_recs, ids, o->n_final, ids + o->n_final, nrm, NULL);
-    free(puts);
+        ids[i] = o->final[i].id;
+    weft_err err = rec ? blocklog_put_final(a->log, rec->id, rec->slot, rec->w.buf, rec->w.len, ids,
+                                            o->n_final)
+                       : blocklog_mark_final(a->log, ids, o->n_final);
     free(ids);
-    if (err) {
-        log_error("consensus", "cannot log blocks", "blocks=%zu final=%zu err=%s", a->n_recs,
-                  o->n_final, weft_err_name(err));
-        return err;
-    }
-    atomic_fetch_add(&a->n->log_blocks, a->n_recs);
-    atomic_fetch_add(&a->n->log_commits, 1);
-    return WEFT_OK;
+    if (err)
+        log_error("consensus", rec ? "cannot log block" : "cannot record final blocks", "err=%s",
+                  weft_err_name(err));
+    return err;
 }
 
-/* Handles the graph's outputs since the last flush: the new blocks and the final blocks into the
- * log first (and the stale, invalid and dropped blocks out of it), then the events for the
- * network, then the memory. */
-static weft_err take_outputs(cons_actor *a)
+/* Handles the graph's outputs: the new block (rec, or NULL) and the final blocks into the log
+ * first, then the events for the network, stale/invalid/dropped blocks out of the log. */
+static weft_err take_outputs(cons_actor *a, const log_rec *rec)
 {
     const graph_outputs *o = graph_get_outputs(a->g);
-    weft_err err = log_outputs(a, o);
+    weft_err err = log_outputs(a, o, rec);
     if (err)
         return err;
-    recs_clear(a);
     /* the network first hears of newly pending blocks (in the order they became pending: parents
-     * before children), except those that already left the graph since */
+     * before children), except those that already left the graph in the same update */
     for (size_t i = 0; i < o->n_pending; i++) {
         nblock *b = get_block(a, &o->pending[i].id);
         graph_status st = graph_block_status(a->g, &o->pending[i].id, NULL);
@@ -528,26 +493,15 @@ static weft_err take_outputs(cons_actor *a)
                 log_info("consensus", l == 0 ? "block stale" : "block invalid",
                          "period=%llu thread=%u reason=%s", (unsigned long long)e->slot.period,
                          e->slot.thread, weft_err_name(e->reason));
+            weft_err r = blocklog_remove(a->log, &e->id);
+            if (r && r != WEFT_E_NOT_FOUND)
+                log_warn("consensus", "cannot remove block from the log", "err=%s",
+                         weft_err_name(r));
             forget_block(a, &e->id);
         }
     atomic_fetch_add(&a->n->stale_blocks, o->n_stale);
     graph_outputs_clear(a->g);
     return WEFT_OK;
-}
-
-/* Group commit: logs what the graph did since the last flush (take_outputs) — every block taken
- * since, in one transaction — then sends execution (and the pool) an update if the graph took a
- * block or `update` asks for one (a tick: the blockclique's slots move with time).  Nothing
- * outside this actor hears of a block before it is logged. */
-static weft_err flush(cons_actor *a, bool update)
-{
-    weft_err err = take_outputs(a);
-    if (err)
-        return err;
-    if (!update && !a->dirty)
-        return WEFT_OK;
-    a->dirty = false;
-    return send_update(a);
 }
 
 /* ---- blocks ---------------------------------------------------------------------------------- */
@@ -631,27 +585,15 @@ static weft_err take_block(cons_actor *a, nblock *b, bool from_net, weft_err *ve
     for (uint32_t t = 0; t < h->parent_count; t++)
         if (!known_period(a, &h->parents[t], &b->parent_periods[t]))
             b->parent_periods[t] = 0;
-    /* The block is logged with what the graph made of it — the blocks it made final — at the next
-     * flush (group commit: the blocks that come in a row share one transaction and one sync),
+    /* The block is logged with what the graph made of it — the blocks it made final — in one
+     * transaction (one commit, and sync, per block: on the path of every block a peer gives),
      * before anyone hears of it.  A crash in between loses only the graph in memory. */
-    if (a->n_recs == a->cap_recs) {
-        size_t cap = a->cap_recs ? 2 * a->cap_recs : 16;
-        log_rec *r = realloc(a->recs, cap * sizeof *r);
-        if (!r) {
-            nblock_unref(b);
-            return WEFT_E_NOMEM;
-        }
-        a->recs = r;
-        a->cap_recs = cap;
-    }
-    log_rec *rec = &a->recs[a->n_recs];
-    rec->id = h->id;
-    rec->slot = h->slot;
-    wr_init(&rec->w);
-    err = nblock_encode(b, &rec->w);
+    log_rec rec = {&h->id, h->slot, {0}};
+    wr_init(&rec.w);
+    err = nblock_encode(b, &rec.w);
     if (err) {
         log_error("consensus", "cannot log block", "err=%s", weft_err_name(err));
-        wr_free(&rec->w);
+        wr_free(&rec.w);
         nblock_unref(b);
         return err;
     }
@@ -659,7 +601,7 @@ static weft_err take_block(cons_actor *a, nblock *b, bool from_net, weft_err *ve
     if (!err)
         err = graph_take(a, b, 0);
     if (err) {
-        wr_free(&rec->w);
+        wr_free(&rec.w);
         if (err == WEFT_E_NOMEM)
             return err;
         log_info("consensus", "graph refused block", "period=%llu thread=%u err=%s",
@@ -674,9 +616,11 @@ static weft_err take_block(cons_actor *a, nblock *b, bool from_net, weft_err *ve
         log_debug("consensus", "block from a peer taken", "period=%llu thread=%u id=%s",
                   (unsigned long long)h->slot.period, h->slot.thread, id);
     }
-    a->n_recs++;
-    a->dirty = true;
-    return WEFT_OK;
+    err = take_outputs(a, &rec);
+    wr_free(&rec.w);
+    if (!err)
+        err = send_update(a);
+    return err;
 }
 
 static weft_err on_block(cons_actor *a, nblock *b)
@@ -699,7 +643,9 @@ static weft_err on_tick(cons_actor *a)
         a->has_now = true;
         err = graph_tick(a->g, now);
         if (!err)
-            err = flush(a, true);
+            err = take_outputs(a, NULL);
+        if (!err)
+            err = send_update(a);
         if (!err)
             prune_memory(a);
         if (!err && now.thread == 0) {
@@ -976,14 +922,13 @@ static weft_err co_start(void *ctx, actor_t *self)
         err = graph_tick(a->g, t);
     }
     if (!err)
-        err = take_outputs(a);
+        err = take_outputs(a, NULL);
     if (err) {
         log_error("consensus", "cannot start consensus", "err=%s", weft_err_name(err));
         return err;
     }
     log_info("consensus", "graph rebuilt from the block log", "final=%zu pending=%zu", nfinal,
              l.count);
-    a->dirty = false;
     err = send_update(a);
     if (a->tick) { /* a restart: the tick chain may have died with the failed handler */
         (void)actor_timer_cancel(n->sys, a->tick);
@@ -996,15 +941,6 @@ static void co_stop(void *ctx, actor_t *self)
 {
     (void)self;
     cons_actor *a = ctx;
-    /* blocks taken since the last flush (a failed handler, or a stop between two blocks): into
-     * the log, without telling anyone (the others stop or restart too) */
-    if (a->n_recs && a->g && log_outputs(a, graph_get_outputs(a->g)) != WEFT_OK)
-        log_warn("consensus", "blocks taken but not logged at stop", "count=%zu", a->n_recs);
-    recs_clear(a);
-    free(a->recs);
-    a->recs = NULL;
-    a->cap_recs = 0;
-    a->dirty = false;
     for (size_t i = 0; i < a->blocks.cap; i++)
         if (a->blocks.e[i].v)
             nblock_unref(a->blocks.e[i].v);
@@ -1498,8 +1434,10 @@ static weft_err q_state_roots(cons_actor *a, nrootq *q)
     return err;
 }
 
-static weft_err handle_msg(cons_actor *a, actor_msg_t *m)
+static weft_err co_handle(void *ctx, actor_t *self, actor_msg_t *m)
 {
+    (void)self;
+    cons_actor *a = ctx;
     weft_err st = WEFT_OK;
     switch (m->kind) {
     case MSG_CONS_BLOCK:
@@ -1569,29 +1507,6 @@ static weft_err handle_msg(cons_actor *a, actor_msg_t *m)
     }
     node_msg_done(m, st);
     return WEFT_OK;
-}
-
-/* Group commit: a block is taken into the graph and logged at the next flush — after the last of
- * the blocks that wait in a row in the mailbox (at most CONS_BATCH_MAX), before any other message
- * is handled.  With slow syncs, the blocks that came during one sync share the next. */
-static weft_err co_handle(void *ctx, actor_t *self, actor_msg_t *m)
-{
-    cons_actor *a = ctx;
-    if (a->n->cons_gate)
-        a->n->cons_gate(a->n->cons_gate_ctx);
-    if (m->kind == MSG_CONS_BLOCK || m->kind == MSG_CONS_NET_BLOCK) {
-        weft_err err = handle_msg(a, m);
-        if (!err && (a->n_recs >= CONS_BATCH_MAX || actor_mailbox_depth(self) == 0))
-            err = flush(a, false);
-        return err;
-    }
-    weft_err err = flush(a, false);
-    if (err) { /* the actor restarts; a request is answered E_ACTOR_FAILED */
-        if (m->free_fn)
-            m->free_fn(m->payload);
-        return err;
-    }
-    return handle_msg(a, m);
 }
 
 weft_err cons_actor_add(node_t *n)

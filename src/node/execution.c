@@ -1,9 +1,7 @@
 /* The execution actor: owns the LMDB store, the final state and the speculative executor (with
  * the contract VM when one is bound); applies the consensus actor's updates (slots to finalize,
  * then the blockclique), feeds the selector with each cycle's draws, tells the pool which
- * operations were executed, and answers state queries.  Final slots go to the store in batches
- * (finalize_slots: one transaction and one sync for the slots of the updates that wait in a row
- * in the mailbox); queries and anything published to other threads see committed state only.
+ * operations were executed, and answers state queries.
  *
  * Messages (docs/node.md): MSG_EXEC_UPDATE (one-way, senders block when the mailbox is full: an
  * update must not be lost) and requests MSG_EXEC_* (queries; the caller waits). */
@@ -15,9 +13,6 @@
 #include "sc/sc.h"
 
 #define FINAL_EVENTS_MAX 20000
-#define EXEC_BATCH_SLOTS 256     /* final slots per store transaction, at most */
-#define EXEC_BATCH_RECORDS 65536 /* … and records written by their diffs (then it commits) */
-#define EXEC_BATCH_MS 1000       /* … and open for this long, on the node's clock */
 
 const double node_latency_bounds_s[NODE_LATENCY_BUCKETS] = {
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
@@ -46,10 +41,6 @@ struct exec_actor {
     uint64_t lat_exec_last; /* slot index + 1 of the latest block timed for execution */
     lat_hist lat_exec, lat_final;
     atomic_uint_fast64_t ops_executed;
-    /* the open batch of final slots (finalize_slots): their outputs, kept until the commit */
-    exec_output *fin;
-    size_t fin_n, fin_records;
-    uint64_t fin_since_ms; /* when it began */
     /* snapshots of the final state served to peers in parts (q_state_part) */
     struct {
         store_snap_t *sn;
@@ -60,8 +51,6 @@ struct exec_actor {
 };
 
 static void snaps_expire(exec_actor *a, bool all);
-static weft_err batch_commit(exec_actor *a, nids *done, size_t *cap);
-static void batch_drop(exec_actor *a);
 
 /* ---- helpers --------------------------------------------------------------------------------- */
 
@@ -150,13 +139,11 @@ static weft_err feed_cycles(exec_actor *a, uint64_t from, uint64_t to)
     return err;
 }
 
-/* Publishes the next final slot (only the committed one: not while a batch is open) and the
- * last speculative slot. */
 static void publish_cursors(exec_actor *a)
 {
     const model_params *p = &a->n->params;
     slot_t next;
-    if (!state_final_in_batch(a->final) && state_final_next_slot(a->final, &next) == WEFT_OK)
+    if (state_final_next_slot(a->final, &next) == WEFT_OK)
         atomic_store(&a->final_next, slot_idx1(p, next));
     size_t h = exec_history_len(a->ex);
     if (h)
@@ -259,12 +246,6 @@ static void ex_stop(void *ctx, actor_t *self)
     (void)self;
     exec_actor *a = ctx;
     snaps_expire(a, true);
-    /* a batch still open (more updates were queued) is final work: commit it */
-    if (a->final && batch_commit(a, NULL, NULL) != WEFT_OK)
-        log_error("exec", "final slots lost at stop: done again at the next start", NULL);
-    batch_drop(a);
-    free(a->fin);
-    a->fin = NULL;
     exec_free(a->ex);
     sc_free(a->sc);
     a->sc = NULL;
@@ -355,102 +336,19 @@ static void collect_ops(const exec_output *o, nids *ids, size_t *cap)
     }
 }
 
-/* Drops the open batch (aborted, or its commit failed): the final state is back at its start, and
- * the speculative history, whose first slots went into it, is emptied. */
-static void batch_drop(exec_actor *a)
-{
-    if (a->final)
-        state_final_batch_abort(a->final); /* no-op without a batch */
-    for (size_t i = 0; i < a->fin_n; i++)
-        exec_output_free(&a->fin[i]);
-    if (a->fin_n && a->ex)
-        exec_truncate(a->ex, (slot_t){0, 0});
-    a->fin_n = a->fin_records = 0;
-}
-
-/* Commits the open batch of final slots (outputs a->fin[0..fin_n)), then publishes what depends
- * on their durability, in slot order: the final cursor (consensus builds its updates from it and
- * prunes the blocks below it), the final operation counters, finality latencies, the final events
- * (the API) and the executed operations for the pool (into done; with done NULL, sent to the pool
- * here).  A failed commit drops the batch (batch_drop) and is returned. */
-static weft_err batch_commit(exec_actor *a, nids *done, size_t *cap)
-{
-    if (!a->final || !state_final_in_batch(a->final))
-        return WEFT_OK;
-    nids *own = NULL;
-    size_t own_cap = 0;
-    if (!done && a->fin_n) {
-        done = own = calloc(1, sizeof *own);
-        cap = &own_cap;
-    }
-    size_t n = a->fin_n;
-    weft_err err = state_final_batch_commit(a->final);
-    if (err) {
-        log_error("exec", "final slots not committed", "slots=%zu err=%s", n, weft_err_name(err));
-        batch_drop(a);
-        nids_free(own);
-        return err;
-    }
-    if (n)
-        log_debug("exec", "final slots committed", "slots=%zu last=%llu:%u", n,
-                  (unsigned long long)a->fin[n - 1].slot.period, a->fin[n - 1].slot.thread);
-    atomic_fetch_add(&a->n->fs_slots, n);
-    atomic_fetch_add(&a->n->fs_commits, 1);
-    publish_cursors(a);
-    for (size_t i = 0; i < n; i++) {
-        exec_output *out = &a->fin[i];
-        size_t acc = 0, again = 0;
-        for (size_t k = 0; k < out->result_count; k++) {
-            acc += out->results[k].accepted;
-            again += out->results[k].status == WEFT_E_EXEC_OP_REPLAY;
-        }
-        atomic_fetch_add(&a->n->ops_final, acc);
-        if (again) /* an operation a block included again (net_bench counts them) */
-            log_debug("exec", "final slot: operations already executed",
-                      "period=%llu thread=%u count=%zu", (unsigned long long)out->slot.period,
-                      out->slot.thread, again);
-        if (out->has_block)
-            lat_observe(a, &a->lat_final, out->slot);
-        if (done)
-            collect_ops(out, done, cap);
-        for (size_t k = 0; k < out->event_count; k++)
-            fev_push(a, &out->events[k]);
-        exec_output_free(out);
-    }
-    a->fin_n = a->fin_records = 0;
-    if (own && own->n) {
-        if (actor_send(a->n->a_pool, MSG_POOL_REMOVE, own, nids_free, ACTOR_SEND_DROP) != WEFT_OK)
-            log_debug("exec", "pool busy: executed operations not reported", NULL);
-    } else {
-        nids_free(own);
-    }
-    return WEFT_OK;
-}
-
-/* Finalizes the slots of u into the open batch (group commit: one store transaction, one commit
- * and one sync for many slots, where a slot alone costs one), beginning one if needed.  Slot N + 1
- * executes over slot N through the open transaction.  The batch commits once it holds
- * EXEC_BATCH_SLOTS slots, or its diffs wrote EXEC_BATCH_RECORDS records (an LMDB transaction
- * holds its dirty pages in memory, up to a bound), and at the end of the update unless more
- * messages wait in the mailbox and it began less than EXEC_BATCH_MS ago (a bound on how long
- * finality waits to be published): a queued update joins the batch (each update carries the slots
- * that became final since the one before — with slow syncs, one commit per update could not keep
- * up), anything else commits it first (ex_handle), and so does the actor's stop.  The selector
- * is fed the draws of a cycle as soon as the slot completing their lookback is applied: they are
- * a function of final blocks, the same if the batch is lost and done again.  On any error the
- * batch is dropped (batch_drop) and the error is the actor's: a restart opens the store at the
- * last commit and consensus's next update starts at the cursor published then. */
-static weft_err finalize_slots(exec_actor *a, const nupdate *u, nids *done, size_t *cap,
-                               bool *stopping)
+static weft_err ex_update(exec_actor *a, nupdate *u)
 {
     node_t *n = a->n;
     const model_params *p = &n->params;
     weft_err err = WEFT_OK;
+    nids *done = calloc(1, sizeof *done);
+    size_t cap = 0;
+    /* From a stop request on, no more slots: stopping must not wait for execution to catch up
+     * (a node far behind has thousands of slots queued); the next start resumes from the final
+     * cursor, as after a lost update. */
+    bool stopping = false;
     for (size_t i = 0; i < u->n_finalize; i++) {
-        /* From a stop request on, no more slots: stopping must not wait for execution to catch
-         * up (a node far behind has thousands of slots queued); the next start resumes from the
-         * final cursor, as after a lost update. */
-        if ((*stopping = atomic_load(&n->stop_requested)))
+        if ((stopping = atomic_load(&n->stop_requested)))
             break;
         slot_t next;
         err = state_final_next_slot(a->final, &next);
@@ -466,50 +364,39 @@ static weft_err finalize_slots(exec_actor *a, const nupdate *u, nids *done, size
             err = WEFT_E_EXEC_SLOT;
             break;
         }
-        if (!a->fin && !(a->fin = calloc(EXEC_BATCH_SLOTS, sizeof *a->fin))) {
-            err = WEFT_E_NOMEM;
-            break;
-        }
-        if (!state_final_in_batch(a->final)) {
-            if ((err = state_final_batch_begin(a->final)))
-                break;
-            a->fin_since_ms = node_now_ms(n);
-        }
+        exec_output out;
+        memset(&out, 0, sizeof out);
         bool hit = false;
-        exec_output *out = &a->fin[a->fin_n];
-        err = exec_finalize(a->ex, &u->finalize[i], &hit, out);
+        err = exec_finalize(a->ex, &u->finalize[i], &hit, &out);
         if (err) {
-            exec_output_free(out);
+            exec_output_free(&out);
             break;
         }
-        a->fin_n++;
-        a->fin_records += state_diff_count(out->diff);
-        slot_t s = out->slot;
+        size_t acc = 0, again = 0;
+        for (size_t k = 0; k < out.result_count; k++) {
+            acc += out.results[k].accepted;
+            again += out.results[k].status == WEFT_E_EXEC_OP_REPLAY;
+        }
+        atomic_fetch_add(&n->ops_final, acc);
+        if (again) /* an operation a block included again (net_bench counts them) */
+            log_debug("exec", "final slot: operations already executed",
+                      "period=%llu thread=%u count=%zu", (unsigned long long)out.slot.period,
+                      out.slot.thread, again);
+        if (out.has_block)
+            lat_observe(a, &a->lat_final, out.slot);
+        if (done)
+            collect_ops(&out, done, &cap);
+        for (size_t k = 0; k < out.event_count; k++)
+            fev_push(a, &out.events[k]);
+        exec_output_free(&out);
+        slot_t s = u->finalize[i].slot;
         if (s.thread == p->thread_count - 1 && (s.period + 1) % p->periods_per_cycle == 0) {
             uint64_t cyc = cycle_of_period(p, s.period);
-            if ((err = feed_cycles(a, cyc + 1, cyc + 2)))
+            err = feed_cycles(a, cyc + 1, cyc + 2);
+            if (err)
                 break;
         }
-        if (a->fin_n == EXEC_BATCH_SLOTS || a->fin_records >= EXEC_BATCH_RECORDS)
-            if ((err = batch_commit(a, done, cap)))
-                break;
     }
-    if (!err && (*stopping || actor_mailbox_depth(n->a_exec) == 0 ||
-                 node_now_ms(n) - a->fin_since_ms >= EXEC_BATCH_MS))
-        err = batch_commit(a, done, cap);
-    if (err)
-        batch_drop(a);
-    return err;
-}
-
-static weft_err ex_update(exec_actor *a, nupdate *u)
-{
-    node_t *n = a->n;
-    weft_err err = WEFT_OK;
-    nids *done = calloc(1, sizeof *done);
-    size_t cap = 0;
-    bool stopping = false;
-    err = finalize_slots(a, u, done, &cap, &stopping);
     if (!err && u->n_bc && !stopping && !atomic_load(&n->stop_requested)) {
         size_t executed = 0;
         err = exec_set_blockclique(a->ex, u->bc, u->n_bc, &executed);
@@ -1155,10 +1042,6 @@ static weft_err ex_handle(void *ctx, actor_t *self, actor_msg_t *m)
     (void)self;
     exec_actor *a = ctx;
     weft_err err = WEFT_OK, st = WEFT_OK;
-    /* Queries see committed final state only: an open batch (updates were queued behind the
-     * last one) commits first.  A failed commit is the actor's failure. */
-    if (m->kind != MSG_EXEC_UPDATE && (err = batch_commit(a, NULL, NULL)))
-        return err;
     switch (m->kind) {
     case MSG_EXEC_UPDATE:
         if (a->n->exec_gate)

@@ -3,31 +3,15 @@
  * At every slot time S it produces the block of S if one of its keys is S's drawn producer (best
  * parents from consensus, endorsements of the same-thread parent and operations from the pool),
  * and endorses the slot t0/2 ahead (S + T/2 slots) for every endorsement index drawn to one of its
- * keys, endorsing the best block of that slot's thread.
- *
- * Reservations ahead: nothing is signed unless its (kind, slot, index) is in the signing journal,
- * synced.  Instead of one sync per block and per slot's endorsements, one journal append and sync
- * (journal_append) reserves every signature this node's keys are drawn for in a window ahead —
- * the blocks of the slots whose start lies within FACT_RESERVE_MS of S's start, from S on, and
- * the endorsements of the same span from S + T/2 slots on (only as far as the draws are known) —
- * and the factory remembers in memory which reserved (kind, slot, index) this run has not used.
- * A (kind, slot, index) found in the journal is never signed, except one reserved by this run
- * and not used yet, which is used at most once.  A new reservation is made after the slot's work
- * once less than half a window is reserved ahead (before it, if the slot itself is not covered,
- * or after keys were added), so a steady state costs one sync per half window instead of one or
- * two per slot.  The trade: after a restart (or a restart of this actor) the in-memory set is
- * empty, so every reserved-but-unused signature is lost, never made twice — a crash costs at
- * most the slots of one window (blocks and endorsements this node would have made in them).
+ * keys, endorsing the best block of that slot's thread.  Before a signed block or endorsement
+ * leaves this actor its (slot, index) is recorded in the signing journal and synced
+ * (journal_record); a slot already in the journal is never signed again, across restarts.
  *
  * Messages: MSG_FACT_TICK (timer), requests MSG_FACT_STAKING_* and MSG_FACT_STATUS. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "node_internal.h"
-
-/* The reservation window: the slots whose start lies within this much slot time of the current
- * slot's (at least that slot) are reserved in one journal sync. */
-#define FACT_RESERVE_MS UINT64_C(1000)
 
 struct fact_actor {
     node_t *n;
@@ -36,30 +20,7 @@ struct fact_actor {
     address_t *addrs;
     size_t nkeys;
     actor_timer_id tick;
-    /* reserved by this run (in the journal, synced) and not signed yet; each used at most once */
-    journal_entry *unused;
-    size_t nunused, capunused;
-    /* the first block slot and the first endorsement slot the last reservation did not cover */
-    bool reserved;
-    slot_t blk_end, endo_end;
-    bool keys_added; /* keys added since the last reservation: reserve before signing */
-    uint64_t syncs;  /* journal syncs of the earlier runs of this actor (node_status_t) */
-    /* the last period for which a skipped slot was logged (one line per period and reason) */
-    uint64_t skip_logged[2];
 };
-
-/* Says, once per period and reason, why the factory does not produce at slot s: 0 the draws of
- * s's cycle are not known (execution's final state is too far behind: the node cannot produce
- * until its finality catches up), 1 drawn to a key of this node but not reserved by this run
- * (signed or reserved before a restart, or a failed reservation). */
-static void skip_log(fact_actor *a, int why, slot_t s)
-{
-    if (a->skip_logged[why] == s.period + 1)
-        return;
-    a->skip_logged[why] = s.period + 1;
-    log_info("factory", why == 0 ? "not producing: draws not known" : "drawn slot not reserved",
-             "period=%llu thread=%u", (unsigned long long)s.period, s.thread);
-}
 
 static int find_key(const fact_actor *a, const address_t *ad)
 {
@@ -101,169 +62,15 @@ static void drop_keys(fact_actor *a)
     a->nkeys = 0;
 }
 
-/* ---- reservations ahead ---------------------------------------------------------------------- */
-
-static size_t unused_find(const fact_actor *a, journal_kind kind, slot_t s, uint32_t index)
-{
-    for (size_t i = 0; i < a->nunused; i++) {
-        const journal_entry *e = &a->unused[i];
-        if (e->kind == kind && e->index == index && slot_cmp(e->slot, s) == 0)
-            return i;
-    }
-    return SIZE_MAX;
-}
-
-/* Takes (kind, s, index) out of the reserved-and-unused set: true if this run reserved it and
- * has not used it, and then it may be signed (once). */
-static bool unused_take(fact_actor *a, journal_kind kind, slot_t s, uint32_t index)
-{
-    size_t i = unused_find(a, kind, s, index);
-    if (i == SIZE_MAX)
-        return false;
-    a->unused[i] = a->unused[--a->nunused];
-    return true;
-}
-
-/* Forgets the reservations of slots the factory will not sign any more (blocks before `now`,
- * endorsements before `es`): they stay in the journal, unused. */
-static void unused_prune(fact_actor *a, slot_t now, slot_t es)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < a->nunused; i++) {
-        const journal_entry *e = &a->unused[i];
-        if (slot_cmp(e->slot, e->kind == JOURNAL_BLOCK ? now : es) >= 0)
-            a->unused[k++] = *e;
-    }
-    a->nunused = k;
-}
-
-static void unused_clear(fact_actor *a)
-{
-    free(a->unused);
-    a->unused = NULL;
-    a->nunused = a->capunused = 0;
-    a->reserved = false;
-}
-
-/* Adds to e[*n] the signature (kind, s, index) unless the journal has it (signed or reserved). */
-static void want(fact_actor *a, journal_entry *e, size_t *n, journal_kind kind, slot_t s,
-                 uint32_t index)
-{
-    if (!journal_has(a->j, kind, s, index))
-        e[(*n)++] = (journal_entry){kind, s, index};
-}
-
-/* Collects the signatures of this node's keys from slot `from` over the window into e (room for
- * JOURNAL_MAX_APPEND), as far as the draws are known; *end is the first slot not covered. */
-static void collect(fact_actor *a, journal_kind kind, slot_t from, journal_entry *e, size_t *n,
-                    slot_t *end)
-{
-    node_t *n_ = a->n;
-    const model_params *p = &n_->params;
-    uint64_t t0, t;
-    slot_t s = from;
-    *end = from;
-    if (slot_time(p, &t0, from) != WEFT_OK)
-        return;
-    size_t per_slot = kind == JOURNAL_BLOCK ? 1 : p->endorsement_count;
-    for (;;) {
-        if (slot_time(p, &t, s) != WEFT_OK || (slot_cmp(s, from) > 0 && t - t0 >= FACT_RESERVE_MS))
-            break;
-        if (*n + per_slot > JOURNAL_MAX_APPEND)
-            break;
-        if (kind == JOURNAL_BLOCK) {
-            address_t prod;
-            if (nsel_producer(&n_->sel, s, &prod) != WEFT_OK)
-                break; /* not drawn yet: a later reservation covers it */
-            if (find_key(a, &prod) >= 0)
-                want(a, e, n, kind, s, 0);
-        } else {
-            address_t d[MODEL_MAX_ENDORSEMENTS];
-            if (nsel_endorsers(&n_->sel, s, d) != WEFT_OK)
-                break;
-            for (uint32_t i = 0; i < p->endorsement_count; i++)
-                if (find_key(a, &d[i]) >= 0)
-                    want(a, e, n, kind, s, i);
-        }
-        if (slot_next(p, &s, s) != WEFT_OK)
-            break;
-        *end = s;
-    }
-}
-
-/* Reserves, in one journal append and sync, every signature of this node's keys in the window
- * ahead of block slot `now` and endorsement slot `es` that the journal does not hold yet. */
-static void reserve_ahead(fact_actor *a, slot_t now, slot_t es)
-{
-    unused_prune(a, now, es);
-    journal_entry *e = malloc(JOURNAL_MAX_APPEND * sizeof *e);
-    if (!e) {
-        log_error("factory", "no memory for a reservation", NULL);
-        return;
-    }
-    size_t n = 0;
-    slot_t blk_end, endo_end;
-    collect(a, JOURNAL_BLOCK, now, e, &n, &blk_end);
-    collect(a, JOURNAL_ENDORSEMENT, es, e, &n, &endo_end);
-    if (n && a->nunused + n > a->capunused) {
-        size_t cap = a->capunused ? a->capunused : 64;
-        while (cap < a->nunused + n)
-            cap *= 2;
-        journal_entry *u = realloc(a->unused, cap * sizeof *u);
-        if (!u) {
-            log_error("factory", "no memory for a reservation", NULL);
-            free(e);
-            return;
-        }
-        a->unused = u;
-        a->capunused = cap;
-    }
-    weft_err err = journal_append(a->j, e, n);
-    if (err) {
-        log_error("factory", "journal refused a reservation; not signing its slots", "err=%s",
-                  weft_err_name(err));
-        free(e);
-        return;
-    }
-    if (n) /* a->unused is NULL until the first reservation that holds something */
-        memcpy(a->unused + a->nunused, e, n * sizeof *e);
-    a->nunused += n;
-    free(e);
-    a->reserved = true;
-    a->blk_end = blk_end;
-    a->endo_end = endo_end;
-    a->keys_added = false;
-    log_debug("factory", "signatures reserved", "records=%zu until_period=%llu until_thread=%u", n,
-              (unsigned long long)blk_end.period, blk_end.thread);
-}
-
-/* True when less than `ms` of slot time is reserved ahead of `from` (reservation end `end`). */
-static bool short_of(const fact_actor *a, slot_t from, slot_t end, uint64_t ms)
-{
-    const model_params *p = &a->n->params;
-    uint64_t t0, t;
-    if (slot_time(p, &t0, from) != WEFT_OK || slot_time(p, &t, end) != WEFT_OK)
-        return true;
-    return t < t0 || t - t0 < ms;
-}
-
-/* ---- production ------------------------------------------------------------------------------ */
-
 static void produce(fact_actor *a, slot_t s)
 {
     node_t *n = a->n;
     address_t prod;
-    if (nsel_producer(&n->sel, s, &prod) != WEFT_OK) {
-        skip_log(a, 0, s);
+    if (nsel_producer(&n->sel, s, &prod) != WEFT_OK)
         return;
-    }
     int k = find_key(a, &prod);
-    if (k < 0)
+    if (k < 0 || journal_has(a->j, JOURNAL_BLOCK, s, 0))
         return;
-    if (unused_find(a, JOURNAL_BLOCK, s, 0) == SIZE_MAX) {
-        skip_log(a, 1, s); /* signed before, or not reserved (a reservation failed) */
-        return;
-    }
     nparents q;
     memset(&q, 0, sizeof q);
     q.slot = s;
@@ -306,14 +113,19 @@ static void produce(fact_actor *a, slot_t s)
     free(ids);
     h.endorsement_count = sq.endo_count;
     memcpy(h.endorsements, sq.endo, sq.endo_count * sizeof(endorsement_t));
-    /* reserved (in the journal, synced) by this run and not used: used now, once */
-    bool took = unused_take(a, JOURNAL_BLOCK, s, 0);
-    WEFT_ASSERT(took);
     header_sign(&h, &a->keys[k]);
     nblock *b;
     err = nblock_new(&b, &h, sq.ops, sq.op_count, q.parent_periods);
     if (err) {
         log_error("factory", "cannot build block", "err=%s", weft_err_name(err));
+        return;
+    }
+    /* the journal first: only then may the signed block leave this actor */
+    err = journal_record(a->j, JOURNAL_BLOCK, s, 0);
+    if (err) {
+        log_error("factory", "journal refused the block; not sending it", "err=%s",
+                  weft_err_name(err));
+        nblock_unref(b);
         return;
     }
     atomic_fetch_add(&n->blocks_produced, 1);
@@ -330,13 +142,14 @@ static void endorse(fact_actor *a, slot_t s)
     if (nsel_endorsers(&n->sel, s, e) != WEFT_OK)
         return;
     endorsement_t ens[MODEL_MAX_ENDORSEMENTS];
+    uint32_t idx[MODEL_MAX_ENDORSEMENTS];
     size_t k = 0;
     nparents q;
     bool have_parents = false;
     for (uint32_t i = 0; i < n->params.endorsement_count; i++) {
         int key = find_key(a, &e[i]);
-        if (key < 0 || unused_find(a, JOURNAL_ENDORSEMENT, s, i) == SIZE_MAX)
-            continue; /* not ours, signed before, or not reserved */
+        if (key < 0 || journal_has(a->j, JOURNAL_ENDORSEMENT, s, i))
+            continue;
         if (!have_parents) {
             memset(&q, 0, sizeof q);
             q.slot = s;
@@ -349,14 +162,18 @@ static void endorse(fact_actor *a, slot_t s)
         en->slot = s;
         en->index = i;
         en->endorsed = q.parents[s.thread];
-        /* reserved (in the journal, synced) by this run and not used: used now, once */
-        bool took = unused_take(a, JOURNAL_ENDORSEMENT, s, i);
-        WEFT_ASSERT(took);
         endorsement_sign(en, &a->keys[key]);
-        k++;
+        idx[k++] = i;
     }
     if (!k)
         return;
+    /* one journal write and sync for all of this slot's endorsements, before any leaves */
+    weft_err err = journal_record_many(a->j, JOURNAL_ENDORSEMENT, s, idx, k);
+    if (err) {
+        log_error("factory", "journal refused the endorsements; not sending them", "err=%s",
+                  weft_err_name(err));
+        return;
+    }
     atomic_fetch_add(&n->endorsements_produced, k);
     for (size_t i = 0; i < k; i++) {
         endorsement_t *en = malloc(sizeof *en);
@@ -386,19 +203,9 @@ static void on_tick(fact_actor *a)
             ok = slot_next(&n->params, &s, s) == WEFT_OK;
         if (n->params.thread_count == 1)
             ok = slot_next(&n->params, &s, s) == WEFT_OK;
-        /* this slot's signatures not covered (the first tick, draws that were not known, a
-         * failed reservation, new keys): reserve before signing */
-        if (ok && (!a->reserved || a->keys_added || slot_cmp(a->blk_end, now) <= 0 ||
-                   slot_cmp(a->endo_end, s) <= 0))
-            reserve_ahead(a, now, s);
         if (ok)
             endorse(a, s);
         produce(a, now);
-        /* less than half a window reserved ahead: the next reservation, after this slot's work
-         * left, so that its sync delays nothing signed now */
-        if (ok && (short_of(a, now, a->blk_end, FACT_RESERVE_MS / 2) ||
-                   short_of(a, s, a->endo_end, FACT_RESERVE_MS / 2)))
-            reserve_ahead(a, now, s);
     }
     arm_tick(a);
 }
@@ -420,8 +227,6 @@ static weft_err fa_start(void *ctx, actor_t *self)
         a->j = NULL;
         return err;
     }
-    /* reservations of an earlier run (or of this actor before a restart) are never used */
-    unused_clear(a);
     log_info("factory", "signing journal replayed", "records=%llu truncated_bytes=%llu keys=%zu",
              (unsigned long long)rep.records, (unsigned long long)rep.truncated_bytes, a->nkeys);
     if (a->tick) {
@@ -435,11 +240,8 @@ static void fa_stop(void *ctx, actor_t *self)
 {
     (void)self;
     fact_actor *a = ctx;
-    if (a->j)
-        a->syncs += journal_syncs(a->j);
     journal_close(a->j);
     a->j = NULL;
-    unused_clear(a);
     drop_keys(a);
 }
 
@@ -455,7 +257,6 @@ static weft_err staking_add(fact_actor *a, nkeys *q)
             return err;
     }
     drop_keys(a);
-    a->keys_added = true; /* reserved at the next tick, before it signs */
     return load_keys(a);
 }
 
@@ -499,7 +300,6 @@ static weft_err fa_handle(void *ctx, actor_t *self, actor_msg_t *m)
     case MSG_FACT_STATUS: {
         node_status_t *s = m->payload;
         s->staking_addresses = a->nkeys;
-        s->journal_syncs = a->syncs + (a->j ? journal_syncs(a->j) : 0);
         break;
     }
     default:
@@ -530,9 +330,4 @@ weft_err fact_actor_add(node_t *n)
 
 void fact_actor_start_ticks(fact_actor *a) { arm_tick(a); }
 
-void fact_actor_free(fact_actor *a)
-{
-    if (a)
-        unused_clear(a);
-    free(a);
-}
+void fact_actor_free(fact_actor *a) { free(a); }

@@ -137,8 +137,6 @@ weft_err node_start(node_t **out, repo_t *repo, const node_options *o, char *err
     n->on_stop_ctx = o ? o->on_stop_ctx : NULL;
     n->exec_gate = o ? o->exec_gate : NULL;
     n->exec_gate_ctx = o ? o->exec_gate_ctx : NULL;
-    n->cons_gate = o ? o->cons_gate : NULL;
-    n->cons_gate_ctx = o ? o->cons_gate_ctx : NULL;
     n->net = o ? o->net : NULL;
     pthread_rwlock_init(&n->sel.lock, NULL);
     pthread_mutex_init(&n->net_mu, NULL);
@@ -239,10 +237,6 @@ weft_err node_get_status(node_t *n, node_status_t *out)
         e = node_call(n->a_fact, MSG_FACT_STATUS, out);
     out->final_block_count = atomic_load(&n->final_blocks);
     out->stale_block_count = atomic_load(&n->stale_blocks);
-    out->block_log_blocks = atomic_load(&n->log_blocks);
-    out->block_log_commits = atomic_load(&n->log_commits);
-    out->final_state_slots = atomic_load(&n->fs_slots);
-    out->final_state_commits = atomic_load(&n->fs_commits);
     out->ops_final_executed = atomic_load(&n->ops_final);
     out->blocks_produced = atomic_load(&n->blocks_produced);
     out->endorsements_produced = atomic_load(&n->endorsements_produced);

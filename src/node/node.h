@@ -49,10 +49,6 @@ typedef struct node_options {
      * execution back (a node whose execution lags).  NULL: none. */
     void (*exec_gate)(void *ctx);
     void *exec_gate_ctx;
-    /* Tests: called on consensus's thread before each message it handles (blocking in it lets
-     * messages pile up in its mailbox).  NULL: none. */
-    void (*cons_gate)(void *ctx);
-    void *cons_gate_ctx;
 } node_options;
 
 /* Builds the node over repo (borrowed: must outlive the node) and starts every actor.  On error
@@ -96,18 +92,12 @@ typedef struct node_status {
     uint64_t final_periods[MODEL_MAX_THREADS]; /* latest final period per thread */
     size_t final_block_count;                  /* blocks finalized since start */
     size_t stale_block_count;                  /* blocks found stale since start */
-    /* the block log since start: blocks written and write transactions (group commit: blocks
-     * that come in a row share one) */
-    uint64_t block_log_blocks, block_log_commits;
-    /* the final state since start: slots finalized and store commits (several slots share one) */
-    uint64_t final_state_slots, final_state_commits;
     size_t pending_block_count;
     size_t clique_count;
     size_t pool_ops, pool_endorsements;
     uint64_t ops_final_executed; /* operations executed in final slots since start */
     uint64_t blocks_produced, endorsements_produced; /* by this node since start */
     size_t staking_addresses;
-    uint64_t journal_syncs; /* syncs of the signing journal since the node started */
 } node_status_t;
 WEFT_MUST_USE weft_err node_get_status(node_t *n, node_status_t *out);
 
@@ -352,8 +342,7 @@ struct node_net_events {
  * array itself pass to the node, whatever the outcome).  On the caller's thread the node checks
  * what needs no state (header and endorsement signatures, the operation list against the header's
  * ops_hash, every operation's signature, sizes); then the consensus actor checks the draws
- * (producer, endorsers), gives the block to the graph and logs it (with the blocks that came in a
- * row: one transaction) before it is reported pending.  *verdict:
+ * (producer, endorsers), logs the block and gives it to the graph.  *verdict:
  *   WEFT_OK              taken by the graph (pending or waiting), or already known;
  *   E_SIGNATURE, E_OPS_HASH, E_TOO_MANY_OPS, E_NODE_BLOCK (wrong producer, endorser, parent count,
  *                        thread or size)  — the sender is at fault (ban it);

@@ -351,17 +351,13 @@ struct node {
     void *on_stop_ctx;
     void (*exec_gate)(void *ctx); /* node_options.exec_gate (tests), or NULL */
     void *exec_gate_ctx;
-    void (*cons_gate)(void *ctx); /* node_options.cons_gate (tests), or NULL */
-    void *cons_gate_ctx;
     atomic_bool stop_requested;
     struct nsigcache *sigs; /* operation signatures verified (sigcache.h) */
     struct npar *par;       /* signature verification workers (npar.h) */
     atomic_uint_fast64_t blocks_produced, endorsements_produced, ops_final;
     atomic_uint_fast64_t final_blocks, stale_blocks;
-    atomic_uint_fast64_t log_blocks, log_commits; /* consensus's block log writes */
-    atomic_uint_fast64_t fs_slots, fs_commits;    /* execution's final state writes */
-    const node_net_events *net;                   /* node_options.net (borrowed), or NULL */
-    node_import *imp; /* a final state being imported (the network thread's) */
+    const node_net_events *net; /* node_options.net (borrowed), or NULL */
+    node_import *imp;           /* a final state being imported (the network thread's) */
     atomic_bool restart_requested;
     pthread_mutex_t net_mu; /* with net_cv: room for peers' blocks (NODE_NET_BLOCKS_QUEUED) */
     pthread_cond_t net_cv;

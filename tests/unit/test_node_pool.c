@@ -11,13 +11,7 @@
  *      admitted;
  *   2. the test becomes the producer: with execution held, an operation's block A leaves the
  *      blockclique (A' in the same slot, B on A'); once execution goes on, the operation is back
- *      in the pool and announced again;
- *   3. group commit (node_options.cons_gate holds consensus): blocks from a peer that wait in a
- *      row in consensus's mailbox are written to the block log in one transaction, and each is
- *      reported pending once written;
- *   4. group commit of the final state: with execution held, the updates of a row of blocks wait
- *      in its mailbox; once it goes on, the slots they made final go to the store in one
- *      commit. */
+ *      in the pool and announced again. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,8 +54,7 @@ typedef struct fixture {
     pthread_mutex_t gmu;
     pthread_cond_t gcv;
     bool held;
-    bool cons_held; /* the same gate for consensus */
-    slot_t next;    /* the next slot to produce */
+    slot_t next; /* the next slot to produce */
 } fixture;
 
 static void *grow(void *p, size_t n, size_t sz)
@@ -114,28 +107,30 @@ static void ev_endos(void *ctx, const endorsement_t *e, size_t n)
     (void)n;
 }
 
-/* An actor's thread waits here while *flag is set. */
-static void gate_wait(fixture *f, const bool *flag)
+/* node_options.exec_gate: execution waits here while the test holds it */
+static void gate(void *ctx)
 {
+    fixture *f = ctx;
     pthread_mutex_lock(&f->gmu);
-    while (*flag)
+    while (f->held)
         pthread_cond_wait(&f->gcv, &f->gmu);
     pthread_mutex_unlock(&f->gmu);
 }
 
-static void gate_set(fixture *f, bool *flag, bool on)
+static void hold(fixture *f, bool on)
 {
     pthread_mutex_lock(&f->gmu);
-    *flag = on;
+    f->held = on;
     pthread_cond_broadcast(&f->gcv);
     pthread_mutex_unlock(&f->gmu);
 }
 
-/* node_options.exec_gate and .cons_gate: execution, consensus wait while the test holds them */
-static void gate(void *ctx) { gate_wait(ctx, &((fixture *)ctx)->held); }
-static void cons_gate(void *ctx) { gate_wait(ctx, &((fixture *)ctx)->cons_held); }
-static void hold(fixture *f, bool on) { gate_set(f, &f->held, on); }
-static void hold_consensus(fixture *f, bool on) { gate_set(f, &f->cons_held, on); }
+static void seed_key(keypair_t *kp, uint8_t tag)
+{
+    uint8_t seed[32];
+    memset(seed, tag, sizeof seed);
+    keypair_from_seed(kp, seed);
+}
 
 static int setup(void **state)
 {
@@ -158,12 +153,38 @@ static int setup(void **state)
     p.max_operations_per_block = 20;
     p.chain_id = 992;
     p.genesis_timestamp_ms = GENESIS_MS;
-    test_seed_key(&f->staker, 1);
-    test_node_accounts(f->acc, f->acc_addr, NACC);
-    char rdir[128], err[256];
+    seed_key(&f->staker, 1);
+    repo_genesis_t g;
+    memset(&g, 0, sizeof g);
+    g.params = p;
+    repo_balance_t bal[NACC];
+    for (int i = 0; i < NACC; i++) {
+        seed_key(&f->acc[i], (uint8_t)(10 + i));
+        address_of_pubkey(&f->acc_addr[i], &f->acc[i].pk);
+        bal[i].addr = f->acc_addr[i];
+        bal[i].amount = amount_from_nano(UINT64_C(1000000000000));
+    }
+    g.balances = bal;
+    g.balance_count = NACC;
+    pos_stake_t roll;
+    address_of_pubkey(&roll.addr, &f->staker.pk);
+    roll.rolls = 100;
+    g.rolls = &roll;
+    g.roll_count = 1;
+    char gpath[128], rdir[128], err[256];
+    snprintf(gpath, sizeof gpath, "%s/genesis.json", f->dir);
     snprintf(rdir, sizeof rdir, "%s/repo", f->dir);
-    if (test_node_repo_init(f->dir, rdir, &p, &f->staker, f->acc_addr, NACC, NULL) != 0)
+    if (repo_genesis_write(&g, gpath) != WEFT_OK)
         return -1;
+    repo_config_t cfg;
+    repo_config_default(&cfg);
+    cfg.store_no_sync = true;
+    repo_init_options io = {
+        .genesis_path = gpath, .staking = &f->staker, .staking_count = 1, .config = &cfg};
+    if (repo_init(rdir, &io, err, sizeof err) != WEFT_OK) {
+        fprintf(stderr, "repo_init: %s\n", err);
+        return -1;
+    }
     if (repo_open(&f->repo, rdir, NULL, 0, err, sizeof err) != WEFT_OK) {
         fprintf(stderr, "repo_open: %s\n", err);
         return -1;
@@ -174,9 +195,7 @@ static int setup(void **state)
     node_options o = {.clock = actor_fake_clock_base(f->clock),
                       .net = &f->sink,
                       .exec_gate = gate,
-                      .exec_gate_ctx = f,
-                      .cons_gate = cons_gate,
-                      .cons_gate_ctx = f};
+                      .exec_gate_ctx = f};
     if (node_start(&f->node, f->repo, &o, err, sizeof err) != WEFT_OK) {
         fprintf(stderr, "node_start: %s\n", err);
         return -1;
@@ -190,7 +209,6 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     hold(f, false);
-    hold_consensus(f, false);
     node_stop(f->node);
     repo_close(f->repo);
     actor_fake_clock_free(f->clock);
@@ -512,139 +530,6 @@ static void test_held_orphan_back(void **state)
     free(a);
     free(a2);
     free(b);
-    f->next = s1;
-}
-
-/* ---- 3. group commit ------------------------------------------------------------------------- */
-
-#define ROW 6 /* blocks in a row (the network lets at most NODE_NET_BLOCKS_QUEUED wait) */
-
-static void test_group_commit(void **state)
-{
-    fixture *f = *state;
-    slot_t s;
-    assert_int_equal(slot_next(&f->p, &s, f->next), WEFT_OK);
-    /* ROW blocks of consecutive slots, each on the previous ones */
-    slot_t last = s;
-    for (int i = 1; i < ROW; i++)
-        assert_int_equal(slot_next(&f->p, &last, last), WEFT_OK);
-    clock_to(f, last);
-    settle(f);
-    block_header_t h[ROW];
-    node_net_status st;
-    assert_int_equal(node_net_get_status(f->node, &st), WEFT_OK);
-    block_id_t heads[MODEL_MAX_THREADS];
-    memcpy(heads, st.heads, f->p.thread_count * sizeof(block_id_t));
-    for (int i = 0; i < ROW; i++) {
-        memset(&h[i], 0, sizeof h[i]);
-        h[i].version = HEADER_VERSION;
-        h[i].slot = s;
-        h[i].parent_count = f->p.thread_count;
-        memcpy(h[i].parents, heads, f->p.thread_count * sizeof(block_id_t));
-        block_ops_hash(&h[i].ops_hash, NULL, 0);
-        header_sign(&h[i], &f->staker);
-        heads[s.thread] = h[i].id;
-        assert_int_equal(slot_next(&f->p, &s, s), WEFT_OK);
-    }
-    node_status_t before, after;
-    assert_int_equal(node_get_status(f->node, &before), WEFT_OK);
-    /* consensus held: the blocks wait in its mailbox; none is reported pending */
-    hold_consensus(f, true);
-    for (int i = 0; i < ROW; i++) {
-        weft_err verdict = WEFT_OK;
-        assert_int_equal(node_net_block(f->node, &h[i], NULL, 0, &verdict), WEFT_OK);
-        assert_int_equal(verdict, WEFT_OK);
-    }
-    pthread_mutex_lock(&f->mu);
-    for (size_t j = 0; j < f->n_pending; j++)
-        for (int i = 0; i < ROW; i++)
-            assert_false(block_id_eq(&f->pending[j].id, &h[i].id));
-    pthread_mutex_unlock(&f->mu);
-    hold_consensus(f, false);
-    for (int i = 0; i < ROW; i++)
-        wait_pending(f, h[i].slot, &h[i].id);
-    settle(f);
-    assert_int_equal(node_get_status(f->node, &after), WEFT_OK);
-    /* one write transaction for the six blocks (and the blocks they made final) */
-    assert_int_equal(after.block_log_blocks - before.block_log_blocks, ROW);
-    assert_int_equal(after.block_log_commits - before.block_log_commits, 1);
-    /* each is in the log and served to peers */
-    for (int i = 0; i < ROW; i++) {
-        node_net_block_data d;
-        assert_int_equal(node_net_get_block(f->node, &h[i].id, false, &d), WEFT_OK);
-        node_net_block_data_free(&d);
-    }
-}
-
-/* ---- 4. group commit of the final state ------------------------------------------------------ */
-
-#define FROW 12 /* blocks in a row: the first ones become final (delta_f0 = 8, no endorsements) */
-
-static void test_final_group_commit(void **state)
-{
-    fixture *f = *state;
-    /* from the slot after the latest head on */
-    node_net_status st;
-    assert_int_equal(node_net_get_status(f->node, &st), WEFT_OK);
-    slot_t s = st.head_slots[0];
-    for (uint32_t t = 1; t < f->p.thread_count; t++)
-        if (slot_cmp(st.head_slots[t], s) > 0)
-            s = st.head_slots[t];
-    assert_int_equal(slot_next(&f->p, &s, s), WEFT_OK);
-    slot_t last = s;
-    for (int i = 1; i < FROW; i++)
-        assert_int_equal(slot_next(&f->p, &last, last), WEFT_OK);
-    clock_to(f, last);
-    settle(f);
-    assert_int_equal(node_net_get_status(f->node, &st), WEFT_OK);
-    for (uint32_t t = 0; t < f->p.thread_count; t++) /* the node's factory made none meanwhile */
-        assert_true(slot_cmp(st.head_slots[t], s) < 0);
-    block_id_t heads[MODEL_MAX_THREADS];
-    memcpy(heads, st.heads, f->p.thread_count * sizeof(block_id_t));
-    node_status_t before, after;
-    assert_int_equal(node_get_status(f->node, &before), WEFT_OK);
-    /* execution held: every block's update waits in its mailbox */
-    hold(f, true);
-    for (int i = 0; i < FROW; i++) {
-        block_header_t h;
-        memset(&h, 0, sizeof h);
-        h.version = HEADER_VERSION;
-        h.slot = s;
-        h.parent_count = f->p.thread_count;
-        memcpy(h.parents, heads, f->p.thread_count * sizeof(block_id_t));
-        block_ops_hash(&h.ops_hash, NULL, 0);
-        header_sign(&h, &f->staker);
-        heads[s.thread] = h.id;
-        weft_err verdict = WEFT_OK;
-        assert_int_equal(node_net_block(f->node, &h, NULL, 0, &verdict), WEFT_OK);
-        assert_int_equal(verdict, WEFT_OK);
-        wait_pending(f, s, &h.id);
-        assert_int_equal(slot_next(&f->p, &s, s), WEFT_OK);
-    }
-    /* consensus sends each block's update after reporting it pending: wait until all of them are
-     * in execution's mailbox (the first one is held in the gate) */
-    size_t depth = 0;
-    for (int i = 0; i < WAIT_S * 1000 && depth < FROW - 1; i++) {
-        node_actor_stat as[8];
-        size_t na = node_actor_stats(f->node, as, 8);
-        for (size_t k = 0; k < na; k++)
-            if (strcmp(as[k].name, "execution") == 0)
-                depth = as[k].mailbox_depth;
-        struct timespec ts = {0, 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    assert_true(depth >= FROW - 1);
-    hold(f, false);
-    settle(f);
-    assert_int_equal(node_get_status(f->node, &after), WEFT_OK);
-    /* finality moved on by several slots, and they went to the store in one commit */
-    assert_true(after.has_final_cursor && before.has_final_cursor);
-    uint64_t slots = after.final_state_slots - before.final_state_slots;
-    assert_true(slots >= 2);
-    assert_int_equal(slot_cmp(after.final_cursor, before.final_cursor) > 0, 1);
-    assert_int_equal(after.final_state_commits - before.final_state_commits, 1);
-    print_message("final state: %llu slots in one commit\n", (unsigned long long)slots);
-    f->next = last;
 }
 
 int main(void)
@@ -656,8 +541,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_held_no_duplicates),
         cmocka_unit_test(test_held_orphan_back),
-        cmocka_unit_test(test_group_commit),
-        cmocka_unit_test(test_final_group_commit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
