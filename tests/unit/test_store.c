@@ -805,6 +805,38 @@ static void assert_at(state_final_t *f, const ref_run *r, size_t done)
     assert_int_equal(state_final_verify(f), WEFT_OK); /* the stored records are the same */
 }
 
+/* The two backends of the batch tests: 0 the in-memory kv (*m), 1 an LMDB store in a new
+ * temporary directory dir (*st). */
+static state_kv_t backend_open(int backend, char *dir, state_memkv_t **m, store_t **st)
+{
+    *m = NULL;
+    *st = NULL;
+    if (backend == 0) {
+        assert_int_equal(state_memkv_new(m), WEFT_OK);
+        return state_memkv_kv(*m);
+    }
+    tmpdir_make(dir);
+    *st = open_store(dir, 0, 0, true);
+    return store_kv(*st);
+}
+
+/* For the LMDB backend (st not NULL): closes the store, reopens it, checks that the final state
+ * is the one after `done` slots (durable), then removes it. */
+static void backend_reopen_check(store_t *st, const char *dir, const model_params *p,
+                                 const ref_run *r, size_t done)
+{
+    if (!st)
+        return;
+    store_close(st);
+    st = open_store(dir, 0, 0, true);
+    state_final_t *f;
+    assert_int_equal(state_final_open(&f, p, store_kv(st)), WEFT_OK);
+    assert_at(f, r, done);
+    state_final_close(f);
+    store_close(st);
+    tmpdir_remove(dir);
+}
+
 /* Batches of 1 to 9 slots, across cycle ends (every 4 slots), give the same fingerprints, cursors
  * and records as the slots one by one — in memory and in LMDB (reopened: durable); an LMDB
  * snapshot taken during a batch sees the state before it. */
@@ -818,17 +850,9 @@ static void test_batch_same_as_one_by_one(void **state)
     static const size_t sizes[] = {1, 3, 9, 2, 4, 5, 7, 1, 8};
     for (int backend = 0; backend < 2; backend++) {
         char dir[64];
-        state_memkv_t *m = NULL;
-        store_t *st = NULL;
-        state_kv_t kv;
-        if (backend == 0) {
-            assert_int_equal(state_memkv_new(&m), WEFT_OK);
-            kv = state_memkv_kv(m);
-        } else {
-            tmpdir_make(dir);
-            st = open_store(dir, 0, 0, true);
-            kv = store_kv(st);
-        }
+        state_memkv_t *m;
+        store_t *st;
+        state_kv_t kv = backend_open(backend, dir, &m, &st);
         state_final_t *f;
         assert_int_equal(state_final_open(&f, &p, kv), WEFT_OK);
         assert_int_equal(state_final_batch_begin(f), WEFT_E_STATE); /* no genesis */
@@ -872,15 +896,7 @@ static void test_batch_same_as_one_by_one(void **state)
         for (unsigned t = 0; t < STATE_T_COUNT; t++)
             assert_same_scan(kv, state_memkv_kv(r.m), (state_table)t, NULL, 0, NULL, 0);
         state_final_close(f);
-        if (st) { /* durable: a reopened store is at the last batch */
-            store_close(st);
-            st = open_store(dir, 0, 0, true);
-            assert_int_equal(state_final_open(&f, &p, store_kv(st)), WEFT_OK);
-            assert_at(f, &r, BATCH_SLOTS);
-            state_final_close(f);
-            store_close(st);
-            tmpdir_remove(dir);
-        }
+        backend_reopen_check(st, dir, &p, &r, BATCH_SLOTS); /* durable: at the last batch */
         state_memkv_free(m);
     }
     ref_run_free(&r);
@@ -918,17 +934,9 @@ static void test_batch_abort_and_failures(void **state)
     assert_true(writes > 6 * 10); /* records, bookkeeping, cursors, one commit */
     for (int backend = 0; backend < 2; backend++) {
         char dir[64];
-        state_memkv_t *m = NULL;
-        store_t *st = NULL;
-        state_kv_t inner;
-        if (backend == 0) {
-            assert_int_equal(state_memkv_new(&m), WEFT_OK);
-            inner = state_memkv_kv(m);
-        } else {
-            tmpdir_make(dir);
-            st = open_store(dir, 0, 0, true);
-            inner = store_kv(st);
-        }
+        state_memkv_t *m;
+        store_t *st;
+        state_kv_t inner = backend_open(backend, dir, &m, &st);
         store_fault_t fw;
         store_fault_init(&fw, inner);
         state_final_t *f;
@@ -994,15 +1002,7 @@ static void test_batch_abort_and_failures(void **state)
         assert_at(f, &r, start + count);
         state_diff_free(d);
         state_final_close(f);
-        if (st) {
-            store_close(st);
-            st = open_store(dir, 0, 0, true);
-            assert_int_equal(state_final_open(&f, &p, store_kv(st)), WEFT_OK);
-            assert_at(f, &r, start + count);
-            state_final_close(f);
-            store_close(st);
-            tmpdir_remove(dir);
-        }
+        backend_reopen_check(st, dir, &p, &r, start + count);
         state_memkv_free(m);
     }
     ref_run_free(&r);
