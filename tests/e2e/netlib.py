@@ -22,6 +22,11 @@ import time
 import urllib.request
 
 THREADS = 32
+# Cycles of 32 periods (102 s): the draws of cycle 3 on need cycle 1 final, so a chain whose finality
+# lags more than a cycle stops producing for good (DESIGN, PoS).  On a starved machine (CI, VM steal)
+# finality of these 100 ms-slot devnets lagged 10-17 periods; with 32-period cycles no test lives to
+# cycle 3 (period 96), so a slow machine makes a test slow, never a dead chain.
+PERIODS_PER_CYCLE = 32
 
 
 class Run:
@@ -69,7 +74,8 @@ class Run:
         d = os.path.join(self.dir, "devnet")
         self.devnets.append(d)
         p = subprocess.run([self.weft, "devnet", "--nodes", str(nodes), "--dir", d, "--t0", str(t0),
-                            "--periods-per-cycle", "8", "--accounts", str(accounts), "--detach",
+                            "--periods-per-cycle", str(PERIODS_PER_CYCLE), "--accounts", str(accounts),
+                            "--detach",
                             "--genesis-delay", "3000", *extra],
                            capture_output=True, text=True, timeout=120)
         for i in range(nodes):

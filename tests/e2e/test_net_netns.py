@@ -72,7 +72,8 @@ def netns_usable():
 def write_genesis(path, stakers):
     g = {"chain_id": 4000 + os.getpid() % 100000,
          "genesis_timestamp": (int(time.time() * 1000) + 5000) // 1000 * 1000,
-         "params": {"thread_count": netlib.THREADS, "t0": T0, "periods_per_cycle": 8},
+         "params": {"thread_count": netlib.THREADS, "t0": T0,
+                    "periods_per_cycle": netlib.PERIODS_PER_CYCLE},
          "balances": {s["address"]: "1000" for s in stakers},
          "rolls": {s["address"]: 100 for s in stakers}}
     with open(path, "w") as f:
