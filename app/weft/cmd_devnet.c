@@ -455,6 +455,16 @@ int cmd_devnet(int argc, char **argv)
     weft_err e = model_params_check(&p);
     if (e)
         return cli_error(e, "protocol parameters");
+    /* the draws of cycle D need cycle D-2 final: finality lagging about a cycle stops production
+     * for good (docs/consensus.md §1.1); blocks without endorsements need delta_f0 / T periods */
+    uint64_t cycle_slots;
+    if (u64_mul(&cycle_slots, p.periods_per_cycle, p.thread_count) &&
+        (p.delta_f0 > UINT64_MAX / 2 || cycle_slots < 2 * p.delta_f0))
+        fprintf(stderr,
+                "weft devnet: warning: a cycle of %llu slots holds less than twice delta_f0 (%llu) "
+                "of fitness without endorsements; a chain whose finality lags a cycle stops for "
+                "good\n",
+                (unsigned long long)cycle_slots, (unsigned long long)p.delta_f0);
     size_t nn = (size_t)v[O_NODES], na = (size_t)v[O_ACC];
     dnode *nodes = calloc(nn, sizeof *nodes);
     keypair_t *acc = calloc(na ? na : 1, sizeof *acc);
