@@ -41,6 +41,7 @@ struct cons_actor {
     bool has_now;
     slot_t now;
     actor_timer_id tick;
+    uint64_t next_log_period; /* the first period without its "period" line yet */
     uint64_t last_prune_period;
     bool pool_stale; /* the last report to the pool was lost (notify_pool) */
 };
@@ -648,7 +649,10 @@ static weft_err on_tick(cons_actor *a)
             err = send_update(a);
         if (!err)
             prune_memory(a);
-        if (!err && now.thread == 0) {
+        /* the first tick of a period, not only thread 0's: a late tick (a starved machine)
+         * may skip that slot, and the line would vanish exactly when it is wanted */
+        if (!err && now.period >= a->next_log_period) {
+            a->next_log_period = now.period + 1;
             uint64_t lfp[MODEL_MAX_THREADS], minp = UINT64_MAX;
             final_periods(a, lfp);
             for (uint32_t t = 0; t < a->n->params.thread_count; t++)
