@@ -41,6 +41,7 @@
 #define NET_OP_PREFIX_LEN 17     /* operations are announced by id prefix (as Massa) */
 #define NET_ADDR_MAX 64          /* "host:port" with NUL */
 #define NET_MAX_PEERS_IN_LIST 100
+#define NET_STATE_PEERS_MAX 16 /* node ids the final state may come from (p2p.state_peers) */
 
 typedef uint32_t net_peer_id; /* the shell's handle for a connection; never 0 */
 
@@ -84,6 +85,9 @@ typedef struct net_config {
                                      period is more than N ahead of ours */
     uint32_t state_part_bytes;    /* 1 MiB of records asked per STATE_ASK */
     uint64_t state_retry_ms;      /* 30,000: after a failed transfer, the next one waits this */
+    /* the node ids the final state may be fetched from (p2p.state_peers); none: any peer */
+    pubkey_t state_peers[NET_STATE_PEERS_MAX];
+    uint32_t state_peer_count;
 } net_config;
 
 /* Fills the limits and timers with the defaults above; identity fields are zeroed. */

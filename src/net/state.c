@@ -111,21 +111,41 @@ static uint64_t max_period(const uint64_t *periods, uint32_t n)
     return m;
 }
 
-/* Whether p's hello says its final state is worth fetching: it no longer keeps the blocks after
- * our latest final period, or (state_after_periods) it is more than that far ahead.  (The latest,
- * not the smallest: a thread without blocks for long keeps an old final period, and nothing of
- * it is missing.) */
-static bool worth_fetching(const net_core *c, const net_peer *p, const net_chain_status *st)
+/* Whether p may serve us the final state: any peer, or one of cfg.state_peers. */
+static bool may_serve(const net_core *c, const net_peer *p)
 {
+    if (c->cfg.state_peer_count == 0)
+        return true;
+    for (uint32_t i = 0; i < c->cfg.state_peer_count && i < NET_STATE_PEERS_MAX; i++)
+        if (memcmp(c->cfg.state_peers[i].b, p->node_id.b, 32) == 0)
+            return true;
+    return false;
+}
+
+/* Whether p's hello is ahead of our latest final period and p no longer keeps the blocks after
+ * it (so they cannot be synced from p); *far: or (state_after_periods) more than that far ahead.
+ * (The latest final period, not the smallest: a thread without blocks for long keeps an old final
+ * period, and nothing of it is missing.) */
+static bool gone_there(const net_core *c, const net_peer *p, const net_chain_status *st, bool *far)
+{
+    *far = false;
     if (!p->hello)
         return false;
     uint64_t ours = max_period(st->final_periods, c->cfg.thread_count);
     uint64_t ahead = max_period(p->hello->final_periods, c->cfg.thread_count);
     if (ahead <= ours)
         return false;
-    if (p->hello->kept_from > ours)
-        return true;
-    return c->cfg.state_after_periods && ahead - ours > c->cfg.state_after_periods;
+    *far = c->cfg.state_after_periods && ahead - ours > c->cfg.state_after_periods;
+    return p->hello->kept_from > ours;
+}
+
+/* Whether p's hello makes its final state worth fetching: p may serve it, and the blocks we lack
+ * are gone there or it is far ahead (gone_there). */
+static bool worth_fetching(const net_core *c, const net_peer *p, const net_chain_status *st)
+{
+    bool far;
+    bool gone = gone_there(c, p, st, &far);
+    return (gone || far) && may_serve(c, p);
 }
 
 static bool tried(const net_state_fetch *f, const net_peer *p)
@@ -278,6 +298,13 @@ weft_err net_state_on_hello(net_core *c, net_peer *p, const net_chain_status *st
     if (!can_fetch(c))
         return WEFT_OK;
     if (f->done || f->active) { /* a transfer under way, or one the chain adopts later */
+        *taken = true;
+        return WEFT_OK;
+    }
+    bool far;
+    if (!may_serve(c, p) && gone_there(c, p, st, &far)) {
+        /* not in state_peers, and what we lack is gone there: nothing to sync from it either —
+         * the hello of a peer named there starts the transfer */
         *taken = true;
         return WEFT_OK;
     }

@@ -181,49 +181,80 @@ static weft_err set_bool(bool *out, const char *v, char *err, size_t errcap)
     return WEFT_OK;
 }
 
-static weft_err set_bootstrap(repo_config_t *c, const char *v, char *err, size_t errcap)
+/* Splits a comma-separated list (entries trimmed of spaces and tabs; an empty or blank value is
+ * the empty list) into at most `max` entries shorter than REPO_ADDR_MAX; `what` names an entry in
+ * the errors. */
+static weft_err split_list(const char *v, const char *what, size_t max, char (*out)[REPO_ADDR_MAX],
+                           size_t *n, char *err, size_t errcap)
 {
-    char list[REPO_MAX_BOOTSTRAP][REPO_ADDR_MAX];
-    size_t n = 0;
+    *n = 0;
     const char *p = v;
     while (*p == ' ' || *p == '\t')
         p++;
-    if (*p != '\0') {
-        for (;;) {
-            while (*p == ' ' || *p == '\t')
-                p++;
-            const char *end = strchr(p, ',');
-            size_t len = end ? (size_t)(end - p) : strlen(p);
-            while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-                len--;
-            if (len == 0) {
-                repo_errf(err, errcap, "empty entry in the bootstrap list");
-                return WEFT_E_REPO_CONFIG;
-            }
-            if (n == REPO_MAX_BOOTSTRAP) {
-                repo_errf(err, errcap, "more than %d bootstrap addresses", REPO_MAX_BOOTSTRAP);
-                return WEFT_E_REPO_CONFIG;
-            }
-            if (len >= REPO_ADDR_MAX) {
-                repo_errf(err, errcap, "bootstrap address longer than %d characters",
-                          REPO_ADDR_MAX - 1);
-                return WEFT_E_REPO_CONFIG;
-            }
-            char one[REPO_ADDR_MAX];
-            memcpy(one, p, len);
-            one[len] = '\0';
-            weft_err e = set_addr(list[n], one, false, err, errcap);
-            if (e != WEFT_OK)
-                return e;
-            n++;
-            if (!end)
-                break;
-            p = end + 1;
+    if (*p == '\0')
+        return WEFT_OK;
+    for (;;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (len == 0) {
+            repo_errf(err, errcap, "empty entry in the %s list", what);
+            return WEFT_E_REPO_CONFIG;
         }
+        if (*n == max) {
+            repo_errf(err, errcap, "more than %zu %s entries", max, what);
+            return WEFT_E_REPO_CONFIG;
+        }
+        if (len >= REPO_ADDR_MAX) {
+            repo_errf(err, errcap, "%s entry longer than %d characters", what, REPO_ADDR_MAX - 1);
+            return WEFT_E_REPO_CONFIG;
+        }
+        memcpy(out[*n], p, len);
+        out[*n][len] = '\0';
+        (*n)++;
+        if (!end)
+            return WEFT_OK;
+        p = end + 1;
     }
+}
+
+static weft_err set_bootstrap(repo_config_t *c, const char *v, char *err, size_t errcap)
+{
+    char list[REPO_MAX_BOOTSTRAP][REPO_ADDR_MAX];
+    size_t n;
+    weft_err e = split_list(v, "bootstrap", REPO_MAX_BOOTSTRAP, list, &n, err, errcap);
+    for (size_t i = 0; e == WEFT_OK && i < n; i++) {
+        char one[REPO_ADDR_MAX];
+        memcpy(one, list[i], sizeof one);
+        e = set_addr(list[i], one, false, err, errcap);
+    }
+    if (e != WEFT_OK)
+        return e;
     memcpy(c->bootstrap, list, n * sizeof list[0]);
     memset(c->bootstrap + n, 0, (REPO_MAX_BOOTSTRAP - n) * sizeof list[0]);
     c->bootstrap_count = n;
+    return WEFT_OK;
+}
+
+static weft_err set_state_peers(repo_config_t *c, const char *v, char *err, size_t errcap)
+{
+    char list[REPO_MAX_STATE_PEERS][REPO_ADDR_MAX];
+    pubkey_t ids[REPO_MAX_STATE_PEERS];
+    size_t n;
+    weft_err e = split_list(v, "state_peers", REPO_MAX_STATE_PEERS, list, &n, err, errcap);
+    for (size_t i = 0; e == WEFT_OK && i < n; i++)
+        if (node_id_parse(&ids[i], list[i]) != WEFT_OK) {
+            repo_errf(err, errcap, "state_peers: '%s' is not a node id (N...)", list[i]);
+            e = WEFT_E_REPO_CONFIG;
+        }
+    if (e != WEFT_OK)
+        return e;
+    memset(c->state_peers, 0, sizeof c->state_peers);
+    memcpy(c->state_peers, ids, n * sizeof ids[0]);
+    c->state_peer_count = n;
     return WEFT_OK;
 }
 
@@ -240,6 +271,7 @@ enum cfg_key {
     K_P2P_MAX_PER_IP,
     K_P2P_BAN_SECONDS,
     K_P2P_FETCH_STATE,
+    K_P2P_STATE_PEERS,
     K_NODE_RETENTION,
     K_NODE_LOG,
     K_NODE_MAP_MB,
@@ -277,6 +309,11 @@ static const struct {
                            "A node this many periods behind a peer fetches the peer's final state "
                            "instead of\n# its blocks (0: only when the peers no longer keep the "
                            "blocks it lacks)."},
+    [K_P2P_STATE_PEERS] = {"p2p", "state_peers",
+                           "Node ids (comma-separated N... list) the final state may be fetched "
+                           "from; empty: any peer\n# (the state is checked against the fingerprint "
+                           "its server announces, which only a trusted\n# server makes "
+                           "meaningful)."},
     [K_NODE_RETENTION] = {"node", "block_retention",
                           "Final blocks kept in the store: \"all\", or a number N >= 1 of "
                           "periods (older final blocks are pruned)."},
@@ -323,6 +360,8 @@ static weft_err set_by_index(repo_config_t *c, int k, const char *v, char *err, 
         return set_addr(c->p2p_listen, v, false, err, errcap);
     case K_P2P_BOOTSTRAP:
         return set_bootstrap(c, v, err, errcap);
+    case K_P2P_STATE_PEERS:
+        return set_state_peers(c, v, err, errcap);
     case K_P2P_MAX_PEERS:
         e = set_u64(&x, v, 0, UINT32_MAX, err, errcap);
         if (e == WEFT_OK)
@@ -548,6 +587,15 @@ static void value_text(const repo_config_t *c, int k, wr_t *w)
             wr_bytes(w, c->bootstrap[i], strnlen(c->bootstrap[i], REPO_ADDR_MAX - 1));
         }
         return;
+    case K_P2P_STATE_PEERS:
+        for (size_t i = 0; i < c->state_peer_count && i < REPO_MAX_STATE_PEERS; i++) {
+            char id[MODEL_STR_MAX];
+            node_id_to_str(id, &c->state_peers[i]);
+            if (i)
+                wr_bytes(w, ",", 1);
+            wr_bytes(w, id, strlen(id));
+        }
+        return;
     case K_P2P_MAX_PEERS:
         snprintf(tmp, sizeof tmp, "%u", c->max_peers);
         break;
@@ -674,6 +722,9 @@ bool repo_config_eq(const repo_config_t *a, const repo_config_t *b)
     for (size_t i = 0; i < a->bootstrap_count; i++)
         if (!field_eq(a->bootstrap[i], b->bootstrap[i], REPO_ADDR_MAX))
             return false;
+    if (a->state_peer_count != b->state_peer_count || a->state_peer_count > REPO_MAX_STATE_PEERS ||
+        memcmp(a->state_peers, b->state_peers, a->state_peer_count * sizeof a->state_peers[0]))
+        return false;
     return a->max_peers == b->max_peers && a->p2p_outbound == b->p2p_outbound &&
            a->p2p_max_per_ip == b->p2p_max_per_ip && a->p2p_ban_seconds == b->p2p_ban_seconds &&
            a->p2p_fetch_state_after == b->p2p_fetch_state_after &&

@@ -18,6 +18,7 @@
  *   [p2p]     listen = 0.0.0.0:31244     bootstrap = (comma-separated host:port list, empty)
  *             max_peers = 32            outbound = 8     max_per_ip = 4
  *             ban_seconds = 3600         fetch_state_after_periods = 0
+ *             state_peers = (comma-separated node id list, empty: any peer)
  *   [node]    block_retention = all | N (periods of final blocks kept)    log = info
  *             store_map_mb = 64          store_no_sync = false
  *             pool_max_ops_per_thread = 2048
@@ -44,6 +45,7 @@
 
 #define REPO_ADDR_MAX 128 /* "host:port" with NUL */
 #define REPO_MAX_BOOTSTRAP 64
+#define REPO_MAX_STATE_PEERS 16 /* = NET_STATE_PEERS_MAX */
 #define REPO_MAX_STAKING_KEYS 256
 #define REPO_RETAIN_ALL UINT64_MAX
 
@@ -73,7 +75,9 @@ typedef struct repo_config {
     uint32_t p2p_max_per_ip;  /* connections with one IP (whitelisted ones excepted) */
     uint64_t p2p_ban_seconds; /* ban duration of a misbehaving peer */
     uint64_t p2p_fetch_state_after; /* > 0: fetch a peer's final state when that far behind */
-    uint64_t block_retention;       /* periods of final blocks kept; REPO_RETAIN_ALL */
+    pubkey_t state_peers[REPO_MAX_STATE_PEERS]; /* the final state only from these (none: any) */
+    size_t state_peer_count;
+    uint64_t block_retention; /* periods of final blocks kept; REPO_RETAIN_ALL */
     char log_level[16];
     uint64_t store_map_mb;
     bool store_no_sync;

@@ -10,7 +10,8 @@ empty repository (no staking key) starts, bootstrapping from the 4.  Its peers n
 blocks after its genesis, so it fetches a peer's final state in parts with the root blocks
 (docs/protocol.md "State transfer"), checks it against the announced fingerprint, restarts its
 node in the same process to adopt it, syncs the blocks after it and follows.  Checks:
-  1. its log shows the import and the adoption, and its process (pid) is the same;
+  1. its log shows the import and the adoption, and its process (pid) is the same; its
+     `p2p.state_peers` names node 3, and only node 3 served parts of the state;
   2. it catches up: its final period reaches the others' and its final block of every slot of the
      latest final periods (all after the imported cursor) equals theirs, and it received the
      blocks after the cursor from its peers;
@@ -73,7 +74,9 @@ def main(run):
         return
 
     repo = os.path.join(run.dir, "late")
-    if not run.init_node(repo, dev["genesis"], [n["p2p"] for n in nodes]):
+    server = nodes[-1]  # the only peer its p2p.state_peers names
+    if not run.init_node(repo, dev["genesis"], [n["p2p"] for n in nodes],
+                         extra=["--p2p.state_peers", server["node_id"]]):
         return
     proc = run.start_node(repo)
     late = run.node_of_repo(repo)
@@ -97,6 +100,10 @@ def main(run):
              f"({m.group(3) if m else '?'} records, {m.group(4) if m else '?'} roots)")
     run.check(cursor >= target - 4,
               f"the imported cursor {cursor} is recent (others final at {target})")
+    served = [netlib.metrics(run.node_of_repo(n["repo"])).get("weft_state_parts_served_total", 0)
+              for n in nodes]
+    run.check(served[-1] > 0 and not any(served[:-1]),
+              f"only the node named in p2p.state_peers served the state (parts: {served})")
     run.check(proc.poll() is None, "the late node's process still runs after the restart")
     late = run.node_of_repo(repo)
     run.check(late and late["pid"] == proc.pid, f"the same process serves the API ({late})")

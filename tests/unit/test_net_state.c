@@ -254,6 +254,42 @@ static void test_unavailable_corrupt_then_elsewhere(void **state)
     net_del(t);
 }
 
+/* b's p2p.state_peers names c only: c serves the state, ahead peer a never is asked */
+static void only_from(net_config *c, void *ctx)
+{
+    small_parts(c, NULL);
+    c->state_peers[0] = *(const pubkey_t *)ctx;
+    c->state_peer_count = 1;
+}
+
+static void test_state_peers(void **state)
+{
+    (void)state;
+    tnet *t = net_new();
+    int a = tn_add(t, "10.0.0.1", 1001, NULL, NULL, NULL, 0);
+    int c = tn_add(t, "10.0.0.3", 1003, NULL, NULL, NULL, 0);
+    int b = tn_add(t, "10.0.0.2", 1002, only_from, &t->n[c].key.pk, NULL, 0);
+    produce_chain(t, a, 40);
+    make_server(t, a, 200);
+    copy_server(t, c, a);
+    memcpy(t->n[c].ch.st, t->n[a].ch.st, t->n[a].ch.nst * sizeof *t->n[a].ch.st);
+    t->n[b].ch.refuse_old = true;
+    tn_connect(t, b, a); /* ahead, without b's missing blocks, but not named: nothing from it */
+    fchain *bc = &t->n[b].ch;
+    assert_int_equal(t->sent[b][a][NET_MSG_STATE_ASK], 0);
+    assert_int_equal(t->sent[b][a][NET_MSG_SYNC_ASK], 0); /* a sync could not complete */
+    assert_int_equal(bc->imp_begins, 0);
+    tn_connect(t, b, c);
+    assert_true(t->sent[b][c][NET_MSG_STATE_ASK] > 0);
+    assert_int_equal(t->sent[b][a][NET_MSG_STATE_ASK], 0);
+    assert_int_equal(bc->imp_begins, 1);
+    assert_int_equal(bc->imp_finishes, 1);
+    check_same_state(t, c, b);
+    check_same_final(t, c, b);
+    assert_int_equal(stats(t, b).bans_total, 0);
+    net_del(t);
+}
+
 static void test_silent_peer_timeout(void **state)
 {
     (void)state;
@@ -708,6 +744,7 @@ int main(void)
         cmocka_unit_test(test_gone_starts_over),
         cmocka_unit_test(test_unavailable_corrupt_then_elsewhere),
         cmocka_unit_test(test_silent_peer_timeout),
+        cmocka_unit_test(test_state_peers),
         cmocka_unit_test(test_adopted_at_restart),
         cmocka_unit_test(test_bad_parts_banned),
         cmocka_unit_test(test_serving_statuses),

@@ -109,6 +109,16 @@ static char *genesis_file(bool two_stakers)
 
 /* ---- config -------------------------------------------------------------------------------- */
 
+/* A valid public key (node ids must be points of the curve), from a seed of byte b. */
+static pubkey_t test_pubkey(uint8_t b)
+{
+    uint8_t seed[32];
+    memset(seed, b, sizeof seed);
+    keypair_t kp;
+    keypair_from_seed(&kp, seed);
+    return kp.pk;
+}
+
 static void expect_set_fail(const char *key, const char *value, const char *needle)
 {
     repo_config_t c;
@@ -154,6 +164,20 @@ static void test_config_values(void **state)
     assert_string_equal(c.bootstrap[2], "b:3");
     assert_int_equal(repo_config_set(&c, "p2p.bootstrap", "", err, sizeof err), WEFT_OK);
     assert_int_equal(c.bootstrap_count, 0);
+    assert_int_equal(c.state_peer_count, 0);
+    char ids[2][MODEL_STR_MAX], list[2 * MODEL_STR_MAX + 8];
+    pubkey_t pk[2];
+    for (int i = 0; i < 2; i++) {
+        pk[i] = test_pubkey((uint8_t)(0x51 + i));
+        node_id_to_str(ids[i], &pk[i]);
+    }
+    snprintf(list, sizeof list, " %s ,%s", ids[0], ids[1]);
+    assert_int_equal(repo_config_set(&c, "p2p.state_peers", list, err, sizeof err), WEFT_OK);
+    assert_int_equal(c.state_peer_count, 2);
+    assert_memory_equal(c.state_peers[0].b, pk[0].b, 32);
+    assert_memory_equal(c.state_peers[1].b, pk[1].b, 32);
+    assert_int_equal(repo_config_set(&c, "p2p.state_peers", " ", err, sizeof err), WEFT_OK);
+    assert_int_equal(c.state_peer_count, 0);
     assert_int_equal(repo_config_set(&c, "node.block_retention", "100", err, sizeof err), WEFT_OK);
     assert_int_equal(c.block_retention, 100);
     assert_int_equal(repo_config_set(&c, "node.block_retention", "all", err, sizeof err), WEFT_OK);
@@ -201,6 +225,20 @@ static void test_config_values(void **state)
     for (int i = 0; i <= REPO_MAX_BOOTSTRAP; i++)
         used += (size_t)snprintf(big + used, sizeof big - used, i ? ",h:1" : "h:1");
     expect_set_fail("p2p.bootstrap", big, "more than");
+    /* state_peers: node ids only, at most REPO_MAX_STATE_PEERS */
+    char id[MODEL_STR_MAX], many[(REPO_MAX_STATE_PEERS + 1) * MODEL_STR_MAX];
+    pubkey_t one = test_pubkey(7);
+    node_id_to_str(id, &one);
+    expect_set_fail("p2p.state_peers", "127.0.0.1:31244", "not a node id");
+    id[strlen(id) - 1] ^= 1; /* a bad checksum */
+    expect_set_fail("p2p.state_peers", id, "not a node id");
+    id[strlen(id) - 1] ^= 1;
+    snprintf(many, sizeof many, "%s,,%s", id, id);
+    expect_set_fail("p2p.state_peers", many, "empty entry");
+    used = 0;
+    for (int i = 0; i <= REPO_MAX_STATE_PEERS; i++)
+        used += (size_t)snprintf(many + used, sizeof many - used, "%s%s", i ? "," : "", id);
+    expect_set_fail("p2p.state_peers", many, "more than");
 
     /* every level name log.c accepts is accepted here */
     static const char *const lv[] = {"error", "warn", "info", "debug", "trace"};
@@ -288,6 +326,10 @@ static void test_config_ini(void **state)
     assert_int_equal(repo_config_set(&c, "p2p.fetch_state_after_periods", "40", err, sizeof err),
                      WEFT_OK);
     assert_int_equal(c.p2p_fetch_state_after, 40);
+    pubkey_t sp = test_pubkey(0x2a);
+    char spid[MODEL_STR_MAX], spline[MODEL_STR_MAX + 32];
+    node_id_to_str(spid, &sp);
+    assert_int_equal(repo_config_set(&c, "p2p.state_peers", spid, err, sizeof err), WEFT_OK);
     char *out;
     size_t len;
     assert_int_equal(repo_config_format(&c, &out, &len), WEFT_OK);
@@ -298,6 +340,8 @@ static void test_config_ini(void **state)
     assert_true(repo_config_eq(&back, &c));
     assert_non_null(strstr(out, "\n# default: all\nblock_retention = 7\n"));
     assert_non_null(strstr(out, "bootstrap = a:1,[::1]:2\n"));
+    snprintf(spline, sizeof spline, "\nstate_peers = %s\n", spid);
+    assert_non_null(strstr(out, spline));
     free(out);
 }
 
