@@ -31,7 +31,7 @@ weft_err weftd_network_new(netd **out, const repo_t *repo, char *err, size_t err
     o.core.max_per_ip = cfg->p2p_max_per_ip;
     o.core.ban_ms = cfg->p2p_ban_seconds * 1000; /* bounded by repo_config_set */
     o.core.state_after_periods = cfg->p2p_fetch_state_after;
-    _Static_assert(REPO_MAX_STATE_PEERS == NET_STATE_PEERS_MAX, "state peer lists differ");
+    WEFT_STATIC_ASSERT(REPO_MAX_STATE_PEERS == NET_STATE_PEERS_MAX, "state peer lists differ");
     size_t nsp =
         cfg->state_peer_count < NET_STATE_PEERS_MAX ? cfg->state_peer_count : NET_STATE_PEERS_MAX;
     memcpy(o.core.state_peers, cfg->state_peers, nsp * sizeof cfg->state_peers[0]);

@@ -247,7 +247,7 @@ static weft_err set_state_peers(repo_config_t *c, const char *v, char *err, size
     weft_err e = split_list(v, "state_peers", REPO_MAX_STATE_PEERS, list, &n, err, errcap);
     for (size_t i = 0; e == WEFT_OK && i < n; i++)
         if (node_id_parse(&ids[i], list[i]) != WEFT_OK) {
-            repo_errf(err, errcap, "state_peers: '%s' is not a node id (N...)", list[i]);
+            repo_errf(err, errcap, "'%s' is not a node id (N...)", list[i]);
             e = WEFT_E_REPO_CONFIG;
         }
     if (e != WEFT_OK)

@@ -133,9 +133,9 @@ def main():
     dn = os.path.join(d, "dn")
     try:
         usage_errors(d)
-        # 32-period cycles: a starved machine never lives to cycle 3 (tests/e2e/netlib.py)
+        # 128-period cycles: a starved machine never lives to cycle 3 (tests/e2e/netlib.py)
         p = subprocess.run([WEFT, "devnet", "--nodes", "1", "--dir", dn, "--t0", str(T0),
-                            "--periods-per-cycle", "32", "--accounts", "2", "--detach",
+                            "--periods-per-cycle", "128", "--accounts", "2", "--detach",
                             "--genesis-delay", "1500"],
                            capture_output=True, text=True, timeout=60, env=ENV)
         if not check(p.returncode == 0, f"weft devnet exit {p.returncode}: {p.stderr}"):

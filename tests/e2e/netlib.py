@@ -22,11 +22,12 @@ import time
 import urllib.request
 
 THREADS = 32
-# Cycles of 32 periods (102 s): the draws of cycle 3 on need cycle 1 final, so a chain whose finality
-# lags more than a cycle stops producing for good (DESIGN, PoS).  On a starved machine (CI, VM steal)
-# finality of these 100 ms-slot devnets lagged 10-17 periods; with 32-period cycles no test lives to
-# cycle 3 (period 96), so a slow machine makes a test slow, never a dead chain.
-PERIODS_PER_CYCLE = 32
+# Cycles of 128 periods (the default; 410 s at t0 = 3.2 s): the draws of cycle 3 on need cycle 1
+# final, so a chain whose finality lags more than a cycle stops producing for good
+# (docs/consensus.md §1.1).  On a starved machine (CI, VM steal) finality of these 100 ms-slot
+# devnets lagged 10-17 periods, and with 8-period cycles they stopped at period 24; no test lives
+# to period 384, so a slow machine makes a test slow, never a dead chain.
+PERIODS_PER_CYCLE = 128
 
 
 class Run:

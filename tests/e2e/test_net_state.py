@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end: a node joining after its peers pruned their old blocks fetches the final state.
 
-A 4-node devnet (t0 = 3,200 ms: 100 ms slots over 32 threads, cycles of 32 periods) is started,
+A 4-node devnet (t0 = 3,200 ms: 100 ms slots over 32 threads, cycles of 128 periods) is started,
 then restarted with `node.block_retention = 6`: its nodes keep the final blocks of the last 6
 periods only (and say so in their hellos; older ones are pruned, so blocks are compared over the
 latest final periods only).  Once the chain is past that window and the 16 final periods nodes

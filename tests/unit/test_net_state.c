@@ -275,6 +275,7 @@ static void test_state_peers(void **state)
     memcpy(t->n[c].ch.st, t->n[a].ch.st, t->n[a].ch.nst * sizeof *t->n[a].ch.st);
     t->n[b].ch.refuse_old = true;
     tn_connect(t, b, a); /* ahead, without b's missing blocks, but not named: nothing from it */
+    assert_true(tn_ready(t, b, a));
     fchain *bc = &t->n[b].ch;
     assert_int_equal(t->sent[b][a][NET_MSG_STATE_ASK], 0);
     assert_int_equal(t->sent[b][a][NET_MSG_SYNC_ASK], 0); /* a sync could not complete */
@@ -287,6 +288,32 @@ static void test_state_peers(void **state)
     check_same_state(t, c, b);
     check_same_final(t, c, b);
     assert_int_equal(stats(t, b).bans_total, 0);
+    net_del(t);
+}
+
+/* an unnamed peer far ahead (state_after_periods) that keeps every block: a block sync from it */
+static void far_only_from(net_config *c, void *ctx)
+{
+    after_10(c, NULL);
+    only_from(c, ctx);
+}
+
+static void test_state_peers_sync_kept(void **state)
+{
+    (void)state;
+    tnet *t = net_new();
+    int a = tn_add(t, "10.0.0.1", 1001, NULL, NULL, NULL, 0);
+    int c = tn_add(t, "10.0.0.3", 1003, NULL, NULL, NULL, 0); /* named, never connected */
+    int b = tn_add(t, "10.0.0.2", 1002, far_only_from, &t->n[c].key.pk, NULL, 0);
+    produce_chain(t, a, 40);
+    make_server(t, a, 50);
+    t->n[a].ch.kept_from = 0; /* a keeps every block */
+    tn_connect(t, b, a);
+    assert_true(tn_ready(t, b, a));
+    assert_int_equal(t->sent[b][a][NET_MSG_STATE_ASK], 0);
+    assert_true(t->sent[b][a][NET_MSG_SYNC_ASK] > 0);
+    assert_int_equal(t->n[b].ch.imp_begins, 0);
+    check_same_final(t, a, b);
     net_del(t);
 }
 
@@ -745,6 +772,7 @@ int main(void)
         cmocka_unit_test(test_unavailable_corrupt_then_elsewhere),
         cmocka_unit_test(test_silent_peer_timeout),
         cmocka_unit_test(test_state_peers),
+        cmocka_unit_test(test_state_peers_sync_kept),
         cmocka_unit_test(test_adopted_at_restart),
         cmocka_unit_test(test_bad_parts_banned),
         cmocka_unit_test(test_serving_statuses),

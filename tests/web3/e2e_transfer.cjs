@@ -91,9 +91,9 @@ async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-web3-e2e-'));
   const dn = path.join(dir, 'dn');
   try {
-    // 32-period cycles: a starved machine never lives to cycle 3 (tests/e2e/netlib.py)
+    // 128-period cycles: a starved machine never lives to cycle 3 (tests/e2e/netlib.py)
     execFileSync(weft, ['devnet', '--nodes', '1', '--dir', dn, '--t0', '3200',
-      '--periods-per-cycle', '32', '--accounts', '2', '--detach', '--genesis-delay', '1500'],
+      '--periods-per-cycle', '128', '--accounts', '2', '--detach', '--genesis-delay', '1500'],
     { stdio: ['ignore', 'pipe', 'inherit'], timeout: 60000 });
     const dev = JSON.parse(fs.readFileSync(path.join(dn, 'devnet.json'), 'utf8'));
     await flow(dev);
