@@ -75,9 +75,9 @@ class Run:
         d = os.path.join(self.dir, "devnet")
         self.devnets.append(d)
         p = subprocess.run([self.weft, "devnet", "--nodes", str(nodes), "--dir", d, "--t0", str(t0),
-                            "--periods-per-cycle", str(PERIODS_PER_CYCLE), "--accounts", str(accounts),
-                            "--detach",
-                            "--genesis-delay", "3000", *extra],
+                            "--periods-per-cycle", str(PERIODS_PER_CYCLE),
+                            "--accounts", str(accounts), "--detach", "--genesis-delay", "3000",
+                            *extra],
                            capture_output=True, text=True, timeout=120)
         for i in range(nodes):
             self.logs.append(os.path.join(d, f"node{i}", "weftd.log"))

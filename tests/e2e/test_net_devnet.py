@@ -26,6 +26,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_node_restart import make_transfer, rpc, status  # noqa: E402  (shared helpers)
 import test_node_restart as common  # noqa: E402
+import netlib  # noqa: E402
 
 WEFT, WEFTD = sys.argv[1], sys.argv[2]
 common.WEFT, common.WEFTD = WEFT, WEFTD
@@ -73,9 +74,8 @@ def main():
     try:
         t_start = time.time()
         p = subprocess.run([WEFT, "devnet", "--nodes", str(NODES), "--dir", d, "--t0", str(T0),
-                            "--periods-per-cycle", str(common.PERIODS_PER_CYCLE), "--accounts", "2",
-                            "--detach",
-                            "--genesis-delay", "2500"],
+                            "--periods-per-cycle", str(netlib.PERIODS_PER_CYCLE),
+                            "--accounts", "2", "--detach", "--genesis-delay", "2500"],
                            capture_output=True, text=True, timeout=60)
         check(p.returncode == 0, f"weft devnet exit {p.returncode}: {p.stderr}")
         if p.returncode != 0:

@@ -30,7 +30,6 @@ import netlib  # noqa: E402
 WEFT, WEFTD = sys.argv[1], sys.argv[2]
 T0 = 3200
 THREADS = 32
-PERIODS_PER_CYCLE = netlib.PERIODS_PER_CYCLE  # why: netlib.py
 failures = []
 checks = 0
 
@@ -107,9 +106,8 @@ def main():
     procs = []
     try:
         p = subprocess.run([WEFT, "devnet", "--nodes", "1", "--dir", d, "--t0", str(T0),
-                            "--periods-per-cycle", str(PERIODS_PER_CYCLE), "--accounts", "2",
-                            "--detach",
-                            "--genesis-delay", "1500"],
+                            "--periods-per-cycle", str(netlib.PERIODS_PER_CYCLE),
+                            "--accounts", "2", "--detach", "--genesis-delay", "1500"],
                            capture_output=True, text=True, timeout=60)
         check(p.returncode == 0, f"weft devnet exit {p.returncode}: {p.stderr}")
         if p.returncode != 0:

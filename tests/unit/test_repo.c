@@ -112,10 +112,8 @@ static char *genesis_file(bool two_stakers)
 /* A valid public key (node ids must be points of the curve), from a seed of byte b. */
 static pubkey_t test_pubkey(uint8_t b)
 {
-    uint8_t seed[32];
-    memset(seed, b, sizeof seed);
     keypair_t kp;
-    keypair_from_seed(&kp, seed);
+    test_seed_key(&kp, b);
     return kp.pk;
 }
 
