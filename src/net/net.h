@@ -35,7 +35,8 @@
 #include "base/base.h"
 #include "model/model.h"
 
-#define NET_PROTOCOL_VERSION 2   /* 2: HELLO carries kept_from; STATE_ASK / STATE_PART */
+/* 2: HELLO carries kept_from, STATE_ASK / STATE_PART; 3: values in pieces */
+#define NET_PROTOCOL_VERSION 3
 #define NET_FRAME_HEADER 5       /* u32 big-endian length of the rest ‖ u8 message type */
 #define NET_MAX_FRAME (8u << 20) /* largest frame body accepted (a full block fits) */
 #define NET_OP_PREFIX_LEN 17     /* operations are announced by id prefix (as Massa) */
@@ -116,11 +117,12 @@ void net_block_free(net_block *b);
 
 /* ---- the final state in parts (docs/protocol.md "State transfer") ---------------------------- */
 
-#define NET_STATE_FP_LEN 64         /* the final state's fingerprint (state.h STATE_FP_LEN) */
-#define NET_STATE_TABLES 12         /* tables 1..11 travel; table 0 (metadata) never does */
-#define NET_STATE_MAX_KEY 511       /* state.h STATE_MAX_KEY_LEN */
-#define NET_MAX_STATE_ROOTS 4096    /* final blocks a transfer starts the graph from */
-#define NET_MAX_STATE_RECORDS 65536 /* records per STATE_PART */
+#define NET_STATE_FP_LEN 64             /* the final state's fingerprint (state.h STATE_FP_LEN) */
+#define NET_STATE_TABLES 12             /* tables 1..11 travel; table 0 (metadata) never does */
+#define NET_STATE_MAX_KEY 511           /* state.h STATE_MAX_KEY_LEN */
+#define NET_MAX_STATE_ROOTS 4096        /* final blocks a transfer starts the graph from */
+#define NET_MAX_STATE_RECORDS 65536     /* records per STATE_PART */
+#define NET_STATE_MAX_VALUE (16u << 20) /* a record's value (state.h STATE_MAX_VALUE_LEN) */
 
 typedef enum net_state_status {
     NET_STATE_OK = 0,
@@ -138,7 +140,8 @@ typedef struct net_state_rec {
     const uint8_t *val;
 } net_state_rec;
 
-/* STATE_ASK: the part of a transfer after a record. */
+/* STATE_ASK: the part of a transfer after a record — or, after_offset > 0, the rest of that
+ * record's value from that byte on, then the records after it. */
 typedef struct net_state_ask {
     bool has_cursor; /* false: start a transfer of the peer's current final state */
     slot_t cursor;   /* the final slot of the transfer under way */
@@ -146,10 +149,14 @@ typedef struct net_state_ask {
     uint8_t after_table;
     const uint8_t *after_key; /* borrowed */
     uint32_t after_klen;
-    uint32_t max_bytes; /* of keys and values; at least one record is sent */
+    uint32_t after_offset; /* ≤ NET_STATE_MAX_VALUE; 0 unless has_after */
+    uint32_t max_bytes;    /* of keys and values; at least one record or piece is sent */
 } net_state_ask;
 
-/* STATE_PART: a part of the final state at `cursor`, records in (table, key) order. */
+/* STATE_PART: a part of the final state at `cursor`, records in (table, key) order.  A value
+ * larger than a part travels in pieces: the last record of a part may hold only the start of its
+ * value (last_partial; then more), and the first record of the next part goes on with it at the
+ * byte first_offset, the same key again.  Whole records otherwise. */
 typedef struct net_state_part {
     uint8_t status; /* net_state_status; the other fields are empty unless OK */
     slot_t cursor;
@@ -159,8 +166,10 @@ typedef struct net_state_part {
     uint32_t nroots;
     net_state_rec *recs;
     uint32_t count;
-    bool more;    /* records after the last one exist */
-    uint8_t *mem; /* a chain's answer: the bytes recs point into */
+    uint32_t first_offset; /* > 0: recs[0] is its value from this byte on (a piece) */
+    bool last_partial;     /* recs[count - 1] is the start of its value only (more is set) */
+    bool more;             /* records (or the rest of the last one's value) after these exist */
+    uint8_t *mem;          /* a chain's answer: the bytes recs point into */
 } net_state_part;
 /* Frees the arrays (root_ids, root_slots, recs, mem) and zeroes the part. */
 void net_state_part_free(net_state_part *p);
@@ -187,10 +196,15 @@ typedef struct net_chain_vt {
 
     /* The final state in parts (all optional: NULL serves / fetches nothing).  Serving:
      * state_part answers an ask (out is zeroed by the core; status GONE, BUSY or UNAVAILABLE
-     * when it cannot; the records start after the ask's record, at least one unless none is left;
-     * the roots in the answer to an ask without cursor).  Fetching: state_begin opens an import of
-     * the state at cursor (E_STATE_* or E_INVAL: the announced state cannot be imported — a
-     * fault of the peer); state_records writes records in order (E_STATE_RECORD: a malformed
+     * when it cannot; the records start after the ask's record — with after_offset > 0, at that
+     * record's value from that byte: first_offset = after_offset (GONE or UNAVAILABLE when the
+     * snapshot has no such record, or its value is not longer than that) — at least one record
+     * or piece unless none is left; the keys and values within max_bytes, but for the first
+     * record, which is cut to max_bytes − its key (at least one byte; last_partial, more) when it
+     * does not fit; the roots in the answer to an ask without cursor).  Fetching: state_begin opens
+     * an import of the state at cursor (E_STATE_* or E_INVAL: the announced state cannot be
+     * imported — a fault of the peer); state_records writes whole records in order (the core puts
+     * a value's pieces together first; E_STATE_RECORD: a malformed
      * record, the peer's fault); state_root gives one of the root blocks (ownership of ops passes;
      * E_SIGNATURE, E_OPS_HASH, E_NODE_BLOCK, E_INVAL: the peer's fault); state_finish checks the
      * whole (every record and root there, the fingerprint: E_STATE_CORRUPT is the peer's fault)

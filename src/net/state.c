@@ -64,13 +64,13 @@ weft_err net_on_state_ask(net_core *c, net_peer *p, const net_msg *m)
     uint64_t bytes = 0;
     for (uint32_t i = 0; i < part.count; i++)
         bytes += part.recs[i].klen + part.recs[i].vlen;
-    uint32_t count = part.count;
+    uint32_t count = part.count - (part.count && part.last_partial ? 1 : 0); /* whole ones */
     wr_t w;
     wr_init(&w);
     net_enc_state_part(&w, &part);
     net_state_part_free(&part);
     if (wr_err(&w) == WEFT_OK && w.len - NET_FRAME_HEADER > c->cfg.max_frame) {
-        wr_free(&w); /* a record too large for a frame */
+        wr_free(&w); /* a chain that did not keep to max_bytes */
         return send_status(c, p, NET_STATE_UNAVAILABLE);
     }
     c->st.state_parts_out++;
@@ -87,6 +87,7 @@ static void fetch_reset(net_core *c, bool keep_round)
     if (f->began)
         c->vt->state_abort(c->ctx);
     free(f->roots);
+    free(f->val);
     pubkey_t tried[NET_STATE_TRIED];
     uint32_t ntried = f->ntried, failures = f->failures;
     uint64_t retry_at = f->retry_at;
@@ -167,6 +168,7 @@ static weft_err send_ask(net_core *c, net_peer *p)
     a.after_table = f->after_table;
     a.after_key = f->after_key;
     a.after_klen = f->after_klen;
+    a.after_offset = a.has_after ? f->after_offset : 0;
     a.max_bytes = c->cfg.state_part_bytes ? c->cfg.state_part_bytes : 1;
     wr_t w;
     wr_init(&w);
@@ -330,6 +332,75 @@ static bool roots_ok(const net_core *c, const net_state_part *q)
     return seen == all;
 }
 
+/* Appends a piece to the value being put together (f->val, f->after_offset bytes so far). */
+static weft_err val_append(net_state_fetch *f, const uint8_t *b, size_t n)
+{
+    size_t need = (size_t)f->after_offset + n; /* ≤ NET_STATE_MAX_VALUE: the decoder */
+    if (need > f->val_cap) {
+        size_t cap = f->val_cap ? f->val_cap : 64 << 10;
+        while (cap < need)
+            cap *= 2;
+        cap = cap < NET_STATE_MAX_VALUE ? cap : NET_STATE_MAX_VALUE;
+        uint8_t *v = realloc(f->val, cap);
+        if (!v)
+            return WEFT_E_NOMEM;
+        f->val = v;
+        f->val_cap = cap;
+    }
+    memcpy(f->val + f->after_offset, b, n);
+    f->after_offset = (uint32_t)need;
+    return WEFT_OK;
+}
+
+static weft_err give(net_core *c, const net_state_rec *recs, uint32_t n)
+{
+    if (!n)
+        return WEFT_OK;
+    weft_err e = c->vt->state_records(c->ctx, recs, n);
+    if (!e) {
+        c->stf.records += n;
+        c->st.state_records_in += n;
+    }
+    return e;
+}
+
+/* Gives a part's records to the chain, whole: a piece going on with the value put together so
+ * far (checked by the caller: the same record, at the byte we have) completes it or adds to it;
+ * a last record that is only the start of its value is kept until the rest comes.  Moves the
+ * resume point to the last record. */
+static weft_err take_records(net_core *c, const net_state_part *q)
+{
+    net_state_fetch *f = &c->stf;
+    if (!q->count)
+        return WEFT_OK;
+    uint32_t from = 0, to = q->count - (q->last_partial ? 1 : 0);
+    weft_err e = WEFT_OK;
+    if (q->first_offset) { /* the rest of the value under way */
+        const net_state_rec *r = &q->recs[0];
+        e = val_append(f, r->val, r->vlen);
+        if (!e && to > 0) { /* complete */
+            net_state_rec whole = {r->table, r->klen, r->key, f->after_offset, f->val};
+            e = give(c, &whole, 1);
+            f->after_offset = 0;
+        }
+        from = 1;
+    }
+    if (!e && to > from)
+        e = give(c, q->recs + from, to - from);
+    const net_state_rec *last = &q->recs[q->count - 1];
+    if (!e && q->last_partial && q->count > from) { /* a value starts here, the rest to come */
+        f->after_offset = 0;
+        e = val_append(f, last->val, last->vlen);
+    }
+    if (e)
+        return e;
+    f->has_after = true;
+    f->after_table = last->table;
+    f->after_klen = last->klen;
+    memcpy(f->after_key, last->key, last->klen);
+    return WEFT_OK;
+}
+
 weft_err net_on_state_part(net_core *c, net_peer *p, net_msg *m)
 {
     net_state_fetch *f = &c->stf;
@@ -383,37 +454,36 @@ weft_err net_on_state_part(net_core *c, net_peer *p, net_msg *m)
                memcmp(q->fingerprint, f->fp, NET_STATE_FP_LEN) != 0 || q->nroots) {
         return fetch_fault(c, p, WEFT_E_NET_MESSAGE); /* another state within a transfer */
     }
-    /* records: after the resume point, some unless the end; the decoder checked their order */
-    if ((q->count == 0 && q->more) ||
-        (q->count && f->has_after &&
-         net_state_key_cmp(f->after_table, f->after_key, f->after_klen, q->recs[0].table,
-                           q->recs[0].key, q->recs[0].klen) >= 0))
+    /* records: after the resume point — or going on with its value at the byte we have — some
+     * unless the end; the decoder checked their order and the pieces' form */
+    bool cont = f->has_after && f->after_offset > 0;
+    if ((q->count == 0 && q->more) || (cont && q->count == 0))
         return fetch_fault(c, p, WEFT_E_NET_MESSAGE);
+    if (q->count) {
+        const net_state_rec *r0 = &q->recs[0];
+        int cmp = f->has_after ? net_state_key_cmp(f->after_table, f->after_key, f->after_klen,
+                                                   r0->table, r0->key, r0->klen)
+                               : -1;
+        if (cont ? cmp != 0 || q->first_offset != f->after_offset
+                 : cmp >= 0 || q->first_offset != 0)
+            return fetch_fault(c, p, WEFT_E_NET_MESSAGE);
+    }
     uint64_t bytes = 0;
     for (uint32_t i = 0; i < q->count; i++)
         bytes += q->recs[i].klen + q->recs[i].vlen;
     if (f->bytes + bytes > NET_STATE_MAX_TOTAL)
         return fetch_fault(c, p, WEFT_E_NET_LIMIT);
-    if (q->count) {
-        weft_err e = c->vt->state_records(c->ctx, q->recs, q->count);
-        if (e == WEFT_E_NOMEM)
-            return oom(c);
-        if (e)
-            return fetch_fault(c, p, e);
-        const net_state_rec *last = &q->recs[q->count - 1];
-        f->has_after = true;
-        f->after_table = last->table;
-        f->after_klen = last->klen;
-        memcpy(f->after_key, last->key, last->klen);
-    }
+    weft_err e = take_records(c, q);
+    if (e == WEFT_E_NOMEM)
+        return oom(c);
+    if (e)
+        return fetch_fault(c, p, e);
     f->bytes += bytes;
-    f->records += q->count;
     f->more = q->more;
     f->failures = 0;
     c->st.state_parts_in++;
-    c->st.state_records_in += q->count;
     c->st.state_bytes_in += bytes;
-    weft_err e = ask_roots(c, p);
+    e = ask_roots(c, p);
     if (!e && f->more)
         e = send_ask(c, p);
     return e ? e : fetch_finish(c, p);
@@ -519,5 +589,6 @@ void net_state_free(net_core *c)
     if (c->stf.began && c->vt)
         c->vt->state_abort(c->ctx);
     free(c->stf.roots);
+    free(c->stf.val);
     memset(&c->stf, 0, sizeof c->stf);
 }

@@ -318,6 +318,7 @@ void net_enc_state_ask(wr_t *w, const net_state_ask *a)
         wr_u8(w, a->after_table);
         wr_varint(w, a->after_klen);
         wr_bytes(w, a->after_key, a->after_klen);
+        wr_varint(w, a->after_offset);
     }
     wr_varint(w, a->max_bytes);
     frame_end(w, s);
@@ -335,6 +336,7 @@ void net_enc_state_part(wr_t *w, const net_state_part *p)
             wr_bytes(w, p->root_ids[i].h.b, MODEL_HASH_LEN);
             wr_slot(w, p->root_slots[i]);
         }
+        wr_varint(w, p->first_offset);
         wr_varint(w, p->count);
         for (uint32_t i = 0; i < p->count; i++) {
             const net_state_rec *r = &p->recs[i];
@@ -345,6 +347,7 @@ void net_enc_state_part(wr_t *w, const net_state_part *p)
             if (r->vlen)
                 wr_bytes(w, r->val, r->vlen);
         }
+        wr_u8(w, p->last_partial ? 1 : 0);
         wr_u8(w, p->more ? 1 : 0);
     }
     frame_end(w, s);
@@ -588,8 +591,10 @@ static void decode_state_ask(rd_t *r, net_state_ask *a, const net_wire_limits *l
     a->has_after = rd_flag(r);
     if (!rd_err(r) && a->has_after && !a->has_cursor)
         rd_fail(r, WEFT_E_NET_MESSAGE); /* a resume point belongs to a transfer */
-    if (a->has_after)
+    if (a->has_after) {
         rd_state_key(r, &a->after_table, &a->after_key, &a->after_klen);
+        a->after_offset = (uint32_t)rd_varint_max(r, NET_STATE_MAX_VALUE, WEFT_E_NET_LIMIT);
+    }
     a->max_bytes = (uint32_t)rd_varint_max(r, UINT32_MAX, WEFT_E_NET_LIMIT);
     if (!rd_err(r) && a->max_bytes == 0)
         rd_fail(r, WEFT_E_NET_MESSAGE);
@@ -622,6 +627,7 @@ static void decode_state_part(rd_t *r, net_state_part *p, const net_wire_limits 
             rd_fail(r, WEFT_E_NET_MESSAGE);
     }
     p->nroots = nr;
+    p->first_offset = (uint32_t)rd_varint_max(r, NET_STATE_MAX_VALUE, WEFT_E_NET_LIMIT);
     /* records: table 1 ‖ key length (1+) ‖ key (1+) ‖ value length (1+) */
     uint32_t n = rd_count(r, NET_MAX_STATE_RECORDS, 4);
     if (rd_err(r))
@@ -644,7 +650,17 @@ static void decode_state_part(rd_t *r, net_state_part *p, const net_wire_limits 
             rd_fail(r, WEFT_E_NET_MESSAGE);
     }
     p->count = n;
+    p->last_partial = rd_flag(r);
     p->more = rd_flag(r);
+    if (rd_err(r))
+        return;
+    /* pieces: the first record goes on with a value (≥ 1 byte, within NET_STATE_MAX_VALUE), the
+     * last one's value goes on in the next part (≥ 1 byte here, and more) */
+    if (p->first_offset &&
+        (n == 0 || p->recs[0].vlen == 0 || p->recs[0].vlen > NET_STATE_MAX_VALUE - p->first_offset))
+        rd_fail(r, WEFT_E_NET_MESSAGE);
+    else if (p->last_partial && (n == 0 || !p->more || p->recs[n - 1].vlen == 0))
+        rd_fail(r, WEFT_E_NET_MESSAGE);
 }
 
 static void decode_body(rd_t *r, net_msg *m, const net_wire_limits *l)

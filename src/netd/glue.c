@@ -116,7 +116,8 @@ static weft_err ch_final_range(void *ctx, slot_t after, size_t max, block_id_t *
 
 /* ---- the final state in parts ---------------------------------------------------------------- */
 
-_Static_assert(NET_STATE_FP_LEN == NODE_STATE_FP_LEN, "fingerprint widths differ");
+WEFT_STATIC_ASSERT(NET_STATE_FP_LEN == NODE_STATE_FP_LEN, "fingerprint widths differ");
+WEFT_STATIC_ASSERT(NET_STATE_MAX_VALUE == NODE_STATE_MAX_VALUE, "value limits differ");
 
 static weft_err ch_state_part(void *ctx, const net_state_ask *ask, net_state_part *out)
 {
@@ -128,6 +129,7 @@ static weft_err ch_state_part(void *ctx, const net_state_ask *ask, net_state_par
         .after_table = ask->after_table,
         .after_key = ask->after_key,
         .after_klen = ask->after_klen,
+        .after_offset = ask->after_offset,
         .max_bytes = ask->max_bytes,
     };
     node_state_part p;
@@ -156,6 +158,8 @@ static weft_err ch_state_part(void *ctx, const net_state_ask *ask, net_state_par
     out->root_ids = p.root_ids; /* the arrays and the bytes move */
     out->root_slots = p.root_slots;
     out->nroots = (uint32_t)p.nroots;
+    out->first_offset = (uint32_t)p.first_offset;
+    out->last_partial = p.last_partial;
     out->more = p.more;
     out->mem = p.mem;
     free(p.recs);

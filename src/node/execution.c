@@ -940,25 +940,44 @@ typedef struct rec_ix {
     size_t off, klen, vlen;
 } rec_ix;
 
+WEFT_STATIC_ASSERT(NODE_STATE_MAX_VALUE == STATE_MAX_VALUE_LEN, "value limits differ");
+
 typedef struct partctx {
     wr_t buf;
     rec_ix *ix;
     size_t n, cap, bytes, max;
     uint8_t table;
-    const uint8_t *skip; /* the resume point's key: not sent again */
+    const uint8_t *skip; /* the resume point's key: not sent again … */
     size_t skiplen;
+    size_t skip_off; /* … unless the ask goes on with its value from this byte */
+    bool cut;        /* the last record holds only the start of its value */
     bool more;
+    bool bad; /* the ask goes on with a value the snapshot does not hold (or not that long) */
     weft_err err;
 } partctx;
 
 static bool part_visit(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
     partctx *c = ctx;
-    if (c->skip && klen == c->skiplen && memcmp(key, c->skip, klen) == 0)
+    bool resume = c->skip && klen == c->skiplen && memcmp(key, c->skip, klen) == 0;
+    if (resume && !c->skip_off)
         return true;
+    if (c->skip_off && c->n == 0 && (!resume || vlen <= c->skip_off)) {
+        c->bad = true;
+        return false;
+    }
     if (c->n && c->bytes + klen + vlen > c->max) {
         c->more = true;
         return false;
+    }
+    if (c->n == 0) { /* the first record: from the ask's byte of its value, cut to fit */
+        size_t off = resume ? c->skip_off : 0, room = c->max > klen ? c->max - klen : 1;
+        val += off;
+        vlen -= off;
+        if (vlen > room) {
+            vlen = room;
+            c->cut = c->more = true;
+        }
     }
     if (c->n == c->cap) {
         size_t nc = c->cap ? c->cap * 2 : 64;
@@ -979,7 +998,7 @@ static bool part_visit(void *ctx, const uint8_t *key, size_t klen, const uint8_t
         c->err = wr_err(&c->buf);
         return false;
     }
-    return true;
+    return !c->cut;
 }
 
 /* A part of the final state for a peer (node_net_state_part): the records of a snapshot after the
@@ -1006,7 +1025,8 @@ static weft_err q_state_part(exec_actor *a, nstpart *q)
     wr_init(&c.buf);
     c.max = k->max_bytes ? k->max_bytes : 1;
     unsigned t0 = k->has_after ? k->after_table : 1;
-    for (unsigned t = t0 ? t0 : 1; t < STATE_T_COUNT && !c.more && !c.err && !err; t++) {
+    c.skip_off = k->has_after ? k->after_offset : 0;
+    for (unsigned t = t0 ? t0 : 1; t < STATE_T_COUNT && !c.more && !c.bad && !c.err && !err; t++) {
         c.table = (uint8_t)t;
         bool resume = k->has_after && t == k->after_table;
         c.skip = resume ? k->after_key : NULL;
@@ -1015,6 +1035,8 @@ static weft_err q_state_part(exec_actor *a, nstpart *q)
     }
     if (!err)
         err = c.err;
+    if (!err && (c.bad || (c.skip_off && c.n == 0))) /* no such value to go on with */
+        o->status = NODE_STATE_UNAVAILABLE;
     if (err == WEFT_E_STORE_SNAPSHOT) { /* the map grew under it: the transfer starts over */
         snap_close(a, (size_t)at);
         o->status = NODE_STATE_GONE;
@@ -1031,6 +1053,8 @@ static weft_err q_state_part(exec_actor *a, nstpart *q)
                                           o->mem + c.ix[i].off + c.ix[i].klen, c.ix[i].vlen};
         o->count = err ? 0 : c.n;
     }
+    o->first_offset = o->count ? c.skip_off : 0;
+    o->last_partial = o->count && c.cut;
     o->more = c.more;
     wr_free(&c.buf);
     free(c.ix);

@@ -415,7 +415,8 @@ WEFT_MUST_USE weft_err node_net_final_range(node_t *n, slot_t after, size_t max,
 
 /* ---- the final state in parts (docs/node.md "State transfer") ------------------------------ */
 
-#define NODE_STATE_FP_LEN 64 /* STATE_FP_LEN */
+#define NODE_STATE_FP_LEN 64             /* STATE_FP_LEN */
+#define NODE_STATE_MAX_VALUE (16u << 20) /* STATE_MAX_VALUE_LEN */
 
 typedef enum node_state_status {
     NODE_STATE_OK = 0,
@@ -435,11 +436,12 @@ typedef struct node_state_rec {
 typedef struct node_state_ask {
     bool has_cursor; /* false: a new transfer, from a snapshot of the current final state */
     slot_t cursor;
-    bool has_after; /* the records after (after_table, after_key) */
+    bool has_after; /* the records after (after_table, after_key) … */
     uint8_t after_table;
     const uint8_t *after_key;
     size_t after_klen;
-    size_t max_bytes; /* of keys and values: records up to it, at least one */
+    size_t after_offset; /* … or, > 0, that record's value from this byte on, then those after */
+    size_t max_bytes;    /* of keys and values: records up to it, at least one record or piece */
 } node_state_ask;
 
 typedef struct node_state_part {
@@ -454,7 +456,12 @@ typedef struct node_state_part {
     size_t nroots;
     node_state_rec *recs; /* in (table, key) order; bytes in mem */
     size_t count;
-    bool more;
+    /* A value is cut when its record is the first of a part and does not fit max_bytes: the
+     * first record holds its value from first_offset on (= the ask's after_offset), the last one
+     * only the start of its value when last_partial (max_bytes − its key, at least one byte). */
+    size_t first_offset;
+    bool last_partial;
+    bool more; /* records, or the rest of the last one's value, after these */
     uint8_t *mem;
 } node_state_part;
 void node_state_part_free(node_state_part *p);
@@ -462,7 +469,9 @@ void node_state_part_free(node_state_part *p);
 /* A part of the final state for a peer: execution answers from a snapshot of its final state
  * (store_snapshot_open: at most NODE_STATE_SNAPSHOTS at once, each kept while asked within 30 s,
  * at most 10 minutes; an ask without cursor joins a snapshot opened in the last 5 s), consensus
- * names the root blocks from the block log.  Returns an error only when the node cannot answer. */
+ * names the root blocks from the block log.  An ask going on with a value (after_offset) that the
+ * snapshot does not hold, or holds shorter than that, is answered NODE_STATE_UNAVAILABLE.  Returns
+ * an error only when the node cannot answer. */
 #define NODE_STATE_SNAPSHOTS 2
 #define NODE_STATE_ROOT_PERIODS 16
 WEFT_MUST_USE weft_err node_net_state_part(node_t *n, const node_state_ask *ask,

@@ -601,23 +601,39 @@ static weft_err fc_state_part(void *ctx, const net_state_ask *ask, net_state_par
     }
     out->cursor = c->st_cursor;
     fc_state_fp(c->st, c->nst, out->fingerprint);
-    size_t i = 0;
+    size_t i = 0, off = ask->has_after ? ask->after_offset : 0;
     if (ask->has_after) {
         fsrec a;
         memset(&a, 0, sizeof a);
         a.table = ask->after_table;
         a.klen = ask->after_klen <= sizeof a.key ? ask->after_klen : sizeof a.key;
         memcpy(a.key, ask->after_key, a.klen);
-        while (i < c->nst && fs_cmp(&c->st[i], &a) <= 0)
+        while (i < c->nst && fs_cmp(&c->st[i], &a) < (off ? 0 : 1))
             i++;
+        if (off && (i == c->nst || fs_cmp(&c->st[i], &a) != 0 || c->st[i].vlen <= off)) {
+            out->status = NET_STATE_UNAVAILABLE; /* no such value to go on with */
+            return WEFT_OK;
+        }
     }
-    size_t from = i, bytes = 0;
-    while (i < c->nst && (i == from || bytes + c->st[i].klen + c->st[i].vlen <= ask->max_bytes)) {
+    /* the first record from the asked byte of its value, cut to fit; whole ones after it */
+    size_t from = i, bytes = 0, first = 0;
+    bool cut = false;
+    if (i < c->nst) {
+        size_t room = ask->max_bytes > c->st[i].klen ? ask->max_bytes - c->st[i].klen : 1;
+        first = c->st[i].vlen - off;
+        cut = first > room;
+        first = cut ? room : first;
+        bytes = c->st[i].klen + first;
+        i++;
+    }
+    while (!cut && i < c->nst && bytes + c->st[i].klen + c->st[i].vlen <= ask->max_bytes) {
         bytes += c->st[i].klen + c->st[i].vlen;
         i++;
     }
     out->count = (uint32_t)(i - from);
-    out->more = i < c->nst;
+    out->more = cut || i < c->nst;
+    out->first_offset = out->count ? (uint32_t)off : 0;
+    out->last_partial = cut;
     out->recs = xcalloc(out->count, sizeof *out->recs);
     out->mem = xcalloc(out->count, sizeof(fsrec));
     fsrec *copy = (fsrec *)out->mem;
@@ -627,6 +643,10 @@ static weft_err fc_state_part(void *ctx, const net_state_ask *ask, net_state_par
             copy[k].val[0] ^= 1, copy[k].vlen = copy[k].vlen ? copy[k].vlen : 1;
         out->recs[k] =
             (net_state_rec){copy[k].table, copy[k].klen, copy[k].key, copy[k].vlen, copy[k].val};
+    }
+    if (out->count) { /* the first record's piece (or what st_corrupt made of it) */
+        out->recs[0].val += off;
+        out->recs[0].vlen = cut ? first : copy[0].vlen - off;
     }
     if (!ask->has_cursor) { /* roots: the latest block of each thread at or before the cursor */
         const fblock *latest[TN_T] = {0};

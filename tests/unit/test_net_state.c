@@ -2,12 +2,14 @@
  * cores over fake chains (net_harness.c) whose final state is a set of records served in parts.
  *
  * Covered: a node whose peers no longer keep the blocks after its final period fetches the state
- * in many parts and the root blocks, the chain adopts it, then the blocks after it are synced
+ * in many parts (values larger than a part in pieces, given to the chain whole) and the root
+ * blocks, the chain adopts it, then the blocks after it are synced
  * (blocks at or below a thread's new final period refused, not a fault) and the node follows; the
  * configurable threshold; a snapshot gone on the server (start over); a peer unable to serve, a
  * silent one (time-out) and one whose state does not match its fingerprint (banned): the transfer
  * goes on elsewhere; malformed parts from a scripted peer (roots missing a thread, records not
- * after the resume point, another cursor within a transfer) banned, a state not past ours dropped
+ * after the resume point, another cursor within a transfer, a value's rest at another byte, with
+ * another record or missing) banned, a value's rest put together, a state not past ours dropped
  * without a ban; an adoption left to a restart
  * (nothing more afterwards); the serving side's statuses (unavailable, gone, busy beyond the
  * answer budget); the state transfer's entries of the fuzz corpus (fuzz/net_frame). */
@@ -165,6 +167,46 @@ static void test_fetch_state_then_sync(void **state)
     const fblock *x = fc_produce(&t->n[a].ch, &t->n[a].key, 41, 1, 1);
     tn_pump(t);
     assert_non_null(fc_get(bc, &x->h.id));
+    net_del(t);
+}
+
+static void tiny_parts(net_config *c, void *ctx)
+{
+    (void)ctx;
+    c->state_part_bytes = 20; /* below most records: values go in pieces, some of one byte */
+}
+
+/* Values larger than a part travel in pieces and are given to the chain whole. */
+static void test_values_in_pieces(void **state)
+{
+    (void)state;
+    tnet *t = net_new();
+    int a = tn_add(t, "10.0.0.1", 1001, NULL, NULL, NULL, 0);
+    int b = tn_add(t, "10.0.0.2", 1002, tiny_parts, NULL, NULL, 0);
+    produce_chain(t, a, 40);
+    make_server(t, a, 60);
+    size_t pieces = 0, bytes = 0;
+    for (size_t i = 0; i < 60; i++) {
+        const fsrec *r = &t->n[a].ch.st[i];
+        size_t room = r->klen < 20 ? 20 - r->klen : 1;
+        pieces += r->vlen > room ? (r->vlen + room - 1) / room : 1;
+        bytes += r->klen + r->vlen;
+    }
+    assert_true(pieces > 120); /* most values are cut */
+    t->n[b].ch.refuse_old = true;
+    tn_connect(t, b, a);
+    assert_true(tn_ready(t, b, a));
+    assert_int_equal(t->n[b].ch.imp_finishes, 1);
+    check_same_state(t, a, b);
+    check_same_final(t, a, b);
+    net_stats s = stats(t, b), sa = stats(t, a);
+    assert_int_equal(s.state_records_in, 60);
+    assert_int_equal(sa.state_records_out, 60);
+    assert_int_equal(s.bans_total, 0);
+    /* a part per piece, or whole records joined in one: never more parts than pieces */
+    assert_true(t->sent[a][b][NET_MSG_STATE_PART] > 60);
+    assert_true(t->sent[a][b][NET_MSG_STATE_PART] <= pieces);
+    assert_true(s.state_bytes_in > bytes); /* a key goes again with each piece */
     net_del(t);
 }
 
@@ -467,7 +509,16 @@ static int raw_server(tnet *t, int n, int *ci)
     return r;
 }
 
-typedef enum bad_part { BAD_ROOTS = 1, BAD_ORDER = 2, BAD_CURSOR = 3, STALE = 4 } bad_part;
+typedef enum bad_part {
+    BAD_ROOTS = 1,
+    BAD_ORDER = 2,
+    BAD_CURSOR = 3,
+    STALE = 4,
+    PIECE_OK = 5,     /* the first part ends with the start of a value, the next goes on with it */
+    PIECE_OFFSET = 6, /* … at another byte */
+    PIECE_KEY = 7,    /* … with another record */
+    PIECE_NONE = 8,   /* … with no piece at all: the records after it */
+} bad_part;
 
 static void run_bad_part(bad_part kind)
 {
@@ -487,6 +538,7 @@ static void run_bad_part(bad_part kind)
     }
     uint8_t k1[4] = {1, 1, 1, 1}, k2[4] = {2, 2, 2, 2}, k3[4] = {3, 3, 3, 3}, v[2] = {9, 9};
     net_state_rec recs[2] = {{1, 4, k1, 2, v}, {1, 4, k2, 2, v}};
+    bool piece = kind >= PIECE_OK;
     net_state_part p;
     memset(&p, 0, sizeof p);
     p.cursor = kind == STALE ? (slot_t){0, TN_T - 1} : (slot_t){96, 0};
@@ -500,6 +552,7 @@ static void run_bad_part(bad_part kind)
     p.recs = recs;
     p.count = 2;
     p.more = true;
+    p.last_partial = piece; /* k2's value: 2 bytes here, the rest to come */
     wr_t w;
     wr_init(&w);
     net_enc_state_part(&w, &p);
@@ -521,17 +574,45 @@ static void run_bad_part(bad_part kind)
         assert_int_equal(m.u.state_ask.cursor.period, 96);
         assert_int_equal(m.u.state_ask.after_klen, 4);
         assert_memory_equal(m.u.state_ask.after_key, k2, 4);
-        /* the next part: a record not after the resume point, or another cursor */
-        p.nroots = 0;
-        p.count = 1;
-        p.recs = kind == BAD_ORDER ? &recs[1] : &recs[0];
-        if (kind == BAD_CURSOR) {
-            recs[0].key = k3;
-            p.cursor.period = 97;
+        assert_int_equal(m.u.state_ask.after_offset, piece ? 2 : 0);
+        assert_int_equal(t->n[b].ch.nimp, piece ? 1 : 2); /* k2 is kept until whole */
+        if (piece) {
+            uint8_t rest[3] = {7, 7, 7};
+            net_state_rec rr = {1, 4, kind == PIECE_KEY || kind == PIECE_NONE ? k3 : k2, 3, rest};
+            p.nroots = 0;
+            p.recs = &rr;
+            p.count = 1;
+            p.first_offset = kind == PIECE_OFFSET ? 3 : kind == PIECE_NONE ? 0 : 2;
+            p.last_partial = p.more = false;
+            wr_init(&w);
+            net_enc_state_part(&w, &p);
+            raw_send(t, ci, r, &w);
+            if (kind == PIECE_OK) { /* k2 whole: 2 + 3 bytes */
+                assert_true(tn_ready(t, b, r));
+                const fchain *bc = &t->n[b].ch;
+                assert_int_equal(bc->nimp, 2);
+                assert_memory_equal(bc->imp[1].key, k2, 4);
+                uint8_t whole[5] = {9, 9, 7, 7, 7};
+                assert_int_equal(bc->imp[1].vlen, 5);
+                assert_memory_equal(bc->imp[1].val, whole, 5);
+                assert_int_equal(stats(t, b).state_records_in, 2);
+                assert_int_equal(stats(t, b).bans_total, 0);
+                net_del(t);
+                return;
+            }
+        } else {
+            /* the next part: a record not after the resume point, or another cursor */
+            p.nroots = 0;
+            p.count = 1;
+            p.recs = kind == BAD_ORDER ? &recs[1] : &recs[0];
+            if (kind == BAD_CURSOR) {
+                recs[0].key = k3;
+                p.cursor.period = 97;
+            }
+            wr_init(&w);
+            net_enc_state_part(&w, &p);
+            raw_send(t, ci, r, &w);
         }
-        wr_init(&w);
-        net_enc_state_part(&w, &p);
-        raw_send(t, ci, r, &w);
     }
     assert_false(tn_ready(t, b, r));
     assert_true(t->n[b].last_close_banned);
@@ -552,6 +633,10 @@ static void test_bad_parts_banned(void **state)
     run_bad_part(BAD_ORDER);
     run_bad_part(BAD_CURSOR);
     run_bad_part(STALE);
+    run_bad_part(PIECE_OK);
+    run_bad_part(PIECE_OFFSET);
+    run_bad_part(PIECE_KEY);
+    run_bad_part(PIECE_NONE);
 }
 
 static void budget_cfg(net_config *c, void *ctx)
@@ -669,9 +754,9 @@ static void test_fuzz_corpus(void **state)
 {
     (void)state;
     const char *dir = getenv("WEFT_NET_FRAME_CORPUS");
-    seq q[3];
+    seq q[4];
     memset(q, 0, sizeof q);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         wr_init(&q[i].w);
 
     /* serving: a start, a resume point, a cursor it does not serve */
@@ -751,13 +836,43 @@ static void test_fuzz_corpus(void **state)
         for (int th = 0; th < TN_T; th++)
             net_enc_block_full(&q[k].w, &roots[th], NULL, NULL, 0);
     }
+    /* the same state, a value cut in two: the first part ends with its start, the second goes on
+     * with the rest */
+    int cut = 1;
+    while (cut < 11 && st.st[cut].vlen < 2)
+        cut++;
+    assert_true(cut < 11);
+    uint32_t half = st.st[cut].vlen / 2;
+    q[3].name = "state_pieces";
+    net_enc_hello(&q[3].w, &h);
+    p.root_ids = root_ids;
+    p.root_slots = root_slots;
+    p.nroots = TN_T;
+    p.recs = recs;
+    p.count = (uint32_t)cut + 1;
+    recs[cut].vlen = half;
+    p.last_partial = p.more = true;
+    net_enc_state_part(&q[3].w, &p);
+    p.root_ids = NULL;
+    p.root_slots = NULL;
+    p.nroots = 0;
+    p.recs = recs + cut;
+    p.count = 12 - (uint32_t)cut;
+    recs[cut].val += half;
+    recs[cut].vlen = st.st[cut].vlen - half;
+    p.first_offset = half;
+    p.last_partial = p.more = false;
+    net_enc_state_part(&q[3].w, &p);
+    for (int th = 0; th < TN_T; th++)
+        net_enc_block_full(&q[3].w, &roots[th], NULL, NULL, 0);
     fc_free(&st);
     fz_free(&e);
 
     run_seq(&q[0], true, false, 0);
     run_seq(&q[1], true, false, 1);
     run_seq(&q[2], false, true, 0);
-    for (int i = 0; i < 3; i++) {
+    run_seq(&q[3], true, false, 1);
+    for (int i = 0; i < 4; i++) {
         corpus_write(dir, &q[i]);
         wr_free(&q[i].w);
     }
@@ -767,6 +882,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fetch_state_then_sync),
+        cmocka_unit_test(test_values_in_pieces),
         cmocka_unit_test(test_threshold),
         cmocka_unit_test(test_gone_starts_over),
         cmocka_unit_test(test_unavailable_corrupt_then_elsewhere),

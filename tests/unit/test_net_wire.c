@@ -615,21 +615,26 @@ static void test_state_messages(void **state)
     raw_frame(&w, NET_MSG_STATE_PART, unknown_status, 1);
     assert_int_equal(net_msg_decode(&m, &lim, w.buf, w.len), WEFT_E_NET_MESSAGE);
     wr_free(&w);
-    /* an OK part whose more flag is 2 */
-    uint8_t more2[1 + 2 + NET_STATE_FP_LEN + 3];
+    /* an OK part whose more (or last_partial) flag is 2 */
+    uint8_t more2[1 + 2 + NET_STATE_FP_LEN + 5];
     memset(more2, 0, sizeof more2);
     more2[1] = 5;                /* cursor period 5, thread 0 */
-    more2[sizeof more2 - 1] = 2; /* roots 0, records 0, more 2 */
+    more2[sizeof more2 - 1] = 2; /* roots 0, first_offset 0, records 0, last_partial 0, more 2 */
     raw_frame(&w, NET_MSG_STATE_PART, more2, sizeof more2);
     assert_int_equal(net_msg_decode(&m, &lim, w.buf, w.len), WEFT_E_NET_MESSAGE);
+    wr_free(&w);
     more2[sizeof more2 - 1] = 0;
+    more2[sizeof more2 - 2] = 2;
+    raw_frame(&w, NET_MSG_STATE_PART, more2, sizeof more2);
+    assert_int_equal(net_msg_decode(&m, &lim, w.buf, w.len), WEFT_E_NET_MESSAGE);
+    more2[sizeof more2 - 2] = 0;
     wr_free(&w);
     raw_frame(&w, NET_MSG_STATE_PART, more2, sizeof more2);
     assert_int_equal(net_msg_decode(&m, &lim, w.buf, w.len), WEFT_OK);
     net_msg_free(&m);
     wr_free(&w);
     /* STATE_ASK: a resume point without a cursor, no budget, a cursor thread >= T */
-    uint8_t ask_after_only[] = {0, 1, 1, 1, 0x55, 10};
+    uint8_t ask_after_only[] = {0, 1, 1, 1, 0x55, 0, 10};
     raw_frame(&w, NET_MSG_STATE_ASK, ask_after_only, sizeof ask_after_only);
     assert_int_equal(net_msg_decode(&m, &lim, w.buf, w.len), WEFT_E_NET_MESSAGE);
     wr_free(&w);
@@ -645,6 +650,91 @@ static void test_state_messages(void **state)
     raw_frame(&w, NET_MSG_STATE_ASK, ask_flag, sizeof ask_flag);
     assert_int_equal(net_msg_decode(&m, &lim, w.buf, w.len), WEFT_E_NET_MESSAGE);
     wr_free(&w);
+}
+
+/* A value in pieces: an ask going on with a value, a part going on with one and ending with the
+ * start of another; the pieces' form is checked by the decoder. */
+static void test_state_pieces(void **state)
+{
+    (void)state;
+    uint8_t key[3] = {7, 8, 9};
+    net_state_ask a;
+    memset(&a, 0, sizeof a);
+    a.has_cursor = a.has_after = true;
+    a.cursor = (slot_t){40, 1};
+    a.after_table = 4;
+    a.after_key = key;
+    a.after_klen = sizeof key;
+    a.after_offset = NET_STATE_MAX_VALUE;
+    a.max_bytes = 4096;
+    wr_t w;
+    wr_init(&w);
+    net_enc_state_ask(&w, &a);
+    net_msg m;
+    decode_ok_and_strict(&w, &m);
+    assert_int_equal(m.u.state_ask.after_offset, NET_STATE_MAX_VALUE);
+    assert_int_equal(m.u.state_ask.max_bytes, 4096);
+    wr_free(&w);
+    a.after_offset = NET_STATE_MAX_VALUE + 1;
+    wr_init(&w);
+    net_enc_state_ask(&w, &a);
+    assert_int_equal(net_msg_decode(&m, &lim, w.buf, w.len), WEFT_E_NET_LIMIT);
+    wr_free(&w);
+
+    uint8_t val[5] = {1, 2, 3, 4, 5};
+    net_state_rec recs[3] = {{4, 3, key, 5, val}, {4, 2, key + 1, 1, val}, {5, 1, key, 2, val}};
+    net_state_part p;
+    memset(&p, 0, sizeof p);
+    p.cursor = (slot_t){40, 1};
+    p.recs = recs;
+    p.count = 3;
+    p.first_offset = 1000;
+    p.last_partial = p.more = true;
+    wr_init(&w);
+    net_enc_state_part(&w, &p);
+    decode_ok_and_strict(&w, &m);
+    assert_int_equal(m.u.state_part.first_offset, 1000);
+    assert_true(m.u.state_part.last_partial && m.u.state_part.more);
+    assert_int_equal(m.u.state_part.count, 3);
+    assert_int_equal(m.u.state_part.recs[2].vlen, 2);
+    net_msg_free(&m);
+    wr_free(&w);
+    /* one piece in the middle of a value, up to the largest value */
+    p.count = 1;
+    p.first_offset = NET_STATE_MAX_VALUE - 5;
+    wr_init(&w);
+    net_enc_state_part(&w, &p);
+    decode_ok_and_strict(&w, &m);
+    net_msg_free(&m);
+    wr_free(&w);
+    /* malformed: beyond the largest value; a start without more; an empty piece; a piece of
+     * nothing */
+    struct {
+        uint32_t count, first_offset;
+        bool last_partial, more;
+        size_t vlen0, vlast;
+        weft_err want;
+    } bad[] = {
+        {1, NET_STATE_MAX_VALUE - 4, false, false, 5, 2, WEFT_E_NET_MESSAGE},
+        {3, 0, true, false, 5, 2, WEFT_E_NET_MESSAGE},
+        {3, 0, true, true, 5, 0, WEFT_E_NET_MESSAGE},
+        {3, 9, false, true, 0, 2, WEFT_E_NET_MESSAGE},
+        {0, 9, false, true, 5, 2, WEFT_E_NET_MESSAGE},
+        {0, 0, true, true, 5, 2, WEFT_E_NET_MESSAGE},
+    };
+    for (size_t i = 0; i < WEFT_ARRAY_LEN(bad); i++) {
+        p.count = bad[i].count;
+        p.first_offset = bad[i].first_offset;
+        p.last_partial = bad[i].last_partial;
+        p.more = bad[i].more;
+        recs[0].vlen = bad[i].vlen0;
+        recs[2].vlen = bad[i].vlast;
+        wr_init(&w);
+        net_enc_state_part(&w, &p);
+        if (net_msg_decode(&m, &lim, w.buf, w.len) != bad[i].want)
+            fail_msg("case %zu", i);
+        wr_free(&w);
+    }
 }
 
 /* Counts above their limits are rejected from the count alone: no body follows. */
@@ -666,7 +756,7 @@ static void test_limits(void **state)
         {NET_MSG_PEERS, UINT64_MAX, WEFT_E_NET_LIMIT},
     };
     /* STATE_PART: roots, then records above their limits (status OK, cursor, fingerprint) */
-    for (int which = 0; which < 2; which++) {
+    for (int which = 0; which < 3; which++) {
         wr_t w;
         wr_init(&w);
         wr_bytes(&w, "\0\0\0\0", 4);
@@ -678,9 +768,13 @@ static void test_limits(void **state)
         wr_bytes(&w, fp, sizeof fp);
         if (which == 0) {
             wr_varint(&w, NET_MAX_STATE_ROOTS + 1);
-        } else {
+        } else if (which == 1) {
+            wr_varint(&w, 0);
             wr_varint(&w, 0);
             wr_varint(&w, NET_MAX_STATE_RECORDS + 1);
+        } else { /* a piece beyond the largest value */
+            wr_varint(&w, 0);
+            wr_varint(&w, NET_STATE_MAX_VALUE + 1);
         }
         w.buf[3] = (uint8_t)(w.len - 4);
         net_msg m;
@@ -778,6 +872,7 @@ int main(void)
         cmocka_unit_test(test_endorsements),
         cmocka_unit_test(test_prefixes_sync_peers),
         cmocka_unit_test(test_state_messages),
+        cmocka_unit_test(test_state_pieces),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_addr_parse),
         cmocka_unit_test(test_proof_digest),

@@ -8,9 +8,11 @@
  *      graph restarted from the roots, its selector from the imported state — and agrees with A;
  *   2. refusals: a changed record (fingerprint), a record out of order, the metadata table, a
  *      block that is not a root, a root twice, a finish without every root; the snapshot table
- *      full (busy), an unknown cursor (gone);
- *   3. a crash in the middle of the adoption (the store moved, the block log not yet): the next
- *      start finishes it; an import never finished is removed at start;
+ *      full (busy), an unknown cursor (gone); an ask going on with a value from a byte (served),
+ *      beyond its end or with a record not there (unavailable);
+ *   3. a transfer in parts of 24 bytes (values cut in pieces, put together again), then a crash
+ *      in the middle of the adoption (the store moved, the block log not yet): the next start
+ *      finishes it; an import never finished is removed at start;
  *   4. an import the node's own final blocks passed before its restart is dropped at start. */
 #include <pthread.h>
 #include <stdio.h>
@@ -267,7 +269,7 @@ typedef struct xfer {
     block_id_t *roots;
     slot_t *root_slots;
     size_t nroots;
-    size_t parts, records;
+    size_t parts, records, pieces; /* pieces: parts ending with the start of a value */
 } xfer;
 
 static void xfer_free(xfer *x)
@@ -291,12 +293,14 @@ static weft_err give_root(fixture *f, const block_id_t *id)
     return e;
 }
 
-/* Runs a whole transfer from A into B's import; corrupt >= 0 changes the value of that record. */
-static void transfer(fixture *f, xfer *x, bool live, long corrupt)
+/* Runs a whole transfer from A into B's import, max_bytes a part, the values cut in pieces put
+ * together as the network does; corrupt >= 0 changes the value of that record. */
+static void transfer(fixture *f, xfer *x, bool live, long corrupt, size_t max_bytes)
 {
     memset(x, 0, sizeof *x);
-    node_state_ask ask = {.max_bytes = 300};
+    node_state_ask ask = {.max_bytes = max_bytes};
     uint8_t after[512];
+    uint8_t *val = NULL; /* the value under way: ask.after_offset bytes */
     for (;;) {
         node_state_part part;
         assert_int_equal(node_net_state_part(f->a.node, &ask, &part), WEFT_OK);
@@ -319,18 +323,39 @@ static void transfer(fixture *f, xfer *x, bool live, long corrupt)
             assert_int_equal(part.nroots, 0);
         }
         assert_true(part.count > 0);
+        assert_int_equal(part.first_offset, ask.after_offset);
         size_t bytes = 0;
         for (size_t i = 0; i < part.count; i++)
             bytes += part.recs[i].klen + part.recs[i].vlen;
-        assert_true(part.count == 1 || bytes <= ask.max_bytes);
-        if (corrupt >= 0 && (size_t)corrupt >= x->records &&
-            (size_t)corrupt < x->records + part.count) {
-            node_state_rec *r = &part.recs[(size_t)corrupt - x->records];
-            assert_true(r->table == 1 && r->vlen > 0); /* a balance */
-            *(uint8_t *)r->val ^= 1; /* its lowest bits: still a record, another value */
+        assert_true(bytes <= ask.max_bytes || (part.count == 1 && part.recs[0].klen >= max_bytes));
+        if (part.last_partial)
+            x->pieces++;
+        for (size_t i = 0; i < part.count; i++) {
+            node_state_rec r = part.recs[i];
+            if (i == 0 && part.first_offset) { /* the rest of the value under way */
+                assert_int_equal(r.klen, ask.after_klen);
+                assert_memory_equal(r.key, after, r.klen);
+                val = realloc(val, part.first_offset + r.vlen);
+                memcpy(val + part.first_offset, r.val, r.vlen);
+                r.val = val;
+                r.vlen += part.first_offset;
+            }
+            if (i + 1 == part.count && part.last_partial) { /* the start of a value */
+                if (!(i == 0 && part.first_offset)) {
+                    val = realloc(val, r.vlen);
+                    memcpy(val, r.val, r.vlen);
+                }
+                ask.after_offset = r.vlen;
+                break;
+            }
+            ask.after_offset = 0;
+            if (corrupt >= 0 && (size_t)corrupt == x->records) {
+                assert_true(r.table == 1 && r.vlen > 0); /* a balance */
+                *(uint8_t *)r.val ^= 1; /* its lowest bits: still a record, another value */
+            }
+            assert_int_equal(node_import_records(f->b.node, &r, 1), WEFT_OK);
+            x->records++;
         }
-        assert_int_equal(node_import_records(f->b.node, part.recs, part.count), WEFT_OK);
-        x->records += part.count;
         x->parts++;
         const node_state_rec *last = &part.recs[part.count - 1];
         ask.has_cursor = true;
@@ -347,6 +372,7 @@ static void transfer(fixture *f, xfer *x, bool live, long corrupt)
         if (live) /* A finalizes more slots: the transfer reads its snapshot */
             run_a(f, f->next.period + 1);
     }
+    free(val);
     for (size_t i = 0; i < x->nroots; i++)
         assert_int_equal(give_root(f, &x->roots[i]), WEFT_OK);
 }
@@ -363,7 +389,7 @@ static void test_import_adopt_follow(void **state)
     assert_true(c0.period >= 20);
     start(f, &f->b);
     xfer x;
-    transfer(f, &x, true, -1);
+    transfer(f, &x, true, -1, 300);
     assert_true(x.parts > 3);
     assert_int_equal(slot_cmp(x.cursor, c0), 0);       /* the snapshot of the first ask */
     assert_true(slot_cmp(exec_cursor(&f->a), c0) > 0); /* A went on meanwhile */
@@ -486,7 +512,7 @@ static void test_refusals(void **state)
     start(f, &f->b);
     /* a changed record: the fingerprint differs at the finish, the import is dropped */
     xfer x;
-    transfer(f, &x, false, 3);
+    transfer(f, &x, false, 3, 300);
     assert_int_equal(node_import_finish(f->b.node), WEFT_E_STATE_CORRUPT);
     assert_false(import_dir_exists(&f->b));
     assert_int_equal(node_import_finish(f->b.node), WEFT_E_STATE);
@@ -514,13 +540,46 @@ static void test_refusals(void **state)
     assert_int_equal(slot_cmp(whole.cursor, x.cursor), 0); /* the same snapshot */
     assert_false(whole.more);
     assert_int_equal(node_import_records(f->b.node, whole.recs, whole.count), WEFT_OK);
-    node_state_part_free(&whole);
     for (size_t i = 0; i < k; i++)
         assert_int_equal(give_root(f, &x.roots[i]), WEFT_OK);
     assert_int_equal(node_import_root(f->b.node, &fake, NULL, 0), WEFT_OK);
     assert_int_equal(node_import_finish(f->b.node), WEFT_E_NODE_BLOCK);
     assert_false(import_dir_exists(&f->b));
     free(ids);
+    /* going on with a value: from its byte 1; not beyond its end; not with a record that is not
+     * there */
+    const node_state_rec *big = NULL;
+    for (size_t i = 0; i < whole.count && !big; i++)
+        big = whole.recs[i].vlen > 1 ? &whole.recs[i] : NULL;
+    assert_non_null(big);
+    uint8_t key[512];
+    memcpy(key, big->key, big->klen);
+    node_state_ask go = {.has_cursor = true,
+                         .cursor = whole.cursor,
+                         .has_after = true,
+                         .after_table = big->table,
+                         .after_key = key,
+                         .after_klen = big->klen,
+                         .after_offset = 1,
+                         .max_bytes = 1 << 20};
+    node_state_part on;
+    assert_int_equal(node_net_state_part(f->a.node, &go, &on), WEFT_OK);
+    assert_int_equal(on.status, NODE_STATE_OK);
+    assert_int_equal(on.first_offset, 1);
+    assert_false(on.last_partial);
+    assert_int_equal(on.recs[0].vlen, big->vlen - 1);
+    assert_memory_equal(on.recs[0].val, big->val + 1, big->vlen - 1);
+    assert_int_equal(on.count, whole.count - (size_t)(big - whole.recs));
+    node_state_part_free(&on);
+    go.after_offset = big->vlen;
+    assert_int_equal(node_net_state_part(f->a.node, &go, &on), WEFT_OK);
+    assert_int_equal(on.status, NODE_STATE_UNAVAILABLE);
+    go.after_offset = 1;
+    key[big->klen] = 0xff;
+    go.after_klen = big->klen + 1;
+    assert_int_equal(node_net_state_part(f->a.node, &go, &on), WEFT_OK);
+    assert_int_equal(on.status, NODE_STATE_UNAVAILABLE);
+    node_state_part_free(&whole);
     /* out of order, the metadata table; a block that is not a root, a root twice */
     node_state_ask ask = {.max_bytes = 1 << 20};
     node_state_part part;
@@ -581,7 +640,8 @@ static void test_adoption_crash(void **state)
     run_a(f, 14);
     start(f, &f->b);
     xfer x;
-    transfer(f, &x, false, -1);
+    transfer(f, &x, false, -1, 24); /* most values in pieces */
+    assert_true(x.pieces > 10);
     assert_int_equal(node_import_finish(f->b.node), WEFT_OK);
     stop(&f->b);
     /* the crash: the imported store moved in, the block log not restarted yet */
@@ -620,7 +680,7 @@ static void test_outdated_import_dropped(void **state)
     run_a(f, 14);
     start(f, &f->b);
     xfer x;
-    transfer(f, &x, false, -1);
+    transfer(f, &x, false, -1, 300);
     assert_int_equal(node_import_finish(f->b.node), WEFT_OK);
     stop(&f->b);
     /* meanwhile B's chain went past the state (as blocks its peers still had would take it):
