@@ -1780,6 +1780,10 @@ weft_err api_massa_metrics_text(void *ctx, wr_t *out)
             (double)st.blocks_produced);
     counter(out, "weft_endorsements_produced_total",
             "endorsements produced by this node since start", (double)st.endorsements_produced);
+    counter(out, "weft_factory_slots_undrawn_total",
+            "slots whose producer this node could not tell: the draws need the cycle two before "
+            "final",
+            (double)st.slots_undrawn);
     gauge(out, "weft_staking_addresses", "addresses this node stakes for",
           (double)st.staking_addresses);
     if (VT(m)->latency_stats) {

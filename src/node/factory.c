@@ -20,6 +20,7 @@ struct fact_actor {
     address_t *addrs;
     size_t nkeys;
     actor_timer_id tick;
+    uint64_t undrawn_cycle; /* the last cycle told about as undrawn, + 1 (0: none) */
 };
 
 static int find_key(const fact_actor *a, const address_t *ad)
@@ -66,7 +67,18 @@ static void produce(fact_actor *a, slot_t s)
 {
     node_t *n = a->n;
     address_t prod;
-    if (nsel_producer(&n->sel, s, &prod) != WEFT_OK)
+    weft_err e = nsel_producer(&n->sel, s, &prod);
+    if (e == WEFT_E_POS_CYCLE_UNAVAILABLE) { /* finality lags: said once per cycle */
+        atomic_fetch_add(&n->slots_undrawn, 1);
+        uint64_t c = cycle_of_period(&n->params, s.period);
+        if (a->undrawn_cycle != c + 1) {
+            a->undrawn_cycle = c + 1;
+            log_warn("factory", "not producing: the draws of this cycle are not known",
+                     "slot=%llu:%u cycle=%llu needs=cycle %llu final", (unsigned long long)s.period,
+                     s.thread, (unsigned long long)c, (unsigned long long)(c >= 2 ? c - 2 : 0));
+        }
+    }
+    if (e)
         return;
     int k = find_key(a, &prod);
     if (k < 0 || journal_has(a->j, JOURNAL_BLOCK, s, 0))

@@ -240,6 +240,7 @@ weft_err node_get_status(node_t *n, node_status_t *out)
     out->ops_final_executed = atomic_load(&n->ops_final);
     out->blocks_produced = atomic_load(&n->blocks_produced);
     out->endorsements_produced = atomic_load(&n->endorsements_produced);
+    out->slots_undrawn = atomic_load(&n->slots_undrawn);
     return e;
 }
 

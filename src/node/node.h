@@ -97,6 +97,10 @@ typedef struct node_status {
     size_t pool_ops, pool_endorsements;
     uint64_t ops_final_executed; /* operations executed in final slots since start */
     uint64_t blocks_produced, endorsements_produced; /* by this node since start */
+    /* slots at which the factory could not tell the producer: the draws of a cycle need the
+     * cycle two before it final (docs/consensus.md §1.1), so finality that lags by more than a
+     * cycle stops production here (0 for a node without staking keys) */
+    uint64_t slots_undrawn;
     size_t staking_addresses;
 } node_status_t;
 WEFT_MUST_USE weft_err node_get_status(node_t *n, node_status_t *out);

@@ -355,6 +355,7 @@ struct node {
     struct nsigcache *sigs; /* operation signatures verified (sigcache.h) */
     struct npar *par;       /* signature verification workers (npar.h) */
     atomic_uint_fast64_t blocks_produced, endorsements_produced, ops_final;
+    atomic_uint_fast64_t slots_undrawn; /* factory ticks without the draws of their slot */
     atomic_uint_fast64_t final_blocks, stale_blocks;
     const node_net_events *net; /* node_options.net (borrowed), or NULL */
     node_import *imp;           /* a final state being imported (the network thread's) */

@@ -18,7 +18,9 @@
  *   5. a block that arrives before its parent, then becomes final: the node restarts from its
  *      block log (the block's record had the parent's period unknown);
  *   6. an operation whose block leaves the blockclique comes back to the pool (and is announced
- *      again). */
+ *      again);
+ *   7. with its staking key back and time three cycles ahead of finality, the factory counts the
+ *      slots whose draws it does not know (slots_undrawn) and produces nothing. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1064,6 +1066,30 @@ static void test_orphaned_op_back(void **state)
     free(b);
 }
 
+/* ---- the draws not known ---------------------------------------------------------------------
+ */
+
+/* Time jumps three cycles ahead of finality: the factory cannot tell the producers of those slots
+ * (the draws of a cycle need the cycle two before final), produces nothing and counts them. */
+static void test_undrawn_slots(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(node_staking_add(f->node, &f->staker, 1), WEFT_OK); /* removed in 2. */
+    node_status_t before, after;
+    assert_int_equal(node_get_status(f->node, &before), WEFT_OK);
+    assert_int_equal(before.slots_undrawn, 0);
+    assert_int_equal(before.staking_addresses, 1);
+    slot_t s = {3 * f->p.periods_per_cycle + 1, 0};
+    for (int i = 0; i < 4; i++) {
+        advance_to(f, s);
+        assert_int_equal(slot_next(&f->p, &s, s), WEFT_OK);
+    }
+    settle(f);
+    assert_int_equal(node_get_status(f->node, &after), WEFT_OK);
+    assert_true(after.slots_undrawn >= 3);
+    assert_int_equal(after.blocks_produced, before.blocks_produced);
+}
+
 int main(void)
 {
     if (crypto_init() != WEFT_OK)
@@ -1075,6 +1101,7 @@ int main(void)
         cmocka_unit_test(test_net_endorsements),     cmocka_unit_test(test_net_status),
         cmocka_unit_test(test_final_range),          cmocka_unit_test(test_chain_vt),
         cmocka_unit_test(test_orphan_final_restart), cmocka_unit_test(test_orphaned_op_back),
+        cmocka_unit_test(test_undrawn_slots),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
