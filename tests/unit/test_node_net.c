@@ -14,7 +14,7 @@
  *      accepted by node_net_block and fires block_invalid or nothing;
  *   3. endorsements from peers; node_net_get_status; node_net_final_range;
  *   4. the same through netd's chain callbacks (netd_node_chain_vt), as the protocol core sees
- *      them;
+ *      them, and the final state in parts (a value cut, then its rest);
  *   5. a block that arrives before its parent, then becomes final: the node restarts from its
  *      block log (the block's record had the parent's period unknown);
  *   6. an operation whose block leaves the blockclique comes back to the pool (and is announced
@@ -895,6 +895,44 @@ static void test_chain_vt(void **state)
     make_endo(f, &e, f->next, 2, &f->staker);
     assert_int_equal(vt->submit_endorsements(f->node, &e, 1, res), WEFT_OK);
     assert_int_equal(res[0], WEFT_OK);
+
+    /* the final state in parts: a start whose first record is cut to the asked bytes, then the
+     * rest of its value (after_offset → first_offset, last_partial, more) */
+    net_state_ask sa;
+    memset(&sa, 0, sizeof sa);
+    sa.max_bytes = 1 << 20;
+    net_state_part whole, part;
+    assert_int_equal(vt->state_part(f->node, &sa, &whole), WEFT_OK);
+    assert_int_equal(whole.status, NET_STATE_OK);
+    assert_true(whole.nroots >= 2 && whole.count > 0 && !whole.more);
+    const net_state_rec *r0 = &whole.recs[0];
+    assert_true(r0->vlen > 1);
+    sa.max_bytes = r0->klen + 1; /* one byte of its value */
+    assert_int_equal(vt->state_part(f->node, &sa, &part), WEFT_OK);
+    assert_int_equal(part.status, NET_STATE_OK);
+    assert_int_equal(slot_cmp(part.cursor, whole.cursor), 0);
+    assert_int_equal(part.count, 1);
+    assert_true(part.last_partial && part.more);
+    assert_int_equal(part.first_offset, 0);
+    assert_int_equal(part.recs[0].vlen, 1);
+    net_state_part_free(&part);
+    sa.has_cursor = sa.has_after = true;
+    sa.cursor = whole.cursor;
+    sa.after_table = r0->table;
+    sa.after_key = r0->key;
+    sa.after_klen = r0->klen;
+    sa.after_offset = 1;
+    sa.max_bytes = 1 << 20;
+    assert_int_equal(vt->state_part(f->node, &sa, &part), WEFT_OK);
+    assert_int_equal(part.status, NET_STATE_OK);
+    assert_int_equal(part.nroots, 0);
+    assert_int_equal(part.first_offset, 1);
+    assert_false(part.last_partial || part.more);
+    assert_int_equal(part.count, whole.count);
+    assert_int_equal(part.recs[0].vlen, r0->vlen - 1);
+    assert_memory_equal(part.recs[0].val, r0->val + 1, r0->vlen - 1);
+    net_state_part_free(&part);
+    net_state_part_free(&whole);
 }
 
 /* ---- 5. a child before its parent, final, then a restart ------------------------------------- */
