@@ -13,7 +13,10 @@
  *   3. a transfer in parts of 24 bytes (values cut in pieces, put together again), then a crash
  *      in the middle of the adoption (the store moved, the block log not yet): the next start
  *      finishes it; an import never finished is removed at start;
- *   4. an import the node's own final blocks passed before its restart is dropped at start. */
+ *   4. an import the node's own final blocks passed before its restart is dropped at start;
+ *   5. a forged state (a balance changed, announced with the changed state's fingerprint) is
+ *      adopted, followed up to the cycle whose draws its own final-state hash seeds, and no
+ * further. A stakes for two keys, so that the draws depend on the seed. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +27,7 @@
 #include "crypto/crypto.h"
 #include "node/node.h"
 #include "repo/repo.h"
+#include "state/state.h"
 #include "testutil.h"
 
 #define GENESIS_MS UINT64_C(1700000000000)
@@ -41,7 +45,7 @@ typedef struct fixture {
     char dir[64];
     nd a, b;
     model_params p;
-    keypair_t staker;
+    keypair_t staker[2]; /* A stakes for both */
     keypair_t acc[NACC];
     address_t acc_addr[NACC];
     slot_t next; /* A's next slot to pass */
@@ -81,8 +85,8 @@ static int make_repo(fixture *f, const char *gpath, nd *x, const char *name, boo
     repo_config_default(&cfg);
     cfg.store_no_sync = true;
     repo_init_options io = {.genesis_path = gpath,
-                            .staking = staking ? &f->staker : NULL,
-                            .staking_count = staking ? 1 : 0,
+                            .staking = staking ? f->staker : NULL,
+                            .staking_count = staking ? 2 : 0,
                             .config = &cfg};
     if (repo_init(x->rdir, &io, err, sizeof err) != WEFT_OK) {
         fprintf(stderr, "repo_init: %s\n", err);
@@ -109,7 +113,8 @@ static int setup(void **state)
     p.max_operations_per_block = 20;
     p.chain_id = 993;
     p.genesis_timestamp_ms = GENESIS_MS;
-    seed_key(&f->staker, 1);
+    seed_key(&f->staker[0], 1);
+    seed_key(&f->staker[1], 2);
     repo_genesis_t g;
     memset(&g, 0, sizeof g);
     g.params = p;
@@ -122,11 +127,13 @@ static int setup(void **state)
     }
     g.balances = bal;
     g.balance_count = NACC;
-    pos_stake_t roll;
-    address_of_pubkey(&roll.addr, &f->staker.pk);
-    roll.rolls = 100;
-    g.rolls = &roll;
-    g.roll_count = 1;
+    pos_stake_t roll[2]; /* two stakers: the draws depend on the seed */
+    for (int i = 0; i < 2; i++) {
+        address_of_pubkey(&roll[i].addr, &f->staker[i].pk);
+        roll[i].rolls = 100;
+    }
+    g.rolls = roll;
+    g.roll_count = 2;
     char gpath[128];
     snprintf(gpath, sizeof gpath, "%s/genesis.json", f->dir);
     if (repo_genesis_write(&g, gpath) != WEFT_OK || make_repo(f, gpath, &f->a, "a", true) ||
@@ -294,8 +301,9 @@ static weft_err give_root(fixture *f, const block_id_t *id)
 }
 
 /* Runs a whole transfer from A into B's import, max_bytes a part, the values cut in pieces put
- * together as the network does; corrupt >= 0 changes the value of that record. */
-static void transfer(fixture *f, xfer *x, bool live, long corrupt, size_t max_bytes)
+ * together as the network does; corrupt >= 0 changes the value of that record — a record of the
+ * first part, announced with the fingerprint of the changed state when forge (a forged server). */
+static void transfer_as(fixture *f, xfer *x, bool live, long corrupt, bool forge, size_t max_bytes)
 {
     memset(x, 0, sizeof *x);
     node_state_ask ask = {.max_bytes = max_bytes};
@@ -308,6 +316,20 @@ static void transfer(fixture *f, xfer *x, bool live, long corrupt, size_t max_by
         if (!ask.has_cursor) {
             x->cursor = part.cursor;
             memcpy(x->fp, part.fingerprint, sizeof x->fp);
+            if (forge) { /* the changed record in the fingerprint: the old one out, the new in */
+                assert_true((size_t)corrupt < part.count && !part.last_partial);
+                node_state_rec *r = &part.recs[corrupt];
+                assert_true(r->table == 1 && r->vlen > 0); /* a balance */
+                uint8_t e[NODE_STATE_FP_LEN];
+                state_fp_entry(e, (state_table)r->table, r->key, r->klen, r->val, r->vlen);
+                for (size_t k = 0; k < sizeof e; k++)
+                    x->fp[k] ^= e[k];
+                *(uint8_t *)r->val ^= 1;
+                state_fp_entry(e, (state_table)r->table, r->key, r->klen, r->val, r->vlen);
+                for (size_t k = 0; k < sizeof e; k++)
+                    x->fp[k] ^= e[k];
+                *(uint8_t *)r->val ^= 1; /* changed again below, as any corrupt record */
+            }
             assert_true(part.nroots >= f->p.thread_count);
             x->roots = malloc(part.nroots * sizeof *x->roots);
             x->root_slots = malloc(part.nroots * sizeof *x->root_slots);
@@ -377,6 +399,11 @@ static void transfer(fixture *f, xfer *x, bool live, long corrupt, size_t max_by
         assert_int_equal(give_root(f, &x->roots[i]), WEFT_OK);
 }
 
+static void transfer(fixture *f, xfer *x, bool live, long corrupt, size_t max_bytes)
+{
+    transfer_as(f, x, live, corrupt, false, max_bytes);
+}
+
 /* ---- 1. a whole transfer, adopted, then the blocks after it -----------------------------------
  */
 
@@ -416,7 +443,9 @@ static void test_import_adopt_follow(void **state)
     /* then A's later blocks, as a block sync gives them */
     uint64_t now = node_now_ms(f->a.node);
     set_time(&f->b, now);
-    run_a(f, f->next.period + 6);
+    /* past cycle C + 3, the first drawn with B's own final-state hash of the cursor's cycle C:
+     * the same as A's (test 5 shows a forged state stopping there) */
+    run_a(f, (cycle_of_period(&f->p, x.cursor.period) + 4) * f->p.periods_per_cycle + 1);
     set_time(&f->b, node_now_ms(f->a.node));
     block_id_t *ids;
     slot_t *slots;
@@ -701,6 +730,66 @@ static void test_outdated_import_dropped(void **state)
     stop(&f->b);
 }
 
+/* ---- 5. a forged state ---------------------------------------------------------------------- */
+
+/* A server announces a state with one balance changed, and the fingerprint of that state: B
+ * imports and adopts it (nothing can tell), follows A's blocks until the draws seeded with its own
+ * final-state hash of the cursor's cycle (cycle C + 3, docs/consensus.md §1.1) differ from A's,
+ * then refuses A's blocks (producer or endorsers not those it draws) and stops finalizing. */
+static void test_forged_state_stops(void **state)
+{
+    fixture *f = *state;
+    start(f, &f->a);
+    run_a(f, 14);
+    start(f, &f->b);
+    xfer x;
+    transfer_as(f, &x, false, 3, true, 1 << 20);
+    assert_int_equal(node_import_finish(f->b.node), WEFT_OK);
+    stop(&f->b);
+    start(f, &f->b);
+    assert_int_equal(slot_cmp(exec_cursor(&f->b), x.cursor), 0);
+    uint64_t c = cycle_of_period(&f->p, x.cursor.period);
+    uint64_t bad_from = (c + 3) * f->p.periods_per_cycle; /* the first period drawn otherwise */
+    run_a(f, bad_from + 2 * f->p.periods_per_cycle);
+    set_time(&f->b, node_now_ms(f->a.node));
+    block_id_t *ids;
+    slot_t *slots;
+    size_t n;
+    bool more;
+    slot_t oldest;
+    assert_int_equal(
+        node_net_final_range(f->a.node, x.cursor, 4096, &ids, &slots, &n, &more, &oldest), WEFT_OK);
+    size_t refused_before = 0, refused_after = 0;
+    for (size_t i = 0; i < n; i++) {
+        node_net_block_data d;
+        assert_int_equal(node_net_get_block(f->a.node, &ids[i], true, &d), WEFT_OK);
+        weft_err verdict = give_block(f, &d);
+        node_net_block_data_free(&d);
+        if (verdict == WEFT_OK || verdict == WEFT_E_GRAPH_OLD_PERIOD)
+            continue;
+        if (slots[i].period < bad_from)
+            fail_msg("block of (%llu, %u) refused before cycle C + 3: %s",
+                     (unsigned long long)slots[i].period, slots[i].thread, weft_err_name(verdict));
+        if (verdict == WEFT_E_NODE_BLOCK)
+            refused_after++;
+        else
+            refused_before++; /* another verdict: counted to fail below */
+    }
+    free(ids);
+    free(slots);
+    assert_int_equal(refused_before, 0);
+    assert_true(refused_after > 0);
+    wait_idle(&f->b);
+    /* B went on up to the draws that differ, not beyond them */
+    slot_t cb = exec_cursor(&f->b);
+    assert_true(cb.period >= bad_from - f->p.periods_per_cycle);
+    assert_true(cb.period < bad_from); /* no block of cycle C + 3 taken: none of its slots final */
+    assert_true(slot_cmp(cb, exec_cursor(&f->a)) < 0);
+    xfer_free(&x);
+    stop(&f->b);
+    stop(&f->a);
+}
+
 int main(void)
 {
     if (crypto_init() != WEFT_OK)
@@ -712,6 +801,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_adoption_crash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outdated_import_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forged_state_stops, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
