@@ -335,7 +335,9 @@ static bool roots_ok(const net_core *c, const net_state_part *q)
 /* Appends a piece to the value being put together (f->val, f->after_offset bytes so far). */
 static weft_err val_append(net_state_fetch *f, const uint8_t *b, size_t n)
 {
-    size_t need = (size_t)f->after_offset + n; /* ≤ NET_STATE_MAX_VALUE: the decoder */
+    size_t need = (size_t)f->after_offset + n;
+    if (need > NET_STATE_MAX_VALUE) /* the decoder checks this too: a bound before allocating */
+        return WEFT_E_NET_LIMIT;
     if (need > f->val_cap) {
         size_t cap = f->val_cap ? f->val_cap : 64 << 10;
         while (cap < need)

@@ -640,7 +640,11 @@ static void decode_state_part(rd_t *r, net_state_part *p, const net_wire_limits 
     for (uint32_t i = 0; i < n && !rd_err(r); i++) {
         net_state_rec *x = &p->recs[i];
         rd_state_key(r, &x->table, &x->key, &x->klen);
+        /* every value within NET_STATE_MAX_VALUE, the first one's with first_offset (a frame
+         * may be larger: max_frame is a setting) */
         uint64_t vl = rd_varint(r);
+        if (!rd_err(r) && vl > NET_STATE_MAX_VALUE - (i == 0 ? p->first_offset : 0))
+            rd_fail(r, WEFT_E_NET_LIMIT);
         if (!rd_err(r) && vl > rd_left(r))
             rd_fail(r, WEFT_E_TRUNCATED);
         x->vlen = rd_err(r) ? 0 : (size_t)vl;
@@ -654,10 +658,9 @@ static void decode_state_part(rd_t *r, net_state_part *p, const net_wire_limits 
     p->more = rd_flag(r);
     if (rd_err(r))
         return;
-    /* pieces: the first record goes on with a value (≥ 1 byte, within NET_STATE_MAX_VALUE), the
-     * last one's value goes on in the next part (≥ 1 byte here, and more) */
-    if (p->first_offset &&
-        (n == 0 || p->recs[0].vlen == 0 || p->recs[0].vlen > NET_STATE_MAX_VALUE - p->first_offset))
+    /* pieces: the first record goes on with a value (≥ 1 byte), the last one's value goes on in
+     * the next part (≥ 1 byte here, and more) */
+    if (p->first_offset && (n == 0 || p->recs[0].vlen == 0))
         rd_fail(r, WEFT_E_NET_MESSAGE);
     else if (p->last_partial && (n == 0 || !p->more || p->recs[n - 1].vlen == 0))
         rd_fail(r, WEFT_E_NET_MESSAGE);

@@ -715,7 +715,7 @@ static void test_state_pieces(void **state)
         size_t vlen0, vlast;
         weft_err want;
     } bad[] = {
-        {1, NET_STATE_MAX_VALUE - 4, false, false, 5, 2, WEFT_E_NET_MESSAGE},
+        {1, NET_STATE_MAX_VALUE - 4, false, false, 5, 2, WEFT_E_NET_LIMIT},
         {3, 0, true, false, 5, 2, WEFT_E_NET_MESSAGE},
         {3, 0, true, true, 5, 0, WEFT_E_NET_MESSAGE},
         {3, 9, false, true, 0, 2, WEFT_E_NET_MESSAGE},
@@ -733,6 +733,28 @@ static void test_state_pieces(void **state)
         net_enc_state_part(&w, &p);
         if (net_msg_decode(&m, &lim, w.buf, w.len) != bad[i].want)
             fail_msg("case %zu", i);
+        wr_free(&w);
+    }
+    /* a value above 16 MiB, whole or the start of one (whatever the frame allows): refused from
+     * its length alone */
+    for (int first = 0; first < 2; first++) {
+        wr_init(&w);
+        wr_bytes(&w, "\0\0\0\0", 4);
+        wr_u8(&w, NET_MSG_STATE_PART);
+        wr_u8(&w, NET_STATE_OK);
+        wr_varint(&w, 40);
+        wr_u8(&w, 1);
+        uint8_t fp[NET_STATE_FP_LEN] = {0};
+        wr_bytes(&w, fp, sizeof fp);
+        wr_varint(&w, 0);              /* roots */
+        wr_varint(&w, first ? 10 : 0); /* first_offset */
+        wr_varint(&w, 1);              /* records */
+        wr_u8(&w, 4);                  /* table */
+        wr_varint(&w, 1);              /* key length */
+        wr_u8(&w, 7);                  /* key */
+        wr_varint(&w, NET_STATE_MAX_VALUE + 1 - (first ? 10 : 0));
+        w.buf[3] = (uint8_t)(w.len - 4);
+        assert_int_equal(net_msg_decode(&m, &lim, w.buf, w.len), WEFT_E_NET_LIMIT);
         wr_free(&w);
     }
 }
