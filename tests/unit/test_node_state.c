@@ -255,6 +255,17 @@ static slot_t exec_cursor(nd *x)
     return st.final_cursor;
 }
 
+/* A's final blocks after slot `after` (at most 4,096), as a block sync asks them: their count. */
+static size_t a_final_after(fixture *f, slot_t after, block_id_t **ids, slot_t **slots)
+{
+    size_t n;
+    bool more;
+    slot_t oldest;
+    assert_int_equal(node_net_final_range(f->a.node, after, 4096, ids, slots, &n, &more, &oldest),
+                     WEFT_OK);
+    return n;
+}
+
 /* Waits (bounded in real time, as a hang detector) until x's execution finalized slot s. */
 static void wait_exec(nd *x, slot_t s)
 {
@@ -449,11 +460,7 @@ static void test_import_adopt_follow(void **state)
     set_time(&f->b, node_now_ms(f->a.node));
     block_id_t *ids;
     slot_t *slots;
-    size_t n;
-    bool more;
-    slot_t oldest;
-    assert_int_equal(
-        node_net_final_range(f->a.node, x.cursor, 4096, &ids, &slots, &n, &more, &oldest), WEFT_OK);
+    size_t n = a_final_after(f, x.cursor, &ids, &slots);
     assert_true(n > 10);
     /* and the blockclique's pending blocks after them, as the heads of a hello bring them */
     slot_t now_slot;
@@ -759,11 +766,7 @@ static void test_forged_state_stops(void **state)
     set_time(&f->b, node_now_ms(f->a.node));
     block_id_t *ids;
     slot_t *slots;
-    size_t n;
-    bool more;
-    slot_t oldest;
-    assert_int_equal(
-        node_net_final_range(f->a.node, x.cursor, 4096, &ids, &slots, &n, &more, &oldest), WEFT_OK);
+    size_t n = a_final_after(f, x.cursor, &ids, &slots);
     size_t refused_before = 0, refused_after = 0;
     for (size_t i = 0; i < n; i++) {
         node_net_block_data d;
