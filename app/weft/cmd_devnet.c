@@ -109,15 +109,12 @@ static void weftd_path(char *out, size_t cap)
     char *slash = strrchr(self, '/');
     if (slash)
         *slash = 0;
-    /* build trees: app/weft/weft beside app/weftd/weftd; installs: bin/weft beside bin/weftd */
-    char cand[PATH_MAX + 32];
-    snprintf(cand, sizeof cand, "%s/weftd", self);
-    if (access(cand, X_OK) == 0) {
-        snprintf(out, cap, "%s", cand);
+    /* build trees: app/weft/weft beside app/weftd/weftd; installs: bin/weft beside bin/weftd
+     * (a path too long for out: weftd from PATH) */
+    if ((size_t)snprintf(out, cap, "%s/weftd", self) < cap && access(out, X_OK) == 0)
         return;
-    }
-    snprintf(cand, sizeof cand, "%s/../weftd/weftd", self);
-    snprintf(out, cap, "%s", cand);
+    if ((size_t)snprintf(out, cap, "%s/../weftd/weftd", self) >= cap)
+        snprintf(out, cap, "weftd");
 }
 
 static pid_t spawn_node(const char *weftd, const char *repo, bool detach)

@@ -108,7 +108,7 @@ static void gen(rdag *g, test_rng *r)
                 bool done[MAXT] = {false};
                 for (uint32_t kk = 0; kk < g->T; kk++) { /* own thread first */
                     uint32_t u = (t + kk) % g->T;
-                    int cand[3], nc = 0;
+                    int cand[3] = {0, 0, 0}, nc = 0; /* a genesis block is always there */
                     for (int i = (int)g->n - 1; i >= 0 && nc < 3; i--)
                         if (g->b[i].slot.thread == u && slot_cmp(g->b[i].slot, b->slot) < 0)
                             cand[nc++] = i;
