@@ -9,10 +9,11 @@
  * silent one (time-out) and one whose state does not match its fingerprint (banned): the transfer
  * goes on elsewhere; malformed parts from a scripted peer (roots missing a thread, records not
  * after the resume point, another cursor within a transfer, a value's rest at another byte, with
- * another record or missing) banned, a value's rest put together, a state not past ours dropped
- * without a ban; an adoption left to a restart
- * (nothing more afterwards); the serving side's statuses (unavailable, gone, busy beyond the
- * answer budget); the state transfer's entries of the fuzz corpus (fuzz/net_frame). */
+ * another record or missing) banned, a value's rest put together, a snapshot gone while a value
+ * is under way (the transfer starts over from scratch, without a ban), a state not past ours
+ * dropped without a ban; an adoption left to a restart (nothing more afterwards); the serving
+ * side's statuses (unavailable, gone, busy beyond the answer budget); the state transfer's entries
+ * of the fuzz corpus (fuzz/net_frame). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -518,6 +519,7 @@ typedef enum bad_part {
     PIECE_OFFSET = 6, /* … at another byte */
     PIECE_KEY = 7,    /* … with another record */
     PIECE_NONE = 8,   /* … with no piece at all: the records after it */
+    PIECE_GONE = 9,   /* … its snapshot gone: the transfer starts over, the piece dropped */
 } bad_part;
 
 static void run_bad_part(bad_part kind)
@@ -576,6 +578,42 @@ static void run_bad_part(bad_part kind)
         assert_memory_equal(m.u.state_ask.after_key, k2, 4);
         assert_int_equal(m.u.state_ask.after_offset, piece ? 2 : 0);
         assert_int_equal(t->n[b].ch.nimp, piece ? 1 : 2); /* k2 is kept until whole */
+        if (kind == PIECE_GONE) {
+            net_state_part gone;
+            memset(&gone, 0, sizeof gone);
+            gone.status = NET_STATE_GONE;
+            wr_init(&w);
+            net_enc_state_part(&w, &gone);
+            raw_send(t, ci, r, &w);
+            raw_expect(t, r, NET_MSG_STATE_ASK, &m); /* from scratch: no cursor, no value held */
+            assert_false(m.u.state_ask.has_cursor || m.u.state_ask.has_after);
+            assert_int_equal(m.u.state_ask.after_offset, 0);
+            assert_true(tn_ready(t, b, r));
+            net_stats s = stats(t, b);
+            assert_true(s.state_fetching);
+            assert_int_equal(s.state_restarts, 1);
+            assert_int_equal(s.bans_total, 0);
+            assert_int_equal(t->n[b].ch.imp_aborts, 1); /* the first import dropped */
+            /* the new transfer's first part: whole records again */
+            p.cursor = (slot_t){97, 0};
+            p.nroots = TN_T;
+            p.recs = recs;
+            recs[1].vlen = 2;
+            p.count = 2;
+            p.last_partial = false;
+            p.more = true;
+            wr_init(&w);
+            net_enc_state_part(&w, &p);
+            raw_send(t, ci, r, &w);
+            raw_expect(t, r, NET_MSG_STATE_ASK, &m);
+            assert_true(m.u.state_ask.has_after);
+            assert_int_equal(m.u.state_ask.after_offset, 0);
+            assert_int_equal(t->n[b].ch.nimp, 2);
+            assert_int_equal(t->n[b].ch.imp[1].vlen, 2);
+            assert_true(tn_ready(t, b, r));
+            net_del(t);
+            return;
+        }
         if (piece) {
             uint8_t rest[3] = {7, 7, 7};
             net_state_rec rr = {1, 4, kind == PIECE_KEY || kind == PIECE_NONE ? k3 : k2, 3, rest};
@@ -637,6 +675,7 @@ static void test_bad_parts_banned(void **state)
     run_bad_part(PIECE_OFFSET);
     run_bad_part(PIECE_KEY);
     run_bad_part(PIECE_NONE);
+    run_bad_part(PIECE_GONE);
 }
 
 static void budget_cfg(net_config *c, void *ctx)
