@@ -5,11 +5,24 @@
 
 #include "state/state_internal.h"
 
+/* The small inline filter, empty. */
+static void bloom_reset(state_diff_t *d)
+{
+    if (d->bloom != d->small)
+        free(d->bloom);
+    memset(d->small, 0, sizeof d->small);
+    d->bloom = d->small;
+    d->mask = STATE_BLOOM_BITS - 1;
+}
+
 weft_err state_diff_new(state_diff_t **out)
 {
     WEFT_MISUSE(out);
     *out = calloc(1, sizeof **out);
-    return *out ? WEFT_OK : WEFT_E_NOMEM;
+    if (!*out)
+        return WEFT_E_NOMEM;
+    bloom_reset(*out);
+    return WEFT_OK;
 }
 
 void state_diff_free(state_diff_t *d)
@@ -17,13 +30,15 @@ void state_diff_free(state_diff_t *d)
     if (!d)
         return;
     state_map_clear(&d->map);
+    if (d->bloom != d->small)
+        free(d->bloom);
     free(d);
 }
 
 void state_diff_clear(state_diff_t *d)
 {
     state_map_clear(&d->map);
-    memset(d->bloom, 0, sizeof d->bloom);
+    bloom_reset(d);
 }
 
 /* ---- the Bloom filter ------------------------------------------------------------------------ */
@@ -51,17 +66,51 @@ uint64_t state_key_hash(state_table t, const uint8_t *key, size_t klen)
     return mix(h ^ w);
 }
 
+/* The two bits of h: its low bits, and the bits from 32 on rotated in (a filter may hold more
+ * than 2^32 bits only in theory: the second index then still spreads). */
+static void bloom_bits(const state_diff_t *d, uint64_t h, uint64_t *a, uint64_t *b)
+{
+    *a = h & d->mask;
+    *b = (h >> 32 | h << 32) * 0x9e3779b97f4a7c15ull >> 17 & d->mask;
+}
+
 static void bloom_add(state_diff_t *d, uint64_t h)
 {
-    size_t a = h % STATE_BLOOM_BITS, b = (h >> 32) % STATE_BLOOM_BITS;
+    uint64_t a, b;
+    bloom_bits(d, h, &a, &b);
     d->bloom[a / 64] |= 1ull << (a % 64);
     d->bloom[b / 64] |= 1ull << (b % 64);
 }
 
 static bool bloom_may_have(const state_diff_t *d, uint64_t h)
 {
-    size_t a = h % STATE_BLOOM_BITS, b = (h >> 32) % STATE_BLOOM_BITS;
+    uint64_t a, b;
+    bloom_bits(d, h, &a, &b);
     return (d->bloom[a / 64] >> (a % 64) & 1) && (d->bloom[b / 64] >> (b % 64) & 1);
+}
+
+bool state_diff_may_have(const state_diff_t *d, uint64_t h) { return bloom_may_have(d, h); }
+
+/* Grows the filter (4 times) while the diff holds more keys than it is sized for, rebuilding it
+ * from the keys; on an allocation failure the filter in place stays (it is never wrong). */
+static void bloom_fit(state_diff_t *d)
+{
+    uint64_t bits = d->mask + 1;
+    if (d->map.count <= bits / STATE_BLOOM_BITS_PER_KEY)
+        return;
+    while (d->map.count > bits / STATE_BLOOM_BITS_PER_KEY && bits < (UINT64_C(1) << 40))
+        bits *= 4;
+    uint64_t *nb = calloc(bits / 64, sizeof *nb);
+    if (!nb)
+        return;
+    if (d->bloom != d->small)
+        free(d->bloom);
+    d->bloom = nb;
+    d->mask = bits - 1;
+    state_map_iter it;
+    state_map_iter_first(&it, &d->map);
+    for (const state_node *n; (n = state_map_iter_next(&it));)
+        bloom_add(d, state_key_hash((state_table)n->table, node_key(n), n->klen));
 }
 
 static weft_err change(state_diff_t *d, state_table t, const uint8_t *key, size_t klen,
@@ -77,6 +126,7 @@ static weft_err change(state_diff_t *d, state_table t, const uint8_t *key, size_
         return WEFT_E_NOMEM;
     free(state_map_insert(&d->map, n));
     bloom_add(d, state_key_hash(t, key, klen));
+    bloom_fit(d);
     return WEFT_OK;
 }
 
@@ -112,13 +162,15 @@ state_change state_diff_lookup_h(const state_diff_t *d, uint64_t h, state_table 
     return STATE_SET;
 }
 
-/* Post-order walk handing every node of a tree to dst. */
-static void move_all(state_map *dst, state_node *n)
+/* Post-order walk handing every node of a tree to dst (its keys into dst's filter when hash). */
+static void move_all(state_diff_t *dst, state_node *n, bool hash)
 {
     while (n) {
-        move_all(dst, n->l);
+        move_all(dst, n->l, hash);
         state_node *r = n->r;
-        free(state_map_insert(dst, n));
+        if (hash)
+            bloom_add(dst, state_key_hash((state_table)n->table, node_key(n), n->klen));
+        free(state_map_insert(&dst->map, n));
         n = r;
     }
 }
@@ -129,10 +181,12 @@ void state_diff_absorb(state_diff_t *dst, state_diff_t *src)
     state_node *root = src->map.root;
     src->map.root = NULL;
     src->map.count = 0;
-    move_all(&dst->map, root);
-    for (size_t i = 0; i < STATE_BLOOM_BITS / 64; i++)
+    bool same = dst->mask == src->mask; /* filters of one size: or'ed, no key hashed again */
+    move_all(dst, root, !same);
+    for (uint64_t i = 0; same && i <= dst->mask / 64; i++)
         dst->bloom[i] |= src->bloom[i];
-    memset(src->bloom, 0, sizeof src->bloom);
+    bloom_reset(src);
+    bloom_fit(dst);
 }
 
 size_t state_diff_count(const state_diff_t *d) { return d->map.count; }

@@ -51,19 +51,28 @@ void state_map_iter_seek(state_map_iter *it, const state_map *m, state_table t, 
 void state_map_iter_first(state_map_iter *it, const state_map *m);
 state_node *state_map_iter_next(state_map_iter *it);
 
-/* A diff's keys also go into a Bloom filter (4,096 bits, 2 per key; never a false negative):
- * a read through a view asks every speculative layer in turn, and most keys are in none of them
- * (an operation id checked for replay is in no layer at all), so each layer answers "unchanged"
- * from two bits instead of a tree walk. */
+/* A diff's keys also go into a Bloom filter (2 bits per key; never a false negative): a read
+ * through a view asks every speculative layer in turn, and most keys are in none of them (an
+ * operation id checked for replay is in no layer at all), so each layer answers "unchanged" from
+ * two bits instead of a tree walk.  The filter starts at STATE_BLOOM_BITS (inline) and grows —
+ * rebuilt from the keys, 4 times larger — whenever the diff holds more than one key per
+ * STATE_BLOOM_BITS_PER_KEY bits, so that a slot of thousands of records still answers "unchanged"
+ * for almost every key it does not hold (about 1.4 % false positives); a growth that cannot
+ * allocate keeps the smaller filter (slower, never wrong). */
 #define STATE_BLOOM_BITS 4096
+#define STATE_BLOOM_BITS_PER_KEY 16
 struct state_diff {
     state_map map;
-    uint64_t bloom[STATE_BLOOM_BITS / 64];
+    uint64_t *bloom; /* small, or malloc'd when grown */
+    uint64_t mask;   /* the filter's bits − 1 (a power of two) */
+    uint64_t small[STATE_BLOOM_BITS / 64];
 };
 
 /* The filter's hash of (t, key); state_diff_lookup_h takes it so that a view hashes a key once
  * for all its layers. */
 uint64_t state_key_hash(state_table t, const uint8_t *key, size_t klen);
+/* The filter's answer for hash h: false means d holds no such key (for tests). */
+bool state_diff_may_have(const state_diff_t *d, uint64_t h);
 state_change state_diff_lookup_h(const state_diff_t *d, uint64_t h, state_table t,
                                  const uint8_t *key, size_t klen, const uint8_t **val,
                                  size_t *vlen);

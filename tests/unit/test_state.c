@@ -1,5 +1,6 @@
 /* Unit tests of src/state over the in-memory kv: the ordered map and diffs against a naive
- * reference model (seeded random operations), memkv transactions, read-through views and range
+ * reference model (seeded random operations), the diffs' Bloom filter as they grow, memkv
+ * transactions, read-through views and range
  * scans against the same model, the fingerprint (incremental = recomputed, independent of order),
  * finalization rules, the end-of-cycle bookkeeping (roll and hash snapshots, pruning), the
  * selector lookback gathered from the state, the typed ledger / PoS / executed-op accessors, a
@@ -9,6 +10,7 @@
 
 #include "crypto/crypto.h"
 #include "state/state.h"
+#include "state/state_internal.h"
 #include "testutil.h"
 
 /* ---- a naive reference model: a flat array of records ---------------------------------------- */
@@ -243,6 +245,9 @@ static void test_diff_against_model(void **state)
         s.n = 0;
         state_diff_foreach(d, seen_diff, &s);
         assert_same_records(s.r, s.n, &md, true);
+        for (size_t i = 0; i < md.n; i++) /* found after the absorb (its filter too) */
+            assert_int_equal(state_diff_lookup(d, md.r[i].t, md.r[i].key, md.r[i].klen, &v, &vl),
+                             md.r[i].del ? STATE_DELETED : STATE_SET);
         state_diff_free(d);
         state_diff_free(e);
     }
@@ -258,6 +263,82 @@ static void test_diff_against_model(void **state)
     state_diff_clear(d);
     assert_int_equal(state_diff_count(d), 0);
     state_diff_free(d);
+}
+
+/* The Bloom filter grows with the diff: no key is ever missed (put, absorbed either way,
+ * cleared), and keys it does not hold are mostly answered from the filter. */
+static uint64_t bloom_key(uint8_t key[32], uint32_t i, uint32_t salt)
+{
+    memset(key, 0, 32);
+    memcpy(key, &i, sizeof i);
+    memcpy(key + 4, &salt, sizeof salt);
+    key[31] = 0xa5;
+    return state_key_hash(STATE_T_BALANCE, key, 32);
+}
+
+static size_t count_found(const state_diff_t *d, uint32_t from, uint32_t n, uint32_t salt)
+{
+    size_t found = 0;
+    for (uint32_t i = from; i < from + n; i++) {
+        uint8_t key[32];
+        uint64_t h = bloom_key(key, i, salt);
+        const uint8_t *v;
+        size_t vl;
+        bool in = state_diff_lookup(d, STATE_T_BALANCE, key, 32, &v, &vl) == STATE_SET;
+        assert_true(!in || state_diff_may_have(d, h)); /* never a false negative */
+        found += in;
+    }
+    return found;
+}
+
+static void test_diff_bloom_growth(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    state_diff_t *big, *small;
+    assert_int_equal(state_diff_new(&big), WEFT_OK);
+    assert_int_equal(state_diff_new(&small), WEFT_OK);
+    uint8_t key[32], val[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    for (uint32_t i = 0; i < N; i++) {
+        bloom_key(key, i, 1);
+        assert_int_equal(state_diff_put(big, STATE_T_BALANCE, key, 32, val, sizeof val), WEFT_OK);
+    }
+    assert_int_equal(count_found(big, 0, N, 1), N);
+    size_t fp = 0; /* keys not there that the filter cannot rule out */
+    for (uint32_t i = 0; i < N; i++)
+        fp += state_diff_may_have(big, bloom_key(key, i, 2));
+    assert_true(fp < N / 25); /* 16 bits or more per key: about 1.4 % at most */
+    /* a small diff absorbed into the big one, and the big one into a small one */
+    for (uint32_t i = 0; i < 10; i++) {
+        bloom_key(key, i, 3);
+        assert_int_equal(state_diff_put(small, STATE_T_BALANCE, key, 32, val, sizeof val), WEFT_OK);
+    }
+    state_diff_absorb(big, small);
+    assert_int_equal(count_found(big, 0, 10, 3), 10);
+    assert_int_equal(count_found(big, 0, N, 1), N);
+    assert_int_equal(state_diff_count(small), 0);
+    assert_int_equal(count_found(small, 0, 10, 3), 0);
+    bloom_key(key, 7, 4);
+    assert_int_equal(state_diff_put(small, STATE_T_BALANCE, key, 32, val, sizeof val), WEFT_OK);
+    state_diff_absorb(small, big);
+    assert_int_equal(count_found(small, 0, N, 1), N);
+    assert_int_equal(count_found(small, 0, 10, 3), 10);
+    assert_int_equal(count_found(small, 7, 1, 4), 1);
+    assert_int_equal(state_diff_count(small), N + 11);
+    fp = 0;
+    for (uint32_t i = 0; i < N; i++)
+        fp += state_diff_may_have(small, bloom_key(key, i, 2));
+    assert_true(fp < N / 25);
+    /* cleared: nothing found, and it grows again */
+    state_diff_clear(small);
+    assert_int_equal(count_found(small, 0, N, 1), 0);
+    for (uint32_t i = 0; i < N; i++) {
+        bloom_key(key, i, 5);
+        assert_int_equal(state_diff_put(small, STATE_T_BALANCE, key, 32, val, sizeof val), WEFT_OK);
+    }
+    assert_int_equal(count_found(small, 0, N, 5), N);
+    state_diff_free(big);
+    state_diff_free(small);
 }
 
 /* ---- memkv -------------------------------------------------------------------------------------
@@ -1085,6 +1166,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_diff_against_model),
+        cmocka_unit_test(test_diff_bloom_growth),
         cmocka_unit_test(test_memkv_transactions),
         cmocka_unit_test(test_view_against_model),
         cmocka_unit_test(test_fingerprint),
