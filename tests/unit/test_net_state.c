@@ -466,14 +466,20 @@ static void raw_handshake(tnet *t, int ci, int r, int n)
 }
 
 /* The next frame of type `type` the raw peer got (others skipped); decoded into *m. */
+/* The frame the last raw_expect decoded: m's borrowed bytes (keys) point into it, so it lives
+ * until the next call. */
+static uint8_t *raw_kept;
+
 static void raw_expect(tnet *t, int r, uint8_t type, net_msg *m)
 {
     tframe f;
     uint8_t got;
+    free(raw_kept);
+    raw_kept = NULL;
     while ((got = tn_raw_next(t, r, &f)) != 0) {
         if (got == type) {
             assert_int_equal(net_msg_decode(m, &lim, f.b, f.len), WEFT_OK);
-            free(f.b);
+            raw_kept = f.b;
             return;
         }
         free(f.b);
