@@ -222,9 +222,8 @@ typedef struct net_state_fetch {
     uint8_t after_table;
     uint8_t after_key[NET_STATE_MAX_KEY];
     uint32_t after_klen;
-    uint32_t after_offset; /* … or, > 0, goes on with its value: the first after_offset bytes … */
-    uint8_t *val;          /* … are here (malloc'd, NET_STATE_MAX_VALUE at most) */
-    size_t val_cap;
+    wr_t
+        val; /* … or, not empty, goes on with its value: the bytes so far (≤ NET_STATE_MAX_VALUE) */
     bool more;        /* records left to ask */
     uint64_t bytes;   /* of records so far */
     uint64_t records; /* so far */

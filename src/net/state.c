@@ -87,7 +87,7 @@ static void fetch_reset(net_core *c, bool keep_round)
     if (f->began)
         c->vt->state_abort(c->ctx);
     free(f->roots);
-    free(f->val);
+    wr_free(&f->val);
     pubkey_t tried[NET_STATE_TRIED];
     uint32_t ntried = f->ntried, failures = f->failures;
     uint64_t retry_at = f->retry_at;
@@ -168,7 +168,7 @@ static weft_err send_ask(net_core *c, net_peer *p)
     a.after_table = f->after_table;
     a.after_key = f->after_key;
     a.after_klen = f->after_klen;
-    a.after_offset = a.has_after ? f->after_offset : 0;
+    a.after_offset = a.has_after ? (uint32_t)f->val.len : 0;
     a.max_bytes = c->cfg.state_part_bytes ? c->cfg.state_part_bytes : 1;
     wr_t w;
     wr_init(&w);
@@ -332,26 +332,14 @@ static bool roots_ok(const net_core *c, const net_state_part *q)
     return seen == all;
 }
 
-/* Appends a piece to the value being put together (f->val, f->after_offset bytes so far). */
+/* Appends a piece to the value being put together (f->val), within NET_STATE_MAX_VALUE (the
+ * decoder checks it too: a bound before allocating). */
 static weft_err val_append(net_state_fetch *f, const uint8_t *b, size_t n)
 {
-    size_t need = (size_t)f->after_offset + n;
-    if (need > NET_STATE_MAX_VALUE) /* the decoder checks this too: a bound before allocating */
+    if (n > NET_STATE_MAX_VALUE - f->val.len)
         return WEFT_E_NET_LIMIT;
-    if (need > f->val_cap) {
-        size_t cap = f->val_cap ? f->val_cap : 64 << 10;
-        while (cap < need)
-            cap *= 2;
-        cap = cap < NET_STATE_MAX_VALUE ? cap : NET_STATE_MAX_VALUE;
-        uint8_t *v = realloc(f->val, cap);
-        if (!v)
-            return WEFT_E_NOMEM;
-        f->val = v;
-        f->val_cap = cap;
-    }
-    memcpy(f->val + f->after_offset, b, n);
-    f->after_offset = (uint32_t)need;
-    return WEFT_OK;
+    wr_bytes(&f->val, b, n);
+    return wr_err(&f->val); /* E_NOMEM */
 }
 
 static weft_err give(net_core *c, const net_state_rec *recs, uint32_t n)
@@ -381,9 +369,9 @@ static weft_err take_records(net_core *c, const net_state_part *q)
         const net_state_rec *r = &q->recs[0];
         e = val_append(f, r->val, r->vlen);
         if (!e && to > 0) { /* complete */
-            net_state_rec whole = {r->table, r->klen, r->key, f->after_offset, f->val};
+            net_state_rec whole = {r->table, r->klen, r->key, f->val.len, f->val.buf};
             e = give(c, &whole, 1);
-            f->after_offset = 0;
+            f->val.len = 0;
         }
         from = 1;
     }
@@ -391,7 +379,7 @@ static weft_err take_records(net_core *c, const net_state_part *q)
         e = give(c, q->recs + from, to - from);
     const net_state_rec *last = &q->recs[q->count - 1];
     if (!e && q->last_partial && q->count > from) { /* a value starts here, the rest to come */
-        f->after_offset = 0;
+        f->val.len = 0;
         e = val_append(f, last->val, last->vlen);
     }
     if (e)
@@ -458,7 +446,7 @@ weft_err net_on_state_part(net_core *c, net_peer *p, net_msg *m)
     }
     /* records: after the resume point — or going on with its value at the byte we have — some
      * unless the end; the decoder checked their order and the pieces' form */
-    bool cont = f->has_after && f->after_offset > 0;
+    bool cont = f->has_after && f->val.len > 0;
     if ((q->count == 0 && q->more) || (cont && q->count == 0))
         return fetch_fault(c, p, WEFT_E_NET_MESSAGE);
     if (q->count) {
@@ -466,8 +454,7 @@ weft_err net_on_state_part(net_core *c, net_peer *p, net_msg *m)
         int cmp = f->has_after ? net_state_key_cmp(f->after_table, f->after_key, f->after_klen,
                                                    r0->table, r0->key, r0->klen)
                                : -1;
-        if (cont ? cmp != 0 || q->first_offset != f->after_offset
-                 : cmp >= 0 || q->first_offset != 0)
+        if (cont ? cmp != 0 || q->first_offset != f->val.len : cmp >= 0 || q->first_offset != 0)
             return fetch_fault(c, p, WEFT_E_NET_MESSAGE);
     }
     uint64_t bytes = 0;
@@ -591,6 +578,6 @@ void net_state_free(net_core *c)
     if (c->stf.began && c->vt)
         c->vt->state_abort(c->ctx);
     free(c->stf.roots);
-    free(c->stf.val);
+    wr_free(&c->stf.val);
     memset(&c->stf, 0, sizeof c->stf);
 }
