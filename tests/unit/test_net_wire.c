@@ -461,6 +461,20 @@ static void raw_frame(wr_t *w, uint8_t type, const uint8_t *body, size_t n)
     wr_bytes(w, body, n);
 }
 
+/* The start of an OK STATE_PART frame written by hand: cursor, a zero fingerprint; the caller
+ * writes the rest and the length (w->buf[3], bodies under 256 bytes). */
+static void raw_state_part_head(wr_t *w, uint64_t period, uint8_t thread)
+{
+    wr_init(w);
+    wr_bytes(w, "\0\0\0\0", 4);
+    wr_u8(w, NET_MSG_STATE_PART);
+    wr_u8(w, NET_STATE_OK);
+    wr_varint(w, period);
+    wr_u8(w, thread);
+    uint8_t fp[NET_STATE_FP_LEN] = {0};
+    wr_bytes(w, fp, sizeof fp);
+}
+
 static void test_state_messages(void **state)
 {
     (void)state;
@@ -738,14 +752,7 @@ static void test_state_pieces(void **state)
     /* a value above 16 MiB, whole or the start of one (whatever the frame allows): refused from
      * its length alone */
     for (int first = 0; first < 2; first++) {
-        wr_init(&w);
-        wr_bytes(&w, "\0\0\0\0", 4);
-        wr_u8(&w, NET_MSG_STATE_PART);
-        wr_u8(&w, NET_STATE_OK);
-        wr_varint(&w, 40);
-        wr_u8(&w, 1);
-        uint8_t fp[NET_STATE_FP_LEN] = {0};
-        wr_bytes(&w, fp, sizeof fp);
+        raw_state_part_head(&w, 40, 1);
         wr_varint(&w, 0);              /* roots */
         wr_varint(&w, first ? 10 : 0); /* first_offset */
         wr_varint(&w, 1);              /* records */
@@ -780,14 +787,7 @@ static void test_limits(void **state)
     /* STATE_PART: roots, then records above their limits (status OK, cursor, fingerprint) */
     for (int which = 0; which < 3; which++) {
         wr_t w;
-        wr_init(&w);
-        wr_bytes(&w, "\0\0\0\0", 4);
-        wr_u8(&w, NET_MSG_STATE_PART);
-        wr_u8(&w, NET_STATE_OK);
-        wr_varint(&w, 9);
-        wr_u8(&w, 0);
-        uint8_t fp[NET_STATE_FP_LEN] = {0};
-        wr_bytes(&w, fp, sizeof fp);
+        raw_state_part_head(&w, 9, 0);
         if (which == 0) {
             wr_varint(&w, NET_MAX_STATE_ROOTS + 1);
         } else if (which == 1) {
