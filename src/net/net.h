@@ -89,6 +89,10 @@ typedef struct net_config {
     /* the node ids the final state may be fetched from (p2p.state_peers); none: any peer */
     pubkey_t state_peers[NET_STATE_PEERS_MAX];
     uint32_t state_peer_count;
+    /* 0: a fetched state is adopted unless other peers contradict its fingerprint (more of them
+       than confirm it); N: and at least N peers other than its server confirm it
+       (p2p.state_confirmations) */
+    uint32_t state_confirmations;
 } net_config;
 
 /* Fills the limits and timers with the defaults above; identity fields are zeroed. */
@@ -130,6 +134,14 @@ typedef enum net_state_status {
     NET_STATE_BUSY = 2,        /* no room for another transfer now: later, or another peer */
     NET_STATE_UNAVAILABLE = 3, /* the peer cannot serve its state (none yet, blocks missing) */
 } net_state_status;
+
+/* The answer to a fingerprint check (STATE_CHECKED): a peer's final state at a slot. */
+typedef enum net_check_status {
+    NET_CHECK_KNOWN = 0,    /* its fingerprint follows */
+    NET_CHECK_AHEAD = 1,    /* the slot is not final there yet */
+    NET_CHECK_NOT_KEPT = 2, /* final there, but its fingerprint is not kept (too old, or from
+                               before the peer's start) */
+} net_check_status;
 
 /* One record of the final state: borrowed bytes. */
 typedef struct net_state_rec {
@@ -219,6 +231,11 @@ typedef struct net_chain_vt {
     weft_err (*state_root)(void *ctx, const block_header_t *h, signed_op_t *ops, uint32_t count);
     weft_err (*state_finish)(void *ctx, bool *adopted);
     void (*state_abort)(void *ctx);
+    /* Checking (optional: NULL answers every check NET_CHECK_NOT_KEPT): the fingerprint of our
+     * final state at a final slot, for a peer that checks a transfer from another (*status a
+     * net_check_status; fp filled when KNOWN).  An error only when the chain cannot answer. */
+    weft_err (*state_fingerprint)(void *ctx, slot_t slot, uint8_t fp[NET_STATE_FP_LEN],
+                                  uint8_t *status);
 } net_chain_vt;
 
 /* ---- actions --------------------------------------------------------------------------------- */

@@ -481,6 +481,21 @@ void node_state_part_free(node_state_part *p);
 WEFT_MUST_USE weft_err node_net_state_part(node_t *n, const node_state_ask *ask,
                                            node_state_part *out);
 
+/* The fingerprint of the final state at a final slot, for a peer checking a transfer it fetches
+ * from another (docs/protocol.md "Trust"): execution keeps those of its last NODE_STATE_FP_KEPT
+ * final slots, since its start.  *status: NODE_FP_KNOWN (fp filled), NODE_FP_AHEAD (the slot is
+ * after the final cursor), NODE_FP_NOT_KEPT (final, but before the ones kept).  Returns an error
+ * only when the node cannot answer.  Thread-safe (a call into execution). */
+#define NODE_STATE_FP_KEPT 4096
+typedef enum node_fp_status {
+    NODE_FP_KNOWN = 0,
+    NODE_FP_AHEAD = 1,
+    NODE_FP_NOT_KEPT = 2,
+} node_fp_status;
+WEFT_MUST_USE weft_err node_net_state_fingerprint(node_t *n, slot_t slot,
+                                                  uint8_t fp[NODE_STATE_FP_LEN],
+                                                  node_fp_status *status);
+
 /* Importing a peer's final state (the fetching side), into REPO/import — never into the final
  * state in use: begin (any import under way is dropped), the records in key order (each checked:
  * E_STATE_RECORD; out of order or the metadata table: E_STATE_RECORD too), the root blocks
