@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fpring.h"
 #include "node_internal.h"
 #include "sc/sc.h"
 
@@ -48,6 +49,10 @@ struct exec_actor {
         uint8_t fp[STATE_FP_LEN];
         uint64_t opened_ms, used_ms;
     } snaps[NODE_STATE_SNAPSHOTS];
+    /* the fingerprints of the last NODE_STATE_FP_KEPT final slots (q_state_fp), since the
+     * process started: each put after its slot's finalization, and at every start for the
+     * cursor the final state opens at */
+    fpring fps;
 };
 
 static void snaps_expire(exec_actor *a, bool all);
@@ -154,6 +159,37 @@ static void publish_cursors(exec_actor *a)
     }
 }
 
+WEFT_STATIC_ASSERT(NODE_STATE_FP_LEN == STATE_FP_LEN, "fingerprint widths differ");
+
+/* The final state's fingerprint after the slot just finalized, s: kept (the final state is at s,
+ * nothing else moved it). */
+static void fps_put(exec_actor *a, slot_t s)
+{
+    slot_t c;
+    if (!state_final_cursor(a->final, &c) || slot_cmp(c, s) != 0)
+        return;
+    uint8_t fp[STATE_FP_LEN];
+    state_final_fingerprint(a->final, fp);
+    fpring_put(&a->fps, &a->n->params, s, fp);
+}
+
+/* At a start (the first, or a restart of the actor over the same store): the ring allocated once
+ * (without it nothing is kept), what it holds kept only if it ends at the cursor the final state
+ * opens at with its fingerprint — else the final state is not the one whose slots it holds — and
+ * the cursor's put. */
+static void fps_start(exec_actor *a)
+{
+    if (!a->fps.e && fpring_init(&a->fps, NODE_STATE_FP_KEPT) != WEFT_OK)
+        log_warn("exec", "no memory for the fingerprints of final slots: none kept", NULL);
+    slot_t c;
+    uint8_t fp[STATE_FP_LEN];
+    state_final_fingerprint(a->final, fp);
+    if (!state_final_cursor(a->final, &c) || !fpring_holds(&a->fps, &a->n->params, c, fp))
+        fpring_clear(&a->fps);
+    if (state_final_cursor(a->final, &c))
+        fpring_put(&a->fps, &a->n->params, c, fp);
+}
+
 /* ---- lifecycle ------------------------------------------------------------------------------- */
 
 static weft_err write_genesis(exec_actor *a)
@@ -234,6 +270,7 @@ static weft_err ex_start(void *ctx, actor_t *self)
         return err;
     }
     publish_cursors(a);
+    fps_start(a);
     slot_t c;
     if (state_final_cursor(a->final, &c))
         log_info("exec", "final state opened", "cursor=%llu:%u", (unsigned long long)c.period,
@@ -372,6 +409,7 @@ static weft_err ex_update(exec_actor *a, nupdate *u)
             exec_output_free(&out);
             break;
         }
+        fps_put(a, u->finalize[i].slot);
         size_t acc = 0, again = 0;
         for (size_t k = 0; k < out.result_count; k++) {
             acc += out.results[k].accepted;
@@ -1061,6 +1099,14 @@ static weft_err q_state_part(exec_actor *a, nstpart *q)
     return err;
 }
 
+/* The fingerprint of the final state at a final slot (node_net_state_fingerprint). */
+static void q_state_fp(exec_actor *a, nfpq *q)
+{
+    slot_t c;
+    bool has = state_final_cursor(a->final, &c);
+    q->status = fpring_get(&a->fps, &a->n->params, has, c, q->slot, q->fp);
+}
+
 static weft_err ex_handle(void *ctx, actor_t *self, actor_msg_t *m)
 {
     (void)self;
@@ -1130,6 +1176,9 @@ static weft_err ex_handle(void *ctx, actor_t *self, actor_msg_t *m)
     case MSG_EXEC_STATE_PART:
         st = q_state_part(a, m->payload);
         break;
+    case MSG_EXEC_STATE_FP:
+        q_state_fp(a, m->payload);
+        break;
     default:
         st = node_msg_unknown("exec", m);
         break;
@@ -1168,6 +1217,7 @@ void exec_actor_free(exec_actor *a)
             event_free_fields(&a->fev[(a->fev_head + i) % FINAL_EVENTS_MAX].ev);
         free(a->fev);
     }
+    fpring_free(&a->fps);
     free(a);
 }
 

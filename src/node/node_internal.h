@@ -84,6 +84,7 @@ enum {
     MSG_EXEC_FWD_BALANCES,     /* nfwd* (one-way): balances, the payload then forwarded (pool) */
     MSG_EXEC_FWD_OPS_EXECUTED, /* nfwd* (one-way): as MSG_EXEC_OPS_EXECUTED, then forwarded */
     MSG_EXEC_STATE_PART,       /* request nstpart*: a part of the final state for a peer */
+    MSG_EXEC_STATE_FP,         /* request nfpq*: the final state's fingerprint at a final slot */
     /* pool */
     MSG_POOL_ADD_OPS = 200, /* request nopsq*: admission (API senders use DROP) */
     MSG_POOL_ADD_ENDO,      /* endorsement_t* (send DROP) */
@@ -310,6 +311,13 @@ typedef struct nstpart {
     const node_state_ask *ask;
     node_state_part *out; /* status, cursor, fingerprint, records */
 } nstpart;
+
+typedef struct nfpq {
+    slot_t slot; /* a peer's: any value */
+    /* out */
+    node_fp_status status;
+    uint8_t fp[NODE_STATE_FP_LEN]; /* when KNOWN */
+} nfpq;
 
 typedef struct nrootq {
     slot_t cursor;

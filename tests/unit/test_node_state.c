@@ -16,7 +16,12 @@
  *   4. an import the node's own final blocks passed before its restart is dropped at start;
  *   5. a forged state (a balance changed, announced with the changed state's fingerprint) is
  *      adopted, followed up to the cycle whose draws its own final-state hash seeds, and no
- * further. A stakes for two keys, so that the draws depend on the seed. */
+ *      further; its fingerprint at the cursor (the forged one) is not A's there;
+ *   6. the fingerprints of final slots a node keeps (node_net_state_fingerprint): the cursor's as
+ *      a transfer announces it, every earlier one since the start, the same on B following A's
+ *      blocks, ahead, a thread the network does not have, a restart (in test 1: B's after its
+ *      import, from the cursor on, are A's).
+ * A stakes for two keys, so that the draws depend on the seed. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -279,6 +284,21 @@ static void wait_exec(nd *x, slot_t s)
     fail_msg("execution never finalized (%llu, %u)", (unsigned long long)s.period, s.thread);
 }
 
+/* x's fingerprint of its final state at slot s, which must have status `want`; fp filled when
+ * KNOWN (left as it was otherwise). */
+static void fp_at(nd *x, slot_t s, node_fp_status want, uint8_t fp[NODE_STATE_FP_LEN])
+{
+    node_fp_status st = (node_fp_status)99;
+    uint8_t got[NODE_STATE_FP_LEN];
+    memset(got, 0xee, sizeof got);
+    assert_int_equal(node_net_state_fingerprint(x->node, s, got, &st), WEFT_OK);
+    if (st != want)
+        fail_msg("fingerprint at (%llu, %u): status %d, want %d", (unsigned long long)s.period,
+                 s.thread, (int)st, (int)want);
+    if (want == NODE_FP_KNOWN)
+        memcpy(fp, got, sizeof got);
+}
+
 /* A transfer as the network shell does it: every part after the previous one (A going on between
  * them when `live`), the records into B's import, the roots from A's block log. */
 typedef struct xfer {
@@ -441,6 +461,14 @@ static void test_import_adopt_follow(void **state)
     /* B adopts it as it starts */
     start(f, &f->b);
     assert_int_equal(slot_cmp(exec_cursor(&f->b), x.cursor), 0);
+    /* its fingerprint at the cursor, from its start on: the one announced, A's there */
+    uint8_t fa[NODE_STATE_FP_LEN], fb[NODE_STATE_FP_LEN];
+    fp_at(&f->b, x.cursor, NODE_FP_KNOWN, fb);
+    fp_at(&f->a, x.cursor, NODE_FP_KNOWN, fa);
+    assert_memory_equal(fb, x.fp, sizeof fb);
+    assert_memory_equal(fa, x.fp, sizeof fa);
+    slot_t before = {x.cursor.period - 1, x.cursor.thread};
+    fp_at(&f->b, before, NODE_FP_NOT_KEPT, fb); /* before its state: not B's to tell */
     for (size_t i = 0; i < x.nroots; i++) {
         node_block_info_t bi;
         assert_int_equal(node_get_block(f->b.node, &x.roots[i], &bi), WEFT_OK);
@@ -508,6 +536,16 @@ static void test_import_adopt_follow(void **state)
         node_address_info_free(&ia);
         node_address_info_free(&ib);
     }
+    /* and the same fingerprints at every slot B finalized after the cursor */
+    slot_t cb = exec_cursor(&f->b);
+    size_t compared = 0;
+    for (slot_t s = x.cursor; slot_cmp(s, cb) <= 0; assert_int_equal(slot_next(&f->p, &s, s), 0)) {
+        fp_at(&f->a, s, NODE_FP_KNOWN, fa);
+        fp_at(&f->b, s, NODE_FP_KNOWN, fb);
+        assert_memory_equal(fa, fb, sizeof fa);
+        compared++;
+    }
+    assert_true(compared > 10);
     xfer_free(&x);
     stop(&f->b);
     stop(&f->a);
@@ -755,6 +793,13 @@ static void test_forged_state_stops(void **state)
     stop(&f->b);
     start(f, &f->b);
     assert_int_equal(slot_cmp(exec_cursor(&f->b), x.cursor), 0);
+    /* what a check would show: B holds the announced fingerprint at the cursor, A (honest, the
+     * same final blocks) another one */
+    uint8_t fa[NODE_STATE_FP_LEN], fb[NODE_STATE_FP_LEN];
+    fp_at(&f->b, x.cursor, NODE_FP_KNOWN, fb);
+    fp_at(&f->a, x.cursor, NODE_FP_KNOWN, fa);
+    assert_memory_equal(fb, x.fp, sizeof fb);
+    assert_memory_not_equal(fa, x.fp, sizeof fa);
     /* the first cycle whose hash B computes: the cursor's, or the next when the cursor is the
      * last slot of its cycle (that hash came with the records) */
     uint64_t c = cycle_of_period(&f->p, x.cursor.period);
@@ -798,6 +843,97 @@ static void test_forged_state_stops(void **state)
     stop(&f->a);
 }
 
+/* ---- 6. the fingerprints of final slots ------------------------------------------------------ */
+
+/* A keeps the fingerprint of every final slot since its start: at the cursor the one a transfer
+ * starting now announces, earlier ones as they were (B, following A's final blocks from genesis,
+ * has the same at every slot both finalized); after the cursor ahead; a thread the network does
+ * not have not kept.  After a restart only the slots finalized since (and the cursor it opens
+ * at) are known. */
+static void test_fingerprints(void **state)
+{
+    fixture *f = *state;
+    start(f, &f->a);
+    run_a(f, 14);
+    slot_t ca = exec_cursor(&f->a);
+    node_state_ask ask = {.max_bytes = 10};
+    node_state_part part;
+    assert_int_equal(node_net_state_part(f->a.node, &ask, &part), WEFT_OK);
+    assert_int_equal(part.status, NODE_STATE_OK);
+    assert_int_equal(slot_cmp(part.cursor, ca), 0);
+    uint8_t fp[NODE_STATE_FP_LEN], fb[NODE_STATE_FP_LEN];
+    fp_at(&f->a, ca, NODE_FP_KNOWN, fp);
+    assert_memory_equal(fp, part.fingerprint, sizeof fp);
+    node_state_part_free(&part);
+    /* every final slot from the first on, as the state went (the transfers change it) */
+    size_t n = (size_t)(ca.period * f->p.thread_count + ca.thread + 1);
+    uint8_t(*fps)[NODE_STATE_FP_LEN] = calloc(n, sizeof *fps);
+    assert_non_null(fps);
+    size_t i = 0, changes = 0;
+    for (slot_t s = {0, 0}; i < n; i++, assert_int_equal(slot_next(&f->p, &s, s), 0)) {
+        fp_at(&f->a, s, NODE_FP_KNOWN, fps[i]);
+        changes += i > 0 && memcmp(fps[i], fps[i - 1], sizeof fp) != 0;
+    }
+    assert_true(changes >= 5);
+    assert_memory_not_equal(fps[0], fps[n - 1], sizeof fp);
+    /* after the cursor; a thread ≥ T; periods no slot index holds */
+    slot_t next;
+    assert_int_equal(slot_next(&f->p, &next, ca), WEFT_OK);
+    fp_at(&f->a, next, NODE_FP_AHEAD, fp);
+    fp_at(&f->a, (slot_t){ca.period + 1000, 0}, NODE_FP_AHEAD, fp);
+    fp_at(&f->a, (slot_t){UINT64_MAX, 1}, NODE_FP_AHEAD, fp);
+    fp_at(&f->a, (slot_t){1, (uint8_t)f->p.thread_count}, NODE_FP_NOT_KEPT, fp);
+    fp_at(&f->a, (slot_t){UINT64_MAX, 255}, NODE_FP_NOT_KEPT, fp);
+
+    /* B, the same final blocks from genesis: the same fingerprints */
+    start(f, &f->b);
+    set_time(&f->b, node_now_ms(f->a.node));
+    block_id_t *ids;
+    slot_t *slots;
+    size_t nb = a_final_after(f, (slot_t){0, (uint8_t)(f->p.thread_count - 1)}, &ids, &slots);
+    assert_true(nb > 5);
+    for (size_t k = 0; k < nb; k++) {
+        node_net_block_data d;
+        assert_int_equal(node_net_get_block(f->a.node, &ids[k], true, &d), WEFT_OK);
+        weft_err verdict = give_block(f, &d);
+        if (verdict != WEFT_OK)
+            fail_msg("block %zu of (%llu, %u): %s", k, (unsigned long long)slots[k].period,
+                     slots[k].thread, weft_err_name(verdict));
+        node_net_block_data_free(&d);
+    }
+    free(ids);
+    free(slots);
+    wait_idle(&f->b);
+    slot_t cb = exec_cursor(&f->b);
+    assert_true(slot_cmp(cb, ca) <= 0);
+    assert_true(cb.period >= 5);
+    i = 0;
+    for (slot_t s = {0, 0}; slot_cmp(s, cb) <= 0;
+         i++, assert_int_equal(slot_next(&f->p, &s, s), 0)) {
+        fp_at(&f->b, s, NODE_FP_KNOWN, fb);
+        assert_memory_equal(fb, fps[i], sizeof fb);
+    }
+    stop(&f->b);
+
+    /* A again: the cursor it opens at, not the slots before; then the new ones */
+    stop(&f->a);
+    start(f, &f->a);
+    assert_int_equal(slot_cmp(exec_cursor(&f->a), ca), 0);
+    fp_at(&f->a, ca, NODE_FP_KNOWN, fp);
+    assert_memory_equal(fp, fps[n - 1], sizeof fp);
+    slot_t prev = {ca.period - 1, ca.thread};
+    fp_at(&f->a, prev, NODE_FP_NOT_KEPT, fp);
+    fp_at(&f->a, (slot_t){0, 0}, NODE_FP_NOT_KEPT, fp);
+    run_a(f, f->next.period + 4);
+    slot_t ca2 = exec_cursor(&f->a);
+    assert_true(slot_cmp(ca2, ca) > 0);
+    for (slot_t s = ca; slot_cmp(s, ca2) <= 0; assert_int_equal(slot_next(&f->p, &s, s), 0))
+        fp_at(&f->a, s, NODE_FP_KNOWN, fp);
+    fp_at(&f->a, prev, NODE_FP_NOT_KEPT, fp);
+    free(fps);
+    stop(&f->a);
+}
+
 int main(void)
 {
     if (crypto_init() != WEFT_OK)
@@ -810,6 +946,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_adoption_crash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outdated_import_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forged_state_stops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fingerprints, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
