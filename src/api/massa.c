@@ -1699,6 +1699,15 @@ static void state_metrics(wr_t *out, const net_stats *ns)
         {"weft_state_transfers_restarted_total",
          "final state transfers started over or moved to another peer",
          offsetof(net_stats, state_restarts)},
+        {"weft_state_checks_confirmed_total",
+         "peers' fingerprints that confirmed a final state being fetched",
+         offsetof(net_stats, state_confirmed)},
+        {"weft_state_checks_contradicted_total",
+         "peers' fingerprints that contradicted a final state being fetched",
+         offsetof(net_stats, state_contradicted)},
+        {"weft_state_transfers_disputed_total",
+         "final states dropped: more peers contradicted than confirmed, or too few confirmed",
+         offsetof(net_stats, state_disputed)},
     };
     for (size_t i = 0; i < WEFT_ARRAY_LEN(counters); i++) {
         uint64_t v;

@@ -495,6 +495,10 @@ static weft_err dispatch(net_core *c, net_peer *p, net_msg *m)
         return net_on_state_ask(c, p, m);
     case NET_MSG_STATE_PART:
         return net_on_state_part(c, p, m);
+    case NET_MSG_STATE_CHECK:
+        return net_on_state_check(c, p, m);
+    case NET_MSG_STATE_CHECKED:
+        return net_on_state_checked(c, p, m);
     case NET_MSG_PEERS_ASK:
         return net_on_peers_ask(c, p);
     case NET_MSG_PEERS:

@@ -36,7 +36,7 @@
 #include "model/model.h"
 
 /* 2: HELLO carries kept_from, STATE_ASK / STATE_PART; 3: values in pieces */
-#define NET_PROTOCOL_VERSION 3
+#define NET_PROTOCOL_VERSION 4
 #define NET_FRAME_HEADER 5       /* u32 big-endian length of the rest ‖ u8 message type */
 #define NET_MAX_FRAME (8u << 20) /* largest frame body accepted (a full block fits) */
 #define NET_OP_PREFIX_LEN 17     /* operations are announced by id prefix (as Massa) */
@@ -348,6 +348,9 @@ typedef struct net_stats {
     uint64_t state_parts_out, state_records_out, state_bytes_out; /* … and served */
     uint64_t state_transfers, state_failures; /* completed and failed transfers (fetching) */
     uint64_t state_restarts; /* transfers started over (snapshot gone) or moved to another peer */
+    /* fingerprint checks of a transfer by other peers: answers that confirm it, contradict it;
+       transfers dropped because more peers contradicted than confirmed, or too few confirmed */
+    uint64_t state_confirmed, state_contradicted, state_disputed;
     /* the transfer under way (0 without one): records and bytes received, roots received and
      * announced */
     uint64_t state_cur_records, state_cur_bytes, state_cur_roots, state_cur_roots_total;

@@ -200,7 +200,19 @@ typedef struct net_op_recent {
 #define NET_STATE_MAX_TOTAL (64ull << 30) /* bytes of records one transfer may bring */
 #define NET_STATE_PART_MAX (4u << 20)     /* records served per part, at most */
 
+#define NET_STATE_CHECKERS 4          /* peers asked to check a transfer's fingerprint … */
+#define NET_STATE_CHECK_RETRY_MS 1000 /* … asked again this much later while not final there … */
+#define NET_STATE_CHECK_TRIES 10      /* … at most this many times */
+
 enum { NET_ROOT_NEED = 0, NET_ROOT_ASKED = 1, NET_ROOT_GOT = 2 };
+/* A peer asked for its fingerprint at the transfer's cursor (STATE_CHECK). */
+enum { NET_CHECKER_ASKED = 1, NET_CHECKER_WAIT = 2, NET_CHECKER_DONE = 3 };
+typedef struct net_state_checker {
+    net_peer_id peer;
+    uint8_t state;
+    uint8_t tries; /* STATE_CHECKs sent */
+    uint64_t at;   /* asked at (ASKED), or to ask again at (WAIT) */
+} net_state_checker;
 typedef struct net_state_root {
     block_id_t id;
     slot_t slot;
@@ -229,6 +241,9 @@ typedef struct net_state_fetch {
     uint64_t records; /* so far */
     net_state_root *roots;
     uint32_t nroots, roots_got, roots_asked;
+    /* other peers checking the fingerprint at the cursor: those that confirm it, contradict it */
+    net_state_checker checks[NET_STATE_CHECKERS];
+    uint32_t nchecks, confirmed, contradicted;
     pubkey_t tried[NET_STATE_TRIED]; /* peers of this round */
     uint32_t ntried, failures;
     uint64_t retry_at; /* after a failed transfer: no new one before */
@@ -350,6 +365,8 @@ WEFT_MUST_USE weft_err net_blocks_missing(net_core *c, const block_id_t *ids, si
 WEFT_MUST_USE weft_err net_state_on_hello(net_core *c, net_peer *p, const net_chain_status *st,
                                           bool *taken);
 WEFT_MUST_USE weft_err net_on_state_ask(net_core *c, net_peer *p, const net_msg *m);
+WEFT_MUST_USE weft_err net_on_state_check(net_core *c, net_peer *p, const net_msg *m);
+WEFT_MUST_USE weft_err net_on_state_checked(net_core *c, net_peer *p, const net_msg *m);
 WEFT_MUST_USE weft_err net_on_state_part(net_core *c, net_peer *p, net_msg *m);
 /* A BLOCK_FULL or BLOCK_NOT_FOUND that answers a root block of the transfer: *taken. */
 WEFT_MUST_USE weft_err net_state_on_block_full(net_core *c, net_peer *p, net_msg *m, bool *taken);

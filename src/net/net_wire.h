@@ -47,6 +47,8 @@ typedef enum net_msg_type {
     NET_MSG_SYNC_IDS = 49,
     NET_MSG_STATE_ASK = 50,
     NET_MSG_STATE_PART = 51,
+    NET_MSG_STATE_CHECK = 52,
+    NET_MSG_STATE_CHECKED = 53,
     NET_MSG_PEERS_ASK = 64,
     NET_MSG_PEERS = 65,
 } net_msg_type;
@@ -164,6 +166,12 @@ typedef struct net_msg {
             char (*addrs)[NET_ADDR_MAX]; /* owned; each a valid "host:port" */
             uint32_t count;
         } peers;
+        slot_t state_check; /* STATE_CHECK: the final slot whose fingerprint is asked */
+        struct {
+            slot_t slot;
+            uint8_t status;                        /* net_check_status */
+            uint8_t fingerprint[NET_STATE_FP_LEN]; /* KNOWN only; zero otherwise */
+        } state_checked;
         net_state_ask state_ask;   /* after_key borrowed from the frame */
         net_state_part state_part; /* arrays owned, record bytes borrowed from the frame */
     } u;
@@ -202,6 +210,9 @@ void net_enc_sync_ids(wr_t *w, const block_id_t *ids, const slot_t *slots, uint3
 void net_enc_state_ask(wr_t *w, const net_state_ask *a);
 /* A part with status other than OK is the status byte alone. */
 void net_enc_state_part(wr_t *w, const net_state_part *p);
+void net_enc_state_check(wr_t *w, slot_t slot);
+/* fp is read only when status is NET_CHECK_KNOWN (it may be NULL otherwise). */
+void net_enc_state_checked(wr_t *w, slot_t slot, uint8_t status, const uint8_t *fp);
 void net_enc_peers_ask(wr_t *w);
 void net_enc_peers(wr_t *w, const char (*addrs)[NET_ADDR_MAX], uint32_t count);
 

@@ -79,6 +79,25 @@ weft_err net_on_state_ask(net_core *c, net_peer *p, const net_msg *m)
     return net_send(c, p, &w);
 }
 
+/* A peer checks a transfer it fetches from another: our fingerprint at that final slot. */
+weft_err net_on_state_check(net_core *c, net_peer *p, const net_msg *m)
+{
+    slot_t slot = m->u.state_check;
+    uint8_t fp[NET_STATE_FP_LEN], status = NET_CHECK_NOT_KEPT;
+    memset(fp, 0, sizeof fp);
+    if (c->vt->state_fingerprint) {
+        weft_err e = c->vt->state_fingerprint(c->ctx, slot, fp, &status);
+        if (e == WEFT_E_NOMEM)
+            return oom(c);
+        if (e || status > NET_CHECK_NOT_KEPT)
+            status = NET_CHECK_NOT_KEPT; /* cannot tell: not an answer either way */
+    }
+    wr_t w;
+    wr_init(&w);
+    net_enc_state_checked(&w, slot, status, fp);
+    return net_send(c, p, &w);
+}
+
 /* ---- fetching: the transfer ------------------------------------------------------------------ */
 
 static void fetch_reset(net_core *c, bool keep_round)
@@ -245,11 +264,76 @@ static weft_err ask_roots(net_core *c, net_peer *p)
     return WEFT_OK;
 }
 
+/* ---- fetching: other peers check the fingerprint --------------------------------------------- */
+
+static weft_err send_check(net_core *c, net_peer *p, net_state_checker *k)
+{
+    wr_t w;
+    wr_init(&w);
+    net_enc_state_check(&w, c->stf.cursor);
+    k->state = NET_CHECKER_ASKED;
+    k->tries++;
+    k->at = c->now;
+    return net_send(c, p, &w);
+}
+
+/* At the first part: asks up to NET_STATE_CHECKERS other peers that may serve the state (those
+ * whose hello is final at the cursor first) for their fingerprint at the cursor. */
+static weft_err checks_start(net_core *c, const net_peer *server)
+{
+    net_state_fetch *f = &c->stf;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < c->npeers && f->nchecks < NET_STATE_CHECKERS; i++) {
+            net_peer *q = c->peers[i];
+            if (q == server || !net_peer_live(q) || !may_serve(c, q))
+                continue;
+            bool final_there = q->hello && max_period(q->hello->final_periods,
+                                                      c->cfg.thread_count) >= f->cursor.period;
+            if (final_there != (pass == 0))
+                continue;
+            net_state_checker *k = &f->checks[f->nchecks++];
+            memset(k, 0, sizeof *k);
+            k->peer = q->id;
+            weft_err e = send_check(c, q, k);
+            if (e)
+                return e;
+        }
+    return WEFT_OK;
+}
+
+/* Checks still waiting for an answer. */
+static uint32_t checks_pending(const net_state_fetch *f)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < f->nchecks; i++)
+        n += f->checks[i].state != NET_CHECKER_DONE;
+    return n;
+}
+
+/* Whether the checks rule the state out: more peers contradict it than confirm it (or can still
+ * confirm it, while waiting), or (all answered) fewer than state_confirmations confirm it. */
+static bool checks_refuse(const net_core *c)
+{
+    const net_state_fetch *f = &c->stf;
+    uint32_t pending = checks_pending(f);
+    if (f->contradicted && f->confirmed + pending <= f->contradicted)
+        return true;
+    return pending == 0 && f->confirmed < c->cfg.state_confirmations;
+}
+
+/* The state is ruled out by the checks: dropped, and the transfer goes on with another peer.  No
+ * ban: which side is wrong cannot be told from here. */
+static weft_err fetch_disputed(net_core *c)
+{
+    c->st.state_disputed++;
+    return fetch_switch(c);
+}
+
 /* Everything is there: the chain checks and adopts the state; the block sync follows. */
 static weft_err fetch_finish(net_core *c, net_peer *p)
 {
     net_state_fetch *f = &c->stf;
-    if (!f->began || f->more || f->ask_pending || f->roots_got < f->nroots)
+    if (!f->began || f->more || f->ask_pending || f->roots_got < f->nroots || checks_pending(f))
         return WEFT_OK;
     /* the chain may have finalized past the state meanwhile (blocks its peers still had in
      * memory): of no use then, dropped */
@@ -262,6 +346,8 @@ static weft_err fetch_finish(net_core *c, net_peer *p)
         fetch_reset(c, false);
         return WEFT_OK;
     }
+    if (checks_refuse(c))
+        return fetch_disputed(c);
     bool adopted = false;
     e = c->vt->state_finish(c->ctx, &adopted);
     if (e == WEFT_E_NOMEM)
@@ -440,6 +526,9 @@ weft_err net_on_state_part(net_core *c, net_peer *p, net_msg *m)
         f->began = true;
         f->cursor = q->cursor;
         memcpy(f->fp, q->fingerprint, NET_STATE_FP_LEN);
+        e = checks_start(c, p);
+        if (e)
+            return e;
     } else if (slot_cmp(q->cursor, f->cursor) != 0 ||
                memcmp(q->fingerprint, f->fp, NET_STATE_FP_LEN) != 0 || q->nroots) {
         return fetch_fault(c, p, WEFT_E_NET_MESSAGE); /* another state within a transfer */
@@ -537,6 +626,69 @@ weft_err net_state_on_not_found(net_core *c, net_peer *p, const block_id_t *id, 
     return WEFT_OK;
 }
 
+static net_state_checker *checker_of(net_state_fetch *f, net_peer_id peer)
+{
+    for (uint32_t i = 0; i < f->nchecks; i++)
+        if (f->checks[i].peer == peer)
+            return &f->checks[i];
+    return NULL;
+}
+
+weft_err net_on_state_checked(net_core *c, net_peer *p, const net_msg *m)
+{
+    net_state_fetch *f = &c->stf;
+    net_state_checker *k = f->active && f->began ? checker_of(f, p->id) : NULL;
+    if (!k || k->state != NET_CHECKER_ASKED || slot_cmp(m->u.state_checked.slot, f->cursor) != 0)
+        return WEFT_OK; /* late (another transfer) or unasked: dropped */
+    switch (m->u.state_checked.status) {
+    case NET_CHECK_KNOWN:
+        k->state = NET_CHECKER_DONE;
+        if (memcmp(m->u.state_checked.fingerprint, f->fp, NET_STATE_FP_LEN) == 0) {
+            f->confirmed++;
+            c->st.state_confirmed++;
+        } else {
+            f->contradicted++;
+            c->st.state_contradicted++;
+        }
+        break;
+    case NET_CHECK_AHEAD: /* not final there yet: again a bit later */
+        k->state = k->tries < NET_STATE_CHECK_TRIES ? NET_CHECKER_WAIT : NET_CHECKER_DONE;
+        k->at = c->now + NET_STATE_CHECK_RETRY_MS;
+        break;
+    default:
+        k->state = NET_CHECKER_DONE; /* no answer either way */
+        break;
+    }
+    if (checks_refuse(c))
+        return fetch_disputed(c); /* no need to fetch the rest */
+    net_peer *server = f->peer ? net_peer_find(c, f->peer) : NULL;
+    return fetch_finish(c, server && net_peer_live(server) ? server : NULL);
+}
+
+/* Checkers: a STATE_CHECK unanswered for ask_timeout_ms, or whose peer is gone, is given up;
+ * one not final there yet is asked again when its time comes. */
+static weft_err checks_tick(net_core *c)
+{
+    net_state_fetch *f = &c->stf;
+    for (uint32_t i = 0; i < f->nchecks; i++) {
+        net_state_checker *k = &f->checks[i];
+        if (k->state == NET_CHECKER_DONE)
+            continue;
+        net_peer *q = net_peer_find(c, k->peer);
+        if (!q || !net_peer_live(q) ||
+            (k->state == NET_CHECKER_ASKED && since(c->now, k->at) >= c->cfg.ask_timeout_ms)) {
+            k->state = NET_CHECKER_DONE;
+            continue;
+        }
+        if (k->state == NET_CHECKER_WAIT && c->now >= k->at) {
+            weft_err e = send_check(c, q, k);
+            if (e)
+                return e;
+        }
+    }
+    return WEFT_OK;
+}
+
 void net_state_peer_gone(net_core *c, net_peer *p)
 {
     if (c->stf.active && c->stf.peer == p->id)
@@ -557,7 +709,14 @@ weft_err net_state_tick(net_core *c)
         if (f->roots[i].state == NET_ROOT_ASKED &&
             since(c->now, f->roots[i].at) >= c->cfg.ask_timeout_ms)
             return fetch_switch(c);
-    return ask_roots(c, p);
+    weft_err e = ask_roots(c, p);
+    if (!e && f->began && f->nchecks) {
+        uint32_t pending = checks_pending(f);
+        e = checks_tick(c);
+        if (!e && pending && !checks_pending(f)) /* the last check given up */
+            e = checks_refuse(c) ? fetch_disputed(c) : fetch_finish(c, p);
+    }
+    return e;
 }
 
 void net_state_progress(const net_core *c, net_stats *out)

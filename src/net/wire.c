@@ -140,6 +140,10 @@ const char *net_msg_name(uint8_t type)
         return "STATE_ASK";
     case NET_MSG_STATE_PART:
         return "STATE_PART";
+    case NET_MSG_STATE_CHECK:
+        return "STATE_CHECK";
+    case NET_MSG_STATE_CHECKED:
+        return "STATE_CHECKED";
     case NET_MSG_PEERS_ASK:
         return "PEERS_ASK";
     case NET_MSG_PEERS:
@@ -321,6 +325,23 @@ void net_enc_state_ask(wr_t *w, const net_state_ask *a)
         wr_varint(w, a->after_offset);
     }
     wr_varint(w, a->max_bytes);
+    frame_end(w, s);
+}
+
+void net_enc_state_check(wr_t *w, slot_t slot)
+{
+    size_t s = frame_begin(w, NET_MSG_STATE_CHECK);
+    wr_slot(w, slot);
+    frame_end(w, s);
+}
+
+void net_enc_state_checked(wr_t *w, slot_t slot, uint8_t status, const uint8_t *fp)
+{
+    size_t s = frame_begin(w, NET_MSG_STATE_CHECKED);
+    wr_slot(w, slot);
+    wr_u8(w, status);
+    if (status == NET_CHECK_KNOWN)
+        wr_bytes(w, fp, NET_STATE_FP_LEN);
     frame_end(w, s);
 }
 
@@ -813,6 +834,17 @@ static void decode_body(rd_t *r, net_msg *m, const net_wire_limits *l)
         break;
     case NET_MSG_STATE_PART:
         decode_state_part(r, &m->u.state_part, l);
+        break;
+    case NET_MSG_STATE_CHECK:
+        m->u.state_check = rd_slot(r, l->thread_count);
+        break;
+    case NET_MSG_STATE_CHECKED:
+        m->u.state_checked.slot = rd_slot(r, l->thread_count);
+        m->u.state_checked.status = rd_u8(r);
+        if (!rd_err(r) && m->u.state_checked.status > NET_CHECK_NOT_KEPT)
+            rd_fail(r, WEFT_E_NET_MESSAGE);
+        if (!rd_err(r) && m->u.state_checked.status == NET_CHECK_KNOWN)
+            rd_bytes(r, m->u.state_checked.fingerprint, NET_STATE_FP_LEN);
         break;
     case NET_MSG_PEERS_ASK:
         break;

@@ -799,6 +799,24 @@ static weft_err fc_state_finish(void *ctx, bool *adopted)
     return WEFT_OK;
 }
 
+/* Checks: the fingerprint is known at st_cursor only (a state held), not final yet after it. */
+static weft_err fc_state_fingerprint(void *ctx, slot_t slot, uint8_t fp[NET_STATE_FP_LEN],
+                                     uint8_t *status)
+{
+    fchain *c = ctx;
+    c->checks++;
+    *status = NET_CHECK_NOT_KEPT;
+    if (c->nst == 0 || slot_cmp(slot, c->st_cursor) > 0) {
+        *status = NET_CHECK_AHEAD;
+    } else if (slot_cmp(slot, c->st_cursor) == 0) {
+        *status = NET_CHECK_KNOWN;
+        fc_state_fp(c->st, c->nst, fp);
+        if (c->check_lie)
+            fp[0] ^= 1;
+    }
+    return WEFT_OK;
+}
+
 static void fc_state_abort(void *ctx)
 {
     fchain *c = ctx;
@@ -822,6 +840,7 @@ const net_chain_vt fc_vt = {
     .state_root = fc_state_root,
     .state_finish = fc_state_finish,
     .state_abort = fc_state_abort,
+    .state_fingerprint = fc_state_fingerprint,
 };
 
 /* ---- network --------------------------------------------------------------------------------- */

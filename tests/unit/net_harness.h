@@ -95,6 +95,8 @@ typedef struct fchain {
     uint32_t st_gone_at; /* the Nth ask with a cursor is answered GONE (0: never) */
     int st_corrupt;      /* the record of this index is served with a changed value (-1: off) */
     uint32_t st_asks;
+    bool check_lie; /* fingerprint checks at st_cursor answered with another fingerprint */
+    size_t checks;  /* fingerprint checks answered */
     /* an import under way (the fetching side) */
     bool imp_on, imp_adopt_later;
     slot_t imp_cursor;

@@ -20,6 +20,7 @@
 
 #include "testutil.h"
 
+#include "net/net_internal.h"
 #include "net_harness.c"
 
 static net_wire_limits lim;
@@ -761,6 +762,207 @@ static void test_serving_statuses(void **state)
     net_del(t);
 }
 
+/* ---- fingerprint checks by other peers ------------------------------------------------------- */
+
+/* Node n holds a copy of node from's blocks and state, but does not serve it (it answers checks).
+ */
+static void copy_checker(tnet *t, int n, int from)
+{
+    copy_server(t, n, from);
+    memcpy(t->n[n].ch.st, t->n[from].ch.st, t->n[from].ch.nst * sizeof *t->n[from].ch.st);
+    t->n[n].ch.st_serve = false;
+}
+
+/* b, connected to checkers first (which cannot serve: b's transfers with them fail at once), then
+ * to the server a: a's state is checked by them. */
+static void connect_checkers_then(tnet *t, int b, const int *checkers, int n, int server)
+{
+    t->n[b].ch.refuse_old = true;
+    for (int i = 0; i < n; i++) {
+        tn_connect(t, b, checkers[i]);
+        assert_true(tn_ready(t, b, checkers[i]));
+    }
+    tn_connect(t, b, server);
+}
+
+static void test_checks_confirm(void **state)
+{
+    (void)state;
+    tnet *t = net_new();
+    int a = tn_add(t, "10.0.0.1", 1001, NULL, NULL, NULL, 0);
+    int b = tn_add(t, "10.0.0.2", 1002, small_parts, NULL, NULL, 0);
+    int c = tn_add(t, "10.0.0.3", 1003, NULL, NULL, NULL, 0);
+    produce_chain(t, a, 40);
+    make_server(t, a, 200);
+    copy_checker(t, c, a);
+    int checkers[] = {c};
+    connect_checkers_then(t, b, checkers, 1, a);
+    fchain *bc = &t->n[b].ch;
+    assert_int_equal(bc->imp_finishes, 1);
+    check_same_state(t, a, b);
+    check_same_final(t, a, b);
+    assert_int_equal(t->sent[b][c][NET_MSG_STATE_CHECK], 1);
+    assert_int_equal(t->sent[c][b][NET_MSG_STATE_CHECKED], 1);
+    assert_int_equal(t->sent[b][a][NET_MSG_STATE_CHECK], 0); /* not the server itself */
+    net_stats s = stats(t, b);
+    assert_int_equal(s.state_confirmed, 1);
+    assert_int_equal(s.state_contradicted, 0);
+    assert_int_equal(s.state_disputed, 0);
+    assert_int_equal(s.state_transfers, 1);
+    assert_int_equal(s.bans_total, 0);
+    net_del(t);
+}
+
+/* A state whose fingerprint the other peers contradict is dropped before it is adopted, without
+ * a ban; one peer contradicting while more confirm does not stop a state. */
+static void test_checks_contradict(void **state)
+{
+    (void)state;
+    tnet *t = net_new();
+    int a = tn_add(t, "10.0.0.1", 1001, NULL, NULL, NULL, 0);
+    int b = tn_add(t, "10.0.0.2", 1002, small_parts, NULL, NULL, 0);
+    int c = tn_add(t, "10.0.0.3", 1003, NULL, NULL, NULL, 0);
+    int d = tn_add(t, "10.0.0.4", 1004, NULL, NULL, NULL, 0);
+    int e = tn_add(t, "10.0.0.5", 1005, NULL, NULL, NULL, 0);
+    produce_chain(t, a, 40);
+    make_server(t, a, 200);
+    copy_checker(t, c, a);
+    copy_checker(t, d, a);
+    copy_checker(t, e, a);
+    fc_state_fill(&t->n[a].ch, 200, 2); /* a's state is another one, at the same cursor */
+    int checkers[] = {c, d};
+    connect_checkers_then(t, b, checkers, 2, a);
+    fchain *bc = &t->n[b].ch;
+    assert_int_equal(bc->imp_begins, 1);
+    assert_int_equal(bc->imp_aborts, 1);
+    assert_int_equal(bc->imp_finishes, 0);
+    assert_int_equal(bc->nst, 0);
+    net_stats s = stats(t, b);
+    /* dropped at the first contradiction: the other check could at best tie it */
+    assert_int_equal(s.state_contradicted, 1);
+    assert_int_equal(s.state_confirmed, 0);
+    assert_int_equal(s.state_disputed, 1);
+    assert_int_equal(s.bans_total, 0); /* who is wrong cannot be told */
+    /* dropped as soon as the answers came: fewer parts than the whole state */
+    assert_true(s.state_records_in < 200);
+    /* c then serves the real state: a contradicts it, but d and e confirm it (e's hello starts
+     * a round: e cannot serve, then c is asked) */
+    t->n[c].ch.st_serve = true;
+    tn_connect(t, b, e);
+    assert_int_equal(bc->imp_finishes, 1);
+    check_same_state(t, c, b);
+    assert_int_equal(t->sent[b][a][NET_MSG_STATE_CHECK], 1);
+    assert_int_equal(t->sent[b][e][NET_MSG_STATE_CHECK], 1);
+    s = stats(t, b);
+    assert_int_equal(s.state_contradicted, 2); /* a's by c, then c's by a */
+    assert_int_equal(s.state_confirmed, 2);
+    assert_int_equal(s.state_disputed, 1);
+    assert_int_equal(s.bans_total, 0);
+    net_del(t);
+}
+
+/* A checker not final at the cursor yet is asked again until it is; the state waits for it. */
+static void test_checks_wait_for_checker(void **state)
+{
+    (void)state;
+    tnet *t = net_new();
+    int a = tn_add(t, "10.0.0.1", 1001, NULL, NULL, NULL, 0);
+    int b = tn_add(t, "10.0.0.2", 1002, small_parts, NULL, NULL, 0);
+    int c = tn_add(t, "10.0.0.3", 1003, NULL, NULL, NULL, 0);
+    produce_chain(t, a, 40);
+    make_server(t, a, 200);
+    copy_checker(t, c, a);
+    t->n[c].ch.st_cursor = (slot_t){30, 0}; /* c's state is behind a's cursor */
+    int checkers[] = {c};
+    connect_checkers_then(t, b, checkers, 1, a);
+    fchain *bc = &t->n[b].ch;
+    assert_int_equal(bc->nimp, 200);       /* everything came … */
+    assert_int_equal(bc->imp_finishes, 0); /* … but the check is not done */
+    assert_true(stats(t, b).state_fetching);
+    assert_int_equal(t->sent[b][c][NET_MSG_STATE_CHECK], 1);
+    t->now += NET_STATE_CHECK_RETRY_MS - 1;
+    tn_tick(t);
+    assert_int_equal(t->sent[b][c][NET_MSG_STATE_CHECK], 1);
+    t->now += 1;
+    tn_tick(t);
+    assert_int_equal(t->sent[b][c][NET_MSG_STATE_CHECK], 2);
+    assert_int_equal(bc->imp_finishes, 0);
+    t->n[c].ch.st_cursor = t->n[a].ch.st_cursor; /* c finalizes the cursor */
+    t->now += NET_STATE_CHECK_RETRY_MS;
+    tn_tick(t);
+    assert_int_equal(t->sent[b][c][NET_MSG_STATE_CHECK], 3);
+    assert_int_equal(bc->imp_finishes, 1);
+    check_same_state(t, a, b);
+    assert_int_equal(stats(t, b).state_confirmed, 1);
+    net_del(t);
+}
+
+/* A check nobody answers is given up after ask_timeout_ms; the state is adopted without it. */
+static void test_checks_unanswered(void **state)
+{
+    (void)state;
+    tnet *t = net_new();
+    int a = tn_add(t, "10.0.0.1", 1001, NULL, NULL, NULL, 0);
+    int b = tn_add(t, "10.0.0.2", 1002, small_parts, NULL, NULL, 0);
+    int c = tn_add(t, "10.0.0.3", 1003, NULL, NULL, NULL, 0);
+    produce_chain(t, a, 40);
+    make_server(t, a, 200);
+    copy_checker(t, c, a);
+    t->drop_from = c;
+    t->drop_to = b;
+    t->drop_type = NET_MSG_STATE_CHECKED;
+    int checkers[] = {c};
+    connect_checkers_then(t, b, checkers, 1, a);
+    fchain *bc = &t->n[b].ch;
+    assert_int_equal(bc->imp_finishes, 0);
+    t->now += 9999;
+    tn_tick(t);
+    assert_int_equal(bc->imp_finishes, 0);
+    t->now += 1;
+    tn_tick(t);
+    assert_int_equal(bc->imp_finishes, 1);
+    check_same_state(t, a, b);
+    net_stats s = stats(t, b);
+    assert_int_equal(s.state_confirmed + s.state_contradicted + s.state_disputed, 0);
+    assert_int_equal(s.bans_total, 0);
+    assert_true(tn_ready(t, b, c));
+    net_del(t);
+}
+
+static void confirm_1(net_config *c, void *ctx)
+{
+    small_parts(c, ctx);
+    c->state_confirmations = 1;
+}
+
+/* p2p.state_confirmations: a state nobody confirms is not adopted; one confirmed is. */
+static void test_checks_required(void **state)
+{
+    (void)state;
+    tnet *t = net_new();
+    int a = tn_add(t, "10.0.0.1", 1001, NULL, NULL, NULL, 0);
+    int b = tn_add(t, "10.0.0.2", 1002, confirm_1, NULL, NULL, 0);
+    int c = tn_add(t, "10.0.0.3", 1003, NULL, NULL, NULL, 0);
+    produce_chain(t, a, 40);
+    make_server(t, a, 200);
+    copy_checker(t, c, a);
+    t->n[b].ch.refuse_old = true;
+    tn_connect(t, b, a); /* no other peer to confirm it */
+    fchain *bc = &t->n[b].ch;
+    assert_int_equal(bc->imp_begins, 1);
+    assert_int_equal(bc->imp_finishes, 0);
+    assert_int_equal(bc->imp_aborts, 1);
+    net_stats s = stats(t, b);
+    assert_int_equal(s.state_disputed, 1);
+    assert_int_equal(s.state_failures, 1);
+    assert_int_equal(s.bans_total, 0);
+    tn_connect(t, b, c); /* c cannot serve (its hello starts a round), but it confirms a's */
+    assert_int_equal(bc->imp_finishes, 1);
+    check_same_state(t, a, b);
+    assert_int_equal(stats(t, b).state_confirmed, 1);
+    net_del(t);
+}
+
 /* ---- the fuzz corpus (fuzz/net_frame) -------------------------------------------------------- */
 
 typedef struct seq {
@@ -799,9 +1001,9 @@ static void test_fuzz_corpus(void **state)
 {
     (void)state;
     const char *dir = getenv("WEFT_NET_FRAME_CORPUS");
-    seq q[4];
+    seq q[5];
     memset(q, 0, sizeof q);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         wr_init(&q[i].w);
 
     /* serving: a start, a resume point, a cursor it does not serve */
@@ -910,6 +1112,12 @@ static void test_fuzz_corpus(void **state)
     net_enc_state_part(&q[3].w, &p);
     for (int th = 0; th < TN_T; th++)
         net_enc_block_full(&q[3].w, &roots[th], NULL, NULL, 0);
+    /* fingerprint checks: asked at a slot, and an answer nobody asked for (dropped) */
+    q[4].name = "state_check";
+    net_enc_state_check(&q[4].w, (slot_t){1, 1});
+    net_enc_state_check(&q[4].w, (slot_t){900, 0});
+    net_enc_state_checked(&q[4].w, (slot_t){2, 3}, NET_CHECK_KNOWN, p.fingerprint);
+    net_enc_state_checked(&q[4].w, (slot_t){2, 3}, NET_CHECK_AHEAD, NULL);
     fc_free(&st);
     fz_free(&e);
 
@@ -917,7 +1125,8 @@ static void test_fuzz_corpus(void **state)
     run_seq(&q[1], true, false, 1);
     run_seq(&q[2], false, true, 0);
     run_seq(&q[3], true, false, 1);
-    for (int i = 0; i < 4; i++) {
+    run_seq(&q[4], true, false, 0);
+    for (int i = 0; i < 5; i++) {
         corpus_write(dir, &q[i]);
         wr_free(&q[i].w);
     }
@@ -937,6 +1146,11 @@ int main(void)
         cmocka_unit_test(test_adopted_at_restart),
         cmocka_unit_test(test_bad_parts_banned),
         cmocka_unit_test(test_serving_statuses),
+        cmocka_unit_test(test_checks_confirm),
+        cmocka_unit_test(test_checks_contradict),
+        cmocka_unit_test(test_checks_wait_for_checker),
+        cmocka_unit_test(test_checks_unanswered),
+        cmocka_unit_test(test_checks_required),
         cmocka_unit_test(test_fuzz_corpus),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -767,6 +767,53 @@ static void test_state_pieces(void **state)
 }
 
 /* Counts above their limits are rejected from the count alone: no body follows. */
+/* STATE_CHECK and STATE_CHECKED: a slot, a status, the fingerprint when known. */
+static void test_state_checks(void **state)
+{
+    (void)state;
+    wr_t w;
+    wr_init(&w);
+    net_enc_state_check(&w, (slot_t){70000, 3});
+    net_msg m;
+    decode_ok_and_strict(&w, &m);
+    assert_int_equal(m.type, NET_MSG_STATE_CHECK);
+    assert_int_equal(slot_cmp(m.u.state_check, (slot_t){70000, 3}), 0);
+    assert_int_equal(net_msg_lane(m.type), NET_LANE_CONTROL);
+    assert_string_equal(net_msg_name(m.type), "STATE_CHECK");
+    net_msg_free(&m);
+    wr_free(&w);
+    uint8_t fp[NET_STATE_FP_LEN];
+    for (size_t i = 0; i < sizeof fp; i++)
+        fp[i] = (uint8_t)(i * 7 + 1);
+    for (uint8_t st = NET_CHECK_KNOWN; st <= NET_CHECK_NOT_KEPT; st++) {
+        wr_init(&w);
+        net_enc_state_checked(&w, (slot_t){9, 1}, st, st == NET_CHECK_KNOWN ? fp : NULL);
+        decode_ok_and_strict(&w, &m);
+        assert_int_equal(m.type, NET_MSG_STATE_CHECKED);
+        assert_int_equal(net_msg_lane(m.type), NET_LANE_CONTROL);
+        assert_int_equal(slot_cmp(m.u.state_checked.slot, (slot_t){9, 1}), 0);
+        assert_int_equal(m.u.state_checked.status, st);
+        assert_int_equal(w.len, NET_FRAME_HEADER + 3 + (st == NET_CHECK_KNOWN ? sizeof fp : 0));
+        if (st == NET_CHECK_KNOWN)
+            assert_memory_equal(m.u.state_checked.fingerprint, fp, sizeof fp);
+        net_msg_free(&m);
+        wr_free(&w);
+    }
+    /* an unknown status; a thread beyond the chain's; a fingerprint after another status */
+    uint8_t bad_status[] = {9, 1, 3};
+    raw_frame(&w, NET_MSG_STATE_CHECKED, bad_status, sizeof bad_status);
+    assert_int_equal(net_msg_decode(&m, &lim, w.buf, w.len), WEFT_E_NET_MESSAGE);
+    wr_free(&w);
+    uint8_t bad_thread[] = {9, T};
+    raw_frame(&w, NET_MSG_STATE_CHECK, bad_thread, sizeof bad_thread);
+    assert_int_not_equal(net_msg_decode(&m, &lim, w.buf, w.len), WEFT_OK);
+    wr_free(&w);
+    uint8_t ahead_fp[3 + NET_STATE_FP_LEN] = {9, 1, NET_CHECK_AHEAD};
+    raw_frame(&w, NET_MSG_STATE_CHECKED, ahead_fp, sizeof ahead_fp);
+    assert_int_equal(net_msg_decode(&m, &lim, w.buf, w.len), WEFT_E_TRAILING);
+    wr_free(&w);
+}
+
 static void test_limits(void **state)
 {
     (void)state;
@@ -895,6 +942,7 @@ int main(void)
         cmocka_unit_test(test_prefixes_sync_peers),
         cmocka_unit_test(test_state_messages),
         cmocka_unit_test(test_state_pieces),
+        cmocka_unit_test(test_state_checks),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_addr_parse),
         cmocka_unit_test(test_proof_digest),
