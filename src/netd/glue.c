@@ -203,6 +203,19 @@ static weft_err ch_state_finish(void *ctx, bool *adopted)
 
 static void ch_state_abort(void *ctx) { node_import_abort(ctx); }
 
+WEFT_STATIC_ASSERT((int)NODE_FP_KNOWN == (int)NET_CHECK_KNOWN, "check statuses differ");
+WEFT_STATIC_ASSERT((int)NODE_FP_AHEAD == (int)NET_CHECK_AHEAD, "check statuses differ");
+WEFT_STATIC_ASSERT((int)NODE_FP_NOT_KEPT == (int)NET_CHECK_NOT_KEPT, "check statuses differ");
+
+static weft_err ch_state_fingerprint(void *ctx, slot_t slot, uint8_t fp[NET_STATE_FP_LEN],
+                                     uint8_t *status)
+{
+    node_fp_status st = NODE_FP_NOT_KEPT;
+    weft_err e = node_net_state_fingerprint(ctx, slot, fp, &st);
+    *status = (uint8_t)(e ? NET_CHECK_NOT_KEPT : st);
+    return e;
+}
+
 const net_chain_vt netd_node_chain_vt = {
     .status = ch_status,
     .has_block = ch_has_block,
@@ -218,6 +231,7 @@ const net_chain_vt netd_node_chain_vt = {
     .state_root = ch_state_root,
     .state_finish = ch_state_finish,
     .state_abort = ch_state_abort,
+    .state_fingerprint = ch_state_fingerprint,
 };
 
 /* ---- the event queue ------------------------------------------------------------------------- */

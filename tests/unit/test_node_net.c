@@ -14,7 +14,8 @@
  *      accepted by node_net_block and fires block_invalid or nothing;
  *   3. endorsements from peers; node_net_get_status; node_net_final_range;
  *   4. the same through netd's chain callbacks (netd_node_chain_vt), as the protocol core sees
- *      them, and the final state in parts (a value cut, then its rest);
+ *      them, the final state in parts (a value cut, then its rest) and the fingerprint of a final
+ *      slot (a check);
  *   5. a block that arrives before its parent, then becomes final: the node restarts from its
  *      block log (the block's record had the parent's period unknown);
  *   6. an operation whose block leaves the blockclique comes back to the pool (and is announced
@@ -932,6 +933,18 @@ static void test_chain_vt(void **state)
     assert_int_equal(part.recs[0].vlen, r0->vlen - 1);
     assert_memory_equal(part.recs[0].val, r0->val + 1, r0->vlen - 1);
     net_state_part_free(&part);
+
+    /* the fingerprint of the final state at a final slot, for a peer's check: at the cursor of
+     * a transfer starting now, the one it announces; after it, ahead; a bad thread, not kept */
+    uint8_t fp[NET_STATE_FP_LEN], st = 99;
+    assert_int_equal(vt->state_fingerprint(f->node, whole.cursor, fp, &st), WEFT_OK);
+    assert_int_equal(st, NET_CHECK_KNOWN);
+    assert_memory_equal(fp, whole.fingerprint, sizeof fp);
+    slot_t later = {whole.cursor.period + 100, 0};
+    assert_int_equal(vt->state_fingerprint(f->node, later, fp, &st), WEFT_OK);
+    assert_int_equal(st, NET_CHECK_AHEAD);
+    assert_int_equal(vt->state_fingerprint(f->node, (slot_t){1, 2}, fp, &st), WEFT_OK);
+    assert_int_equal(st, NET_CHECK_NOT_KEPT);
     net_state_part_free(&whole);
 }
 
