@@ -701,21 +701,29 @@ weft_err net_state_tick(net_core *c)
     if (!f->active)
         return WEFT_OK;
     net_peer *p = f->peer ? net_peer_find(c, f->peer) : NULL;
-    if (!p || !net_peer_live(p))
-        return fetch_switch(c);
-    if (f->ask_pending && since(c->now, f->asked_at) >= c->cfg.ask_timeout_ms)
-        return fetch_switch(c);
-    for (uint32_t i = 0; i < f->nroots; i++)
-        if (f->roots[i].state == NET_ROOT_ASKED &&
-            since(c->now, f->roots[i].at) >= c->cfg.ask_timeout_ms)
+    if (p && !net_peer_live(p))
+        p = NULL;
+    /* every record and root here, only checks to wait for: the server is needed no more */
+    bool received = f->began && !f->more && !f->ask_pending && f->roots_got >= f->nroots;
+    if (!received) {
+        if (!p)
             return fetch_switch(c);
-    weft_err e = ask_roots(c, p);
-    if (!e && f->began && f->nchecks) {
-        uint32_t pending = checks_pending(f);
-        e = checks_tick(c);
-        if (!e && pending && !checks_pending(f)) /* the last check given up */
-            e = checks_refuse(c) ? fetch_disputed(c) : fetch_finish(c, p);
+        if (f->ask_pending && since(c->now, f->asked_at) >= c->cfg.ask_timeout_ms)
+            return fetch_switch(c);
+        for (uint32_t i = 0; i < f->nroots; i++)
+            if (f->roots[i].state == NET_ROOT_ASKED &&
+                since(c->now, f->roots[i].at) >= c->cfg.ask_timeout_ms)
+                return fetch_switch(c);
+        weft_err e = ask_roots(c, p);
+        if (e)
+            return e;
     }
+    if (!f->began || !f->nchecks)
+        return WEFT_OK;
+    uint32_t pending = checks_pending(f);
+    weft_err e = checks_tick(c);
+    if (!e && pending && !checks_pending(f)) /* the last check given up */
+        e = checks_refuse(c) ? fetch_disputed(c) : fetch_finish(c, p);
     return e;
 }
 

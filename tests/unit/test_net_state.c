@@ -774,15 +774,15 @@ static void copy_checker(tnet *t, int n, int from)
 }
 
 /* b, connected to checkers first (which cannot serve: b's transfers with them fail at once), then
- * to the server a: a's state is checked by them. */
-static void connect_checkers_then(tnet *t, int b, const int *checkers, int n, int server)
+ * to the server a: a's state is checked by them.  Returns the connection with the server. */
+static int connect_checkers_then(tnet *t, int b, const int *checkers, int n, int server)
 {
     t->n[b].ch.refuse_old = true;
     for (int i = 0; i < n; i++) {
         tn_connect(t, b, checkers[i]);
         assert_true(tn_ready(t, b, checkers[i]));
     }
-    tn_connect(t, b, server);
+    return tn_connect(t, b, server);
 }
 
 static void test_checks_confirm(void **state)
@@ -874,7 +874,7 @@ static void test_checks_wait_for_checker(void **state)
     copy_checker(t, c, a);
     t->n[c].ch.st_cursor = (slot_t){30, 0}; /* c's state is behind a's cursor */
     int checkers[] = {c};
-    connect_checkers_then(t, b, checkers, 1, a);
+    int ci = connect_checkers_then(t, b, checkers, 1, a);
     fchain *bc = &t->n[b].ch;
     assert_int_equal(bc->nimp, 200);       /* everything came … */
     assert_int_equal(bc->imp_finishes, 0); /* … but the check is not done */
@@ -887,6 +887,10 @@ static void test_checks_wait_for_checker(void **state)
     tn_tick(t);
     assert_int_equal(t->sent[b][c][NET_MSG_STATE_CHECK], 2);
     assert_int_equal(bc->imp_finishes, 0);
+    tn_close(t, ci); /* the server leaves: not needed any more */
+    tn_tick(t);
+    assert_true(stats(t, b).state_fetching);
+    assert_int_equal(bc->imp_aborts, 0);
     t->n[c].ch.st_cursor = t->n[a].ch.st_cursor; /* c finalizes the cursor */
     t->now += NET_STATE_CHECK_RETRY_MS;
     tn_tick(t);
