@@ -1708,6 +1708,9 @@ static void state_metrics(wr_t *out, const net_stats *ns)
         {"weft_state_transfers_disputed_total",
          "final states dropped: more peers contradicted than confirmed, or too few confirmed",
          offsetof(net_stats, state_disputed)},
+        {"weft_state_checks_answered_total",
+         "peers' fingerprint checks answered with this node's fingerprint",
+         offsetof(net_stats, state_checks_answered)},
     };
     for (size_t i = 0; i < WEFT_ARRAY_LEN(counters); i++) {
         uint64_t v;

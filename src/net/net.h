@@ -351,6 +351,7 @@ typedef struct net_stats {
     /* fingerprint checks of a transfer by other peers: answers that confirm it, contradict it;
        transfers dropped because more peers contradicted than confirmed, or too few confirmed */
     uint64_t state_confirmed, state_contradicted, state_disputed;
+    uint64_t state_checks_answered; /* other peers' checks answered with a fingerprint */
     /* the transfer under way (0 without one): records and bytes received, roots received and
      * announced */
     uint64_t state_cur_records, state_cur_bytes, state_cur_roots, state_cur_roots_total;

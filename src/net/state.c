@@ -92,6 +92,8 @@ weft_err net_on_state_check(net_core *c, net_peer *p, const net_msg *m)
         if (e || status > NET_CHECK_NOT_KEPT)
             status = NET_CHECK_NOT_KEPT; /* cannot tell: not an answer either way */
     }
+    if (status == NET_CHECK_KNOWN)
+        c->st.state_checks_answered++;
     wr_t w;
     wr_init(&w);
     net_enc_state_checked(&w, slot, status, fp);

@@ -803,6 +803,7 @@ static void test_checks_confirm(void **state)
     check_same_final(t, a, b);
     assert_int_equal(t->sent[b][c][NET_MSG_STATE_CHECK], 1);
     assert_int_equal(t->sent[c][b][NET_MSG_STATE_CHECKED], 1);
+    assert_int_equal(stats(t, c).state_checks_answered, 1);
     assert_int_equal(t->sent[b][a][NET_MSG_STATE_CHECK], 0); /* not the server itself */
     net_stats s = stats(t, b);
     assert_int_equal(s.state_confirmed, 1);
