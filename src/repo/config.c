@@ -272,6 +272,7 @@ enum cfg_key {
     K_P2P_BAN_SECONDS,
     K_P2P_FETCH_STATE,
     K_P2P_STATE_PEERS,
+    K_P2P_STATE_CONFIRM,
     K_NODE_RETENTION,
     K_NODE_LOG,
     K_NODE_MAP_MB,
@@ -314,6 +315,10 @@ static const struct {
                            "from; empty: any peer\n# (the state is checked against the fingerprint "
                            "its server announces, which only a trusted\n# server makes "
                            "meaningful)."},
+    [K_P2P_STATE_CONFIRM] = {"p2p", "state_confirmations",
+                             "Peers other than its server that must confirm a fetched final "
+                             "state's fingerprint at its\n# slot (0: none needed; a state that "
+                             "more peers contradict than confirm is never adopted)."},
     [K_NODE_RETENTION] = {"node", "block_retention",
                           "Final blocks kept in the store: \"all\", or a number N >= 1 of "
                           "periods (older final blocks are pruned)."},
@@ -387,6 +392,11 @@ static weft_err set_by_index(repo_config_t *c, int k, const char *v, char *err, 
         e = set_u64(&x, v, 0, UINT64_MAX, err, errcap);
         if (e == WEFT_OK)
             c->p2p_fetch_state_after = x;
+        return e;
+    case K_P2P_STATE_CONFIRM:
+        e = set_u64(&x, v, 0, REPO_MAX_STATE_CONFIRMATIONS, err, errcap);
+        if (e == WEFT_OK)
+            c->p2p_state_confirmations = (uint32_t)x;
         return e;
     case K_NODE_RETENTION:
         if (strcmp(v, "all") == 0) {
@@ -611,6 +621,9 @@ static void value_text(const repo_config_t *c, int k, wr_t *w)
     case K_P2P_FETCH_STATE:
         snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)c->p2p_fetch_state_after);
         break;
+    case K_P2P_STATE_CONFIRM:
+        snprintf(tmp, sizeof tmp, "%u", c->p2p_state_confirmations);
+        break;
     case K_NODE_RETENTION:
         if (c->block_retention == REPO_RETAIN_ALL)
             s = "all";
@@ -728,6 +741,7 @@ bool repo_config_eq(const repo_config_t *a, const repo_config_t *b)
     return a->max_peers == b->max_peers && a->p2p_outbound == b->p2p_outbound &&
            a->p2p_max_per_ip == b->p2p_max_per_ip && a->p2p_ban_seconds == b->p2p_ban_seconds &&
            a->p2p_fetch_state_after == b->p2p_fetch_state_after &&
+           a->p2p_state_confirmations == b->p2p_state_confirmations &&
            a->block_retention == b->block_retention && a->store_map_mb == b->store_map_mb &&
            a->store_no_sync == b->store_no_sync &&
            a->pool_max_ops_per_thread == b->pool_max_ops_per_thread;

@@ -19,6 +19,7 @@
  *             max_peers = 32            outbound = 8     max_per_ip = 4
  *             ban_seconds = 3600         fetch_state_after_periods = 0
  *             state_peers = (comma-separated node id list, empty: any peer)
+ *             state_confirmations = 0 (0 .. REPO_MAX_STATE_CONFIRMATIONS)
  *   [node]    block_retention = all | N (periods of final blocks kept)    log = info
  *             store_map_mb = 64          store_no_sync = false
  *             pool_max_ops_per_thread = 2048
@@ -46,6 +47,7 @@
 #define REPO_ADDR_MAX 128 /* "host:port" with NUL */
 #define REPO_MAX_BOOTSTRAP 64
 #define REPO_MAX_STATE_PEERS 16 /* = NET_STATE_PEERS_MAX */
+#define REPO_MAX_STATE_CONFIRMATIONS 16
 #define REPO_MAX_STAKING_KEYS 256
 #define REPO_RETAIN_ALL UINT64_MAX
 
@@ -77,7 +79,8 @@ typedef struct repo_config {
     uint64_t p2p_fetch_state_after; /* > 0: fetch a peer's final state when that far behind */
     pubkey_t state_peers[REPO_MAX_STATE_PEERS]; /* the final state only from these (none: any) */
     size_t state_peer_count;
-    uint64_t block_retention; /* periods of final blocks kept; REPO_RETAIN_ALL */
+    uint32_t p2p_state_confirmations; /* peers that must confirm a fetched state's fingerprint */
+    uint64_t block_retention;         /* periods of final blocks kept; REPO_RETAIN_ALL */
     char log_level[16];
     uint64_t store_map_mb;
     bool store_no_sync;

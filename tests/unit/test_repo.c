@@ -176,6 +176,14 @@ static void test_config_values(void **state)
     assert_memory_equal(c.state_peers[1].b, pk[1].b, 32);
     assert_int_equal(repo_config_set(&c, "p2p.state_peers", " ", err, sizeof err), WEFT_OK);
     assert_int_equal(c.state_peer_count, 0);
+    assert_int_equal(c.p2p_state_confirmations, 0); /* the default */
+    assert_int_equal(repo_config_set(&c, "p2p.state_confirmations", "3", err, sizeof err), WEFT_OK);
+    assert_int_equal(c.p2p_state_confirmations, 3);
+    assert_int_equal(repo_config_set(&c, "p2p.state_confirmations", "16", err, sizeof err),
+                     WEFT_OK);
+    assert_int_equal(c.p2p_state_confirmations, REPO_MAX_STATE_CONFIRMATIONS);
+    assert_int_equal(repo_config_set(&c, "p2p.state_confirmations", "0", err, sizeof err), WEFT_OK);
+    assert_int_equal(c.p2p_state_confirmations, 0);
     assert_int_equal(repo_config_set(&c, "node.block_retention", "100", err, sizeof err), WEFT_OK);
     assert_int_equal(c.block_retention, 100);
     assert_int_equal(repo_config_set(&c, "node.block_retention", "all", err, sizeof err), WEFT_OK);
@@ -210,6 +218,11 @@ static void test_config_values(void **state)
     expect_set_fail("p2p.max_peers", "-1", "not a number");
     expect_set_fail("p2p.max_per_ip", "0", "1..4294967295");
     expect_set_fail("p2p.ban_seconds", "18446744073709552", "not a number");
+    expect_set_fail("p2p.state_confirmations", "17", "0..16");
+    expect_set_fail("p2p.state_confirmations", "4294967299", "0..16");
+    expect_set_fail("p2p.state_confirmations", "-1", "not a number");
+    expect_set_fail("p2p.state_confirmations", "two", "not a number");
+    expect_set_fail("p2p.state_confirmations", "", "not a number");
     expect_set_fail("node.block_retention", "0", "neither");
     expect_set_fail("node.block_retention", "some", "neither");
     expect_set_fail("node.log", "verbose", "not a log level");
@@ -324,6 +337,7 @@ static void test_config_ini(void **state)
     assert_int_equal(repo_config_set(&c, "p2p.fetch_state_after_periods", "40", err, sizeof err),
                      WEFT_OK);
     assert_int_equal(c.p2p_fetch_state_after, 40);
+    assert_int_equal(repo_config_set(&c, "p2p.state_confirmations", "2", err, sizeof err), WEFT_OK);
     pubkey_t sp = test_pubkey(0x2a);
     char spid[MODEL_STR_MAX], spline[MODEL_STR_MAX + 32];
     node_id_to_str(spid, &sp);
@@ -340,6 +354,9 @@ static void test_config_ini(void **state)
     assert_non_null(strstr(out, "bootstrap = a:1,[::1]:2\n"));
     snprintf(spline, sizeof spline, "\nstate_peers = %s\n", spid);
     assert_non_null(strstr(out, spline));
+    assert_non_null(strstr(out, "\n# default: 0\nstate_confirmations = 2\n"));
+    back.p2p_state_confirmations = 1; /* the field takes part in the comparison */
+    assert_false(repo_config_eq(&back, &c));
     free(out);
 }
 
