@@ -36,7 +36,7 @@ static int usage(FILE *f)
             "  weftd run --repo DIR [--SECTION.KEY VALUE]...\n"
             "settings (docs/repo.md): --api.public --api.private --api.metrics --p2p.listen\n"
             "  --p2p.bootstrap --p2p.max_peers --p2p.outbound --p2p.max_per_ip --p2p.ban_seconds\n"
-            "  --p2p.fetch_state_after_periods --p2p.state_peers\n"
+            "  --p2p.fetch_state_after_periods --p2p.state_peers --p2p.state_confirmations\n"
             "  --node.block_retention --node.log\n"
             "  --node.store_map_mb --node.store_no_sync --node.pool_max_ops_per_thread\n");
     return f == stdout ? 0 : 2;
