@@ -11,7 +11,10 @@ blocks after its genesis, so it fetches a peer's final state in parts with the r
 (docs/protocol.md "State transfer"), checks it against the announced fingerprint, restarts its
 node in the same process to adopt it, syncs the blocks after it and follows.  Checks:
   1. its log shows the import and the adoption, and its process (pid) is the same; its
-     `p2p.state_peers` names node 3, and only node 3 served parts of the state;
+     `p2p.state_peers` names nodes 2 and 3, and only one of them served parts of the state; its
+     `p2p.state_confirmations` is 1, so the other one must have confirmed the state's fingerprint
+     at its cursor (STATE_CHECK, docs/protocol.md "Trust") for the state to be adopted: it
+     answered a check with its fingerprint, and nodes 0 and 1 were asked nothing;
   2. it catches up: its final period reaches the others' and its final block of every slot of the
      latest final periods (all after the imported cursor) equals theirs, and it received the
      blocks after the cursor from its peers;
@@ -74,9 +77,10 @@ def main(run):
         return
 
     repo = os.path.join(run.dir, "late")
-    server = nodes[-1]  # the only peer its p2p.state_peers names
+    named = nodes[2:]  # the peers its p2p.state_peers names: one serves, the other confirms
     if not run.init_node(repo, dev["genesis"], [n["p2p"] for n in nodes],
-                         extra=["--p2p.state_peers", server["node_id"]]):
+                         extra=["--p2p.state_peers", ",".join(n["node_id"] for n in named),
+                                "--p2p.state_confirmations", "1"]):
         return
     proc = run.start_node(repo)
     late = run.node_of_repo(repo)
@@ -100,10 +104,15 @@ def main(run):
              f"({m.group(3) if m else '?'} records, {m.group(4) if m else '?'} roots)")
     run.check(cursor >= target - 4,
               f"the imported cursor {cursor} is recent (others final at {target})")
-    served = [netlib.metrics(run.node_of_repo(n["repo"])).get("weft_state_parts_served_total", 0)
-              for n in nodes]
-    run.check(served[-1] > 0 and not any(served[:-1]),
-              f"only the node named in p2p.state_peers served the state (parts: {served})")
+    ms = [netlib.metrics(run.node_of_repo(n["repo"])) for n in nodes]
+    served = [m.get("weft_state_parts_served_total", 0) for m in ms]
+    checked = [m.get("weft_state_checks_answered_total", 0) for m in ms]
+    run.note(f"parts served by nodes 0-3: {served}; checks answered: {checked}")
+    run.check(not any(served[:2]) and (served[2] > 0) != (served[3] > 0),
+              f"one of the nodes named in p2p.state_peers served the state (parts: {served})")
+    run.check(not any(checked[:2]) and
+              all(checked[i] > 0 for i in (2, 3) if served[i] == 0),
+              f"the other named node confirmed its fingerprint (checks answered: {checked})")
     run.check(proc.poll() is None, "the late node's process still runs after the restart")
     late = run.node_of_repo(repo)
     run.check(late and late["pid"] == proc.pid, f"the same process serves the API ({late})")
