@@ -477,6 +477,9 @@ static void state_stats_add(net_stats *to, const net_core *core)
     to->state_parts_out += s.state_parts_out;
     to->state_transfers += s.state_transfers;
     to->state_failures += s.state_failures;
+    to->state_confirmed += s.state_confirmed;
+    to->state_contradicted += s.state_contradicted;
+    to->state_disputed += s.state_disputed;
 }
 
 /* A crash: the process's actors stop where they are (the simulator only does this between steps,
@@ -1387,6 +1390,12 @@ int sim_run(const sim_opts *o)
     for (int i = 0; i < w->n; i++)
         if (w->nodes[i].up)
             state_stats_add(&st, w->nodes[i].core);
+    /* every node is honest about its final state: their fingerprints at a slot agree */
+    if (!w->failed && (st.state_contradicted || st.state_disputed))
+        failf(w,
+              "a fetched final state was contradicted by another node's fingerprint "
+              "(%" PRIu64 " contradictions, %" PRIu64 " states dropped)",
+              st.state_contradicted, st.state_disputed);
     size_t nfinal = 0;
     for (size_t i = 0; i < w->gfin.n; i++)
         nfinal += w->gfin.v[i].has;
@@ -1407,14 +1416,15 @@ int sim_run(const sim_opts *o)
                ", to the byzantine node %" PRIu64 ") second_blocks=%" PRIu64 " (taken %" PRIu64
                ") frames=%" PRIu64 " bytes=%" PRIu64 " connections=%" PRIu64 " breaks=%" PRIu64
                " closes=%" PRIu64 " bans=%" PRIu64 " adoptions=%d state_transfers=%" PRIu64
-               " (failed %" PRIu64 ") state_records=%" PRIu64 " state_parts_served=%" PRIu64 "\n",
+               " (failed %" PRIu64 ") state_records=%" PRIu64 " state_parts_served=%" PRIu64
+               " state_checks_confirmed=%" PRIu64 "\n",
                w->pl.name, o->seed, w->n, w->pl.periods, virt, real, min_final, nfinal,
                w->nops - w->ops_exempt, w->ops_submitted, w->ops_exempt, w->ops_refused,
                w->ops_submitted - w->ops_refused - w->nops, w->doubles_made, w->doubles_taken,
                ns.frames, ns.bytes, ns.connections,
                ns.breaks_drop + ns.breaks_dup + ns.breaks_stall + ns.resets_crash, w->closes,
                w->bans, w->adoptions, st.state_transfers, st.state_failures, st.state_records_in,
-               st.state_parts_out);
+               st.state_parts_out, st.state_confirmed);
     }
     fflush(stdout);
     teardown(w);
