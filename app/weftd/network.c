@@ -36,6 +36,8 @@ weft_err weftd_network_new(netd **out, const repo_t *repo, char *err, size_t err
         cfg->state_peer_count < NET_STATE_PEERS_MAX ? cfg->state_peer_count : NET_STATE_PEERS_MAX;
     memcpy(o.core.state_peers, cfg->state_peers, nsp * sizeof cfg->state_peers[0]);
     o.core.state_peer_count = (uint32_t)nsp;
+    WEFT_STATIC_ASSERT(REPO_MAX_STATE_CONFIRMATIONS == NET_STATE_CHECKERS,
+                       "confirmation limits differ");
     o.core.state_confirmations = cfg->p2p_state_confirmations; /* bounded by repo_config_set */
     const char *boot[REPO_MAX_BOOTSTRAP];
     for (size_t i = 0; i < cfg->bootstrap_count && i < REPO_MAX_BOOTSTRAP; i++)

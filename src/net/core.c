@@ -542,6 +542,7 @@ weft_err net_core_received(net_core *c, net_peer_id peer, const uint8_t *frame, 
             p->win_bytes = 0;
             p->win_msgs = 0;
             p->win_served = 0;
+            p->win_checks = 0;
         }
         p->win_bytes += len;
         p->win_msgs++;
@@ -666,7 +667,7 @@ weft_err net_core_new(net_core **out, const net_config *cfg, const net_chain_vt 
         return WEFT_E_INVAL;
     if (cfg->thread_count == 0 || cfg->thread_count > MODEL_MAX_THREADS || cfg->max_frame == 0 ||
         cfg->max_ops_per_message == 0 || cfg->max_asks_per_peer == 0 || cfg->sync_batch == 0 ||
-        cfg->rate_window_ms == 0)
+        cfg->rate_window_ms == 0 || cfg->state_confirmations > NET_STATE_CHECKERS)
         return WEFT_E_INVAL;
     net_core *c = calloc(1, sizeof *c);
     if (!c)

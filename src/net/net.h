@@ -90,8 +90,8 @@ typedef struct net_config {
     pubkey_t state_peers[NET_STATE_PEERS_MAX];
     uint32_t state_peer_count;
     /* 0: a fetched state is adopted unless other peers contradict its fingerprint (more of them
-       than confirm it); N: and at least N peers other than its server confirm it
-       (p2p.state_confirmations) */
+       than confirm it); N ≤ NET_STATE_CHECKERS: and at least N peers other than its server
+       confirm it (p2p.state_confirmations; net_core_new refuses more) */
     uint32_t state_confirmations;
 } net_config;
 
@@ -134,6 +134,8 @@ typedef enum net_state_status {
     NET_STATE_BUSY = 2,        /* no room for another transfer now: later, or another peer */
     NET_STATE_UNAVAILABLE = 3, /* the peer cannot serve its state (none yet, blocks missing) */
 } net_state_status;
+
+#define NET_STATE_CHECKERS 4 /* peers asked to check a transfer's fingerprint */
 
 /* The answer to a fingerprint check (STATE_CHECKED): a peer's final state at a slot. */
 typedef enum net_check_status {

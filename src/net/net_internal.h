@@ -105,6 +105,7 @@ typedef struct net_peer {
     uint64_t win_start, win_bytes;
     uint32_t win_msgs;
     uint64_t win_served; /* bytes of answers (blocks, operations) sent to it in the window */
+    uint32_t win_checks; /* STATE_CHECKs it sent in the window */
     net_lru known_blocks, known_ops, known_endos; /* what the peer is known to have */
     uint32_t asks;                                /* blocks asked from it and not answered */
     net_hello *hello;                             /* its latest hello (owned), or NULL */
@@ -200,9 +201,11 @@ typedef struct net_op_recent {
 #define NET_STATE_MAX_TOTAL (64ull << 30) /* bytes of records one transfer may bring */
 #define NET_STATE_PART_MAX (4u << 20)     /* records served per part, at most */
 
-#define NET_STATE_CHECKERS 4          /* peers asked to check a transfer's fingerprint … */
-#define NET_STATE_CHECK_RETRY_MS 1000 /* … asked again this much later while not final there … */
-#define NET_STATE_CHECK_TRIES 10      /* … at most this many times */
+#define NET_STATE_CHECK_RETRY_MS 1000 /* a checker not final at the cursor is asked again … */
+#define NET_STATE_CHECK_TRIES 10      /* … at most this many asks in all */
+#define NET_STATE_CHECKS_PER_WINDOW                                                                \
+    32 /* STATE_CHECKs answered per peer and rate window; beyond:                                  \
+          a fault (an honest peer sends a few at most) */
 
 enum { NET_ROOT_NEED = 0, NET_ROOT_ASKED = 1, NET_ROOT_GOT = 2 };
 /* A peer asked for its fingerprint at the transfer's cursor (STATE_CHECK). */
@@ -224,9 +227,10 @@ typedef struct net_state_root {
 /* A transfer of a peer's final state (the fetching side). */
 typedef struct net_state_fetch {
     bool active;
-    net_peer_id peer; /* 0: lost, another is chosen at the next tick */
-    bool began;       /* the first part came: cursor, fingerprint and roots are known */
-    bool ask_pending; /* a STATE_ASK is out */
+    net_peer_id peer;  /* 0: lost, another is chosen at the next tick */
+    net_sender server; /* the serving peer's identity: banned for a fault found after it left */
+    bool began;        /* the first part came: cursor, fingerprint and roots are known */
+    bool ask_pending;  /* a STATE_ASK is out */
     uint64_t asked_at;
     slot_t cursor;
     uint8_t fp[NET_STATE_FP_LEN];

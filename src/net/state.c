@@ -82,6 +82,11 @@ weft_err net_on_state_ask(net_core *c, net_peer *p, const net_msg *m)
 /* A peer checks a transfer it fetches from another: our fingerprint at that final slot. */
 weft_err net_on_state_check(net_core *c, net_peer *p, const net_msg *m)
 {
+    /* each answer is a call into the chain: bounded per peer before it is made */
+    if (!p->whitelisted && ++p->win_checks > NET_STATE_CHECKS_PER_WINDOW) {
+        net_peer_fault(c, p, WEFT_E_NET_LIMIT);
+        return WEFT_OK;
+    }
     slot_t slot = m->u.state_check;
     uint8_t fp[NET_STATE_FP_LEN], status = NET_CHECK_NOT_KEPT;
     memset(fp, 0, sizeof fp);
@@ -206,6 +211,10 @@ static weft_err fetch_start(net_core *c, net_peer *p, bool keep_round)
     net_state_fetch *f = &c->stf;
     f->active = true;
     f->peer = p->id;
+    f->server.peer = p->id;
+    f->server.node_id = p->node_id;
+    f->server.has_node_id = p->has_node_id;
+    memcpy(f->server.ip, p->ip, sizeof f->server.ip);
     if (!tried(f, p) && f->ntried < NET_STATE_TRIED)
         f->tried[f->ntried++] = p->node_id;
     c->st.state_fetching = true;
@@ -279,19 +288,39 @@ static weft_err send_check(net_core *c, net_peer *p, net_state_checker *k)
     return net_send(c, p, &w);
 }
 
-/* At the first part: asks up to NET_STATE_CHECKERS other peers that may serve the state (those
- * whose hello is final at the cursor first) for their fingerprint at the cursor. */
+/* Whether peer q may check the transfer from server: another READY peer that may serve the state,
+ * on an IP of its own (neither the server's nor another checker's; loopback excepted, as for
+ * bans), so that one host cannot answer for several. */
+static bool may_check(net_core *c, const net_peer *q, const net_peer *server)
+{
+    const net_state_fetch *f = &c->stf;
+    if (q == server || !net_peer_live(q) || !may_serve(c, q))
+        return false;
+    if (net_ip_is_loopback(q->ip))
+        return true;
+    if (server && strcmp(q->ip, server->ip) == 0)
+        return false;
+    for (uint32_t i = 0; i < f->nchecks; i++) {
+        const net_peer *k = net_peer_find(c, f->checks[i].peer);
+        if (k && strcmp(k->ip, q->ip) == 0)
+            return false;
+    }
+    return true;
+}
+
+/* At the first part: asks up to NET_STATE_CHECKERS other peers for their fingerprint at the
+ * cursor — peers we dialed first (an inbound peer chose us), and among them those whose hello
+ * says the cursor's slot is final there. */
 static weft_err checks_start(net_core *c, const net_peer *server)
 {
     net_state_fetch *f = &c->stf;
-    for (int pass = 0; pass < 2; pass++)
+    for (int pass = 0; pass < 4; pass++)
         for (size_t i = 0; i < c->npeers && f->nchecks < NET_STATE_CHECKERS; i++) {
             net_peer *q = c->peers[i];
-            if (q == server || !net_peer_live(q) || !may_serve(c, q))
-                continue;
-            bool final_there = q->hello && max_period(q->hello->final_periods,
-                                                      c->cfg.thread_count) >= f->cursor.period;
-            if (final_there != (pass == 0))
+            bool final_there =
+                q->hello && q->hello->final_periods[f->cursor.thread] >= f->cursor.period;
+            if (q->outbound != (pass < 2) || final_there != (pass % 2 == 0) ||
+                !may_check(c, q, server))
                 continue;
             net_state_checker *k = &f->checks[f->nchecks++];
             memset(k, 0, sizeof *k);
@@ -312,15 +341,15 @@ static uint32_t checks_pending(const net_state_fetch *f)
     return n;
 }
 
-/* Whether the checks rule the state out: more peers contradict it than confirm it (or can still
- * confirm it, while waiting), or (all answered) fewer than state_confirmations confirm it. */
+/* Whether the checks rule the state out, as soon as the checks still waiting cannot change it:
+ * more peers contradict it than confirm it, or fewer than state_confirmations confirm it. */
 static bool checks_refuse(const net_core *c)
 {
     const net_state_fetch *f = &c->stf;
     uint32_t pending = checks_pending(f);
     if (f->contradicted && f->confirmed + pending <= f->contradicted)
         return true;
-    return pending == 0 && f->confirmed < c->cfg.state_confirmations;
+    return f->confirmed + pending < c->cfg.state_confirmations;
 }
 
 /* The state is ruled out by the checks: dropped, and the transfer goes on with another peer.  No
@@ -356,7 +385,10 @@ static weft_err fetch_finish(net_core *c, net_peer *p)
         return oom(c);
     if (e) {
         f->began = false; /* the chain dropped the import */
-        return p ? fetch_fault(c, p, e) : fetch_switch(c);
+        if (p)
+            return fetch_fault(c, p, e);
+        net_ban_sender(c, &f->server, e, c->now); /* it left while the checks were waiting */
+        return fetch_switch(c);
     }
     f->began = false;
     c->st.state_transfers++;
@@ -531,6 +563,8 @@ weft_err net_on_state_part(net_core *c, net_peer *p, net_msg *m)
         e = checks_start(c, p);
         if (e)
             return e;
+        if (checks_refuse(c)) /* too few peers to confirm it: not worth fetching */
+            return fetch_disputed(c);
     } else if (slot_cmp(q->cursor, f->cursor) != 0 ||
                memcmp(q->fingerprint, f->fp, NET_STATE_FP_LEN) != 0 || q->nroots) {
         return fetch_fault(c, p, WEFT_E_NET_MESSAGE); /* another state within a transfer */

@@ -317,8 +317,8 @@ static const struct {
                            "meaningful)."},
     [K_P2P_STATE_CONFIRM] = {"p2p", "state_confirmations",
                              "Peers other than its server that must confirm a fetched final "
-                             "state's fingerprint at its\n# slot (0: none needed; a state that "
-                             "more peers contradict than confirm is never adopted)."},
+                             "state's fingerprint at its\n# slot, 0..4 (0: none needed; a state a "
+                             "peer contradicts is adopted only when more peers confirm it)."},
     [K_NODE_RETENTION] = {"node", "block_retention",
                           "Final blocks kept in the store: \"all\", or a number N >= 1 of "
                           "periods (older final blocks are pruned)."},

@@ -785,6 +785,50 @@ static int connect_checkers_then(tnet *t, int b, const int *checkers, int n, int
     return tn_connect(t, b, server);
 }
 
+/* The serving side: a check answered with the fingerprint at the state's cursor, "ahead" after
+ * it, "not kept" before it; more than NET_STATE_CHECKS_PER_WINDOW in a window is a fault. */
+static void test_checks_served(void **state)
+{
+    (void)state;
+    tnet *t = net_new();
+    int a = tn_add(t, "10.0.0.1", 1001, NULL, NULL, NULL, 0);
+    produce_chain(t, a, 40);
+    make_server(t, a, 50);
+    int r = tn_add_raw(t, "10.0.0.9");
+    int ci = tn_connect(t, r, a);
+    raw_handshake(t, ci, r, a);
+    uint8_t fp[NET_STATE_FP_LEN];
+    fc_state_fp(t->n[a].ch.st, t->n[a].ch.nst, fp);
+    const slot_t slots[3] = {{30, TN_T - 1}, {31, 0}, {30, 0}};
+    const uint8_t want[3] = {NET_CHECK_KNOWN, NET_CHECK_AHEAD, NET_CHECK_NOT_KEPT};
+    t->now += 2000; /* a new rate window */
+    tn_tick(t);
+    for (int i = 0; i < NET_STATE_CHECKS_PER_WINDOW; i++) {
+        wr_t w;
+        wr_init(&w);
+        net_enc_state_check(&w, slots[i % 3]);
+        raw_send(t, ci, r, &w);
+        net_msg m;
+        raw_expect(t, r, NET_MSG_STATE_CHECKED, &m);
+        assert_int_equal(slot_cmp(m.u.state_checked.slot, slots[i % 3]), 0);
+        assert_int_equal(m.u.state_checked.status, want[i % 3]);
+        if (want[i % 3] == NET_CHECK_KNOWN)
+            assert_memory_equal(m.u.state_checked.fingerprint, fp, sizeof fp);
+    }
+    assert_true(tn_ready(t, a, r));
+    assert_int_equal(stats(t, a).state_checks_answered, (NET_STATE_CHECKS_PER_WINDOW + 2) / 3);
+    size_t asked = t->n[a].ch.checks;
+    wr_t w;
+    wr_init(&w);
+    net_enc_state_check(&w, slots[0]);
+    raw_send(t, ci, r, &w);
+    assert_false(tn_ready(t, a, r)); /* one too many: closed and banned, the chain not asked */
+    assert_int_equal(t->n[a].last_close_reason, WEFT_E_NET_LIMIT);
+    assert_true(t->n[a].last_close_banned);
+    assert_int_equal(t->n[a].ch.checks, asked);
+    net_del(t);
+}
+
 static void test_checks_confirm(void **state)
 {
     (void)state;
@@ -920,7 +964,9 @@ static void test_checks_unanswered(void **state)
     connect_checkers_then(t, b, checkers, 1, a);
     fchain *bc = &t->n[b].ch;
     assert_int_equal(bc->imp_finishes, 0);
-    t->now += 9999;
+    net_config dc;
+    net_config_default(&dc);
+    t->now += dc.ask_timeout_ms - 1;
     tn_tick(t);
     assert_int_equal(bc->imp_finishes, 0);
     t->now += 1;
@@ -931,6 +977,122 @@ static void test_checks_unanswered(void **state)
     assert_int_equal(s.state_confirmed + s.state_contradicted + s.state_disputed, 0);
     assert_int_equal(s.bans_total, 0);
     assert_true(tn_ready(t, b, c));
+    net_del(t);
+}
+
+/* Checks that end without an answer either way: a checker that leaves, one whose cursor never
+ * reaches ours (asked NET_STATE_CHECK_TRIES times), one that no longer keeps the slot.  The state
+ * is adopted once none is waiting; with state_confirmations = 1 it would not be. */
+static void test_checks_no_answer(void **state)
+{
+    (void)state;
+    tnet *t = net_new();
+    int a = tn_add(t, "10.0.0.1", 1001, NULL, NULL, NULL, 0);
+    int b = tn_add(t, "10.0.0.2", 1002, small_parts, NULL, NULL, 0);
+    int c = tn_add(t, "10.0.0.3", 1003, NULL, NULL, NULL, 0);
+    int d = tn_add(t, "10.0.0.4", 1004, NULL, NULL, NULL, 0);
+    int e = tn_add(t, "10.0.0.5", 1005, NULL, NULL, NULL, 0);
+    produce_chain(t, a, 40);
+    make_server(t, a, 200);
+    copy_checker(t, c, a);
+    copy_checker(t, d, a);
+    copy_checker(t, e, a);
+    t->n[c].ch.st_cursor = (slot_t){30, 0}; /* behind: "ahead" */
+    t->n[d].ch.st_cursor = (slot_t){30, 0}; /* behind, and it will leave */
+    t->n[e].ch.st_cursor = (slot_t){31, 0}; /* past it: "not kept" */
+    t->n[b].ch.refuse_old = true;
+    tn_connect(t, b, c);
+    int cd = tn_connect(t, b, d);
+    tn_connect(t, b, e);
+    tn_connect(t, b, a);
+    fchain *bc = &t->n[b].ch;
+    assert_int_equal(bc->nimp, 200);
+    assert_int_equal(bc->imp_finishes, 0);
+    assert_int_equal(t->sent[e][b][NET_MSG_STATE_CHECKED], 1);
+    tn_close(t, cd); /* d leaves */
+    for (int k = 1; k < NET_STATE_CHECK_TRIES; k++) {
+        assert_int_equal(bc->imp_finishes, 0);
+        t->now += NET_STATE_CHECK_RETRY_MS;
+        tn_tick(t);
+    }
+    assert_int_equal(t->sent[b][c][NET_MSG_STATE_CHECK], NET_STATE_CHECK_TRIES);
+    assert_int_equal(t->sent[b][e][NET_MSG_STATE_CHECK], 1);
+    assert_int_equal(bc->imp_finishes, 1); /* the last "ahead" ends the wait */
+    t->now += 10 * NET_STATE_CHECK_RETRY_MS;
+    tn_tick(t);
+    assert_int_equal(t->sent[b][c][NET_MSG_STATE_CHECK], NET_STATE_CHECK_TRIES);
+    net_stats s = stats(t, b);
+    assert_int_equal(s.state_confirmed + s.state_contradicted + s.state_disputed, 0);
+    assert_int_equal(s.state_transfers, 1);
+    net_del(t);
+}
+
+/* A server that leaves while the checks are waiting, and whose records then do not give the
+ * fingerprint it announced, is banned all the same. */
+static void test_checks_server_left_banned(void **state)
+{
+    (void)state;
+    tnet *t = net_new();
+    int a = tn_add(t, "10.0.0.1", 1001, NULL, NULL, NULL, 0);
+    int b = tn_add(t, "10.0.0.2", 1002, small_parts, NULL, NULL, 0);
+    int c = tn_add(t, "10.0.0.3", 1003, NULL, NULL, NULL, 0);
+    produce_chain(t, a, 40);
+    make_server(t, a, 200);
+    copy_checker(t, c, a);
+    t->n[c].ch.st_cursor = (slot_t){30, 0}; /* c's state is behind a's cursor */
+    t->n[a].ch.st_corrupt = 120;            /* a record differs from what the fingerprint says */
+    int checkers[] = {c};
+    int ci = connect_checkers_then(t, b, checkers, 1, a);
+    fchain *bc = &t->n[b].ch;
+    assert_int_equal(bc->nimp, 200);
+    tn_close(t, ci);
+    t->n[c].ch.st_cursor = t->n[a].ch.st_cursor;
+    t->now += NET_STATE_CHECK_RETRY_MS;
+    tn_tick(t);
+    net_stats s = stats(t, b);
+    assert_int_equal(s.state_confirmed, 1); /* the fingerprint is the network's … */
+    assert_int_equal(bc->imp_finishes, 0);  /* … the records are not: the chain dropped them */
+    assert_false(bc->imp_on);
+    assert_int_equal(s.bans_total, 1);
+    tn_connect(t, b, a); /* banned: refused */
+    assert_false(tn_ready(t, b, a));
+    net_del(t);
+}
+
+/* Which peers check: up to NET_STATE_CHECKERS, peers we dialed before those that dialed us, never
+ * one on the server's IP. */
+static void test_checks_chosen(void **state)
+{
+    (void)state;
+    tnet *t = net_new();
+    int a = tn_add(t, "10.0.0.1", 1001, NULL, NULL, NULL, 0);
+    int b = tn_add(t, "10.0.0.2", 1002, small_parts, NULL, NULL, 0);
+    int same = tn_add(t, "10.0.0.1", 1009, NULL, NULL, NULL, 0); /* the server's IP */
+    int in = tn_add(t, "10.0.0.8", 1008, NULL, NULL, NULL, 0);   /* it dials b */
+    int out[4];
+    for (int i = 0; i < 4; i++) {
+        char ip[16];
+        snprintf(ip, sizeof ip, "10.0.0.%d", 3 + i);
+        out[i] = tn_add(t, ip, (uint16_t)(1003 + i), NULL, NULL, NULL, 0);
+    }
+    produce_chain(t, a, 40);
+    make_server(t, a, 200);
+    copy_checker(t, same, a);
+    copy_checker(t, in, a);
+    for (int i = 0; i < 4; i++)
+        copy_checker(t, out[i], a);
+    t->n[b].ch.refuse_old = true;
+    tn_connect(t, b, same);
+    tn_connect(t, in, b);
+    for (int i = 0; i < 4; i++)
+        tn_connect(t, b, out[i]);
+    tn_connect(t, b, a);
+    assert_int_equal(t->n[b].ch.imp_finishes, 1);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(t->sent[b][out[i]][NET_MSG_STATE_CHECK], 1);
+    assert_int_equal(t->sent[b][in][NET_MSG_STATE_CHECK], 0);
+    assert_int_equal(t->sent[b][same][NET_MSG_STATE_CHECK], 0);
+    assert_int_equal(stats(t, b).state_confirmed, 4);
     net_del(t);
 }
 
@@ -960,6 +1122,7 @@ static void test_checks_required(void **state)
     net_stats s = stats(t, b);
     assert_int_equal(s.state_disputed, 1);
     assert_int_equal(s.state_failures, 1);
+    assert_int_equal(s.state_parts_in, 0); /* dropped at the first part: nobody could confirm */
     assert_int_equal(s.bans_total, 0);
     tn_connect(t, b, c); /* c cannot serve (its hello starts a round), but it confirms a's */
     assert_int_equal(bc->imp_finishes, 1);
@@ -1156,6 +1319,10 @@ int main(void)
         cmocka_unit_test(test_checks_wait_for_checker),
         cmocka_unit_test(test_checks_unanswered),
         cmocka_unit_test(test_checks_required),
+        cmocka_unit_test(test_checks_served),
+        cmocka_unit_test(test_checks_no_answer),
+        cmocka_unit_test(test_checks_server_left_banned),
+        cmocka_unit_test(test_checks_chosen),
         cmocka_unit_test(test_fuzz_corpus),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

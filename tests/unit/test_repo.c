@@ -179,8 +179,7 @@ static void test_config_values(void **state)
     assert_int_equal(c.p2p_state_confirmations, 0); /* the default */
     assert_int_equal(repo_config_set(&c, "p2p.state_confirmations", "3", err, sizeof err), WEFT_OK);
     assert_int_equal(c.p2p_state_confirmations, 3);
-    assert_int_equal(repo_config_set(&c, "p2p.state_confirmations", "16", err, sizeof err),
-                     WEFT_OK);
+    assert_int_equal(repo_config_set(&c, "p2p.state_confirmations", "4", err, sizeof err), WEFT_OK);
     assert_int_equal(c.p2p_state_confirmations, REPO_MAX_STATE_CONFIRMATIONS);
     assert_int_equal(repo_config_set(&c, "p2p.state_confirmations", "0", err, sizeof err), WEFT_OK);
     assert_int_equal(c.p2p_state_confirmations, 0);
@@ -218,8 +217,8 @@ static void test_config_values(void **state)
     expect_set_fail("p2p.max_peers", "-1", "not a number");
     expect_set_fail("p2p.max_per_ip", "0", "1..4294967295");
     expect_set_fail("p2p.ban_seconds", "18446744073709552", "not a number");
-    expect_set_fail("p2p.state_confirmations", "17", "0..16");
-    expect_set_fail("p2p.state_confirmations", "4294967299", "0..16");
+    expect_set_fail("p2p.state_confirmations", "5", "0..4");
+    expect_set_fail("p2p.state_confirmations", "4294967299", "0..4");
     expect_set_fail("p2p.state_confirmations", "-1", "not a number");
     expect_set_fail("p2p.state_confirmations", "two", "not a number");
     expect_set_fail("p2p.state_confirmations", "", "not a number");
