@@ -49,10 +49,15 @@ struct exec_actor {
         uint8_t fp[STATE_FP_LEN];
         uint64_t opened_ms, used_ms;
     } snaps[NODE_STATE_SNAPSHOTS];
-    /* the fingerprints of the last NODE_STATE_FP_KEPT final slots (q_state_fp), since the
-     * process started: each put after its slot's finalization, and at every start for the
-     * cursor the final state opens at */
+    /* the fingerprints of the last NODE_STATE_FP_KEPT final slots (exec_actor_fingerprint),
+     * since the process started: each put after its slot's finalization, and at every start for
+     * the cursor the final state opens at; with the final cursor they were put at.  Written by
+     * execution's thread, read by the network's, under fps_mu: a peer's check never waits for
+     * execution's work */
+    pthread_mutex_t fps_mu;
     fpring fps;
+    bool fps_has_cursor;
+    slot_t fps_cursor;
 };
 
 static void snaps_expire(exec_actor *a, bool all);
@@ -170,7 +175,11 @@ static void fps_put(exec_actor *a, slot_t s)
         return;
     uint8_t fp[STATE_FP_LEN];
     state_final_fingerprint(a->final, fp);
+    pthread_mutex_lock(&a->fps_mu);
     fpring_put(&a->fps, &a->n->params, s, fp);
+    a->fps_has_cursor = true;
+    a->fps_cursor = s;
+    pthread_mutex_unlock(&a->fps_mu);
 }
 
 /* At a start (the first, or a restart of the actor over the same store): the ring allocated once
@@ -179,15 +188,20 @@ static void fps_put(exec_actor *a, slot_t s)
  * the cursor's put. */
 static void fps_start(exec_actor *a)
 {
+    pthread_mutex_lock(&a->fps_mu);
     if (!a->fps.e && fpring_init(&a->fps, NODE_STATE_FP_KEPT) != WEFT_OK)
         log_warn("exec", "no memory for the fingerprints of final slots: none kept", NULL);
     slot_t c;
     uint8_t fp[STATE_FP_LEN];
     state_final_fingerprint(a->final, fp);
-    if (!state_final_cursor(a->final, &c) || !fpring_holds(&a->fps, &a->n->params, c, fp))
+    a->fps_has_cursor = state_final_cursor(a->final, &c);
+    if (!a->fps_has_cursor || !fpring_holds(&a->fps, &a->n->params, c, fp))
         fpring_clear(&a->fps);
-    if (state_final_cursor(a->final, &c))
+    if (a->fps_has_cursor) {
         fpring_put(&a->fps, &a->n->params, c, fp);
+        a->fps_cursor = c;
+    }
+    pthread_mutex_unlock(&a->fps_mu);
 }
 
 /* ---- lifecycle ------------------------------------------------------------------------------- */
@@ -1099,12 +1113,12 @@ static weft_err q_state_part(exec_actor *a, nstpart *q)
     return err;
 }
 
-/* The fingerprint of the final state at a final slot (node_net_state_fingerprint). */
-static void q_state_fp(exec_actor *a, nfpq *q)
+node_fp_status exec_actor_fingerprint(exec_actor *a, slot_t s, uint8_t fp[NODE_STATE_FP_LEN])
 {
-    slot_t c;
-    bool has = state_final_cursor(a->final, &c);
-    q->status = fpring_get(&a->fps, &a->n->params, has, c, q->slot, q->fp);
+    pthread_mutex_lock(&a->fps_mu);
+    node_fp_status st = fpring_get(&a->fps, &a->n->params, a->fps_has_cursor, a->fps_cursor, s, fp);
+    pthread_mutex_unlock(&a->fps_mu);
+    return st;
 }
 
 static weft_err ex_handle(void *ctx, actor_t *self, actor_msg_t *m)
@@ -1176,9 +1190,6 @@ static weft_err ex_handle(void *ctx, actor_t *self, actor_msg_t *m)
     case MSG_EXEC_STATE_PART:
         st = q_state_part(a, m->payload);
         break;
-    case MSG_EXEC_STATE_FP:
-        q_state_fp(a, m->payload);
-        break;
     default:
         st = node_msg_unknown("exec", m);
         break;
@@ -1196,6 +1207,7 @@ weft_err exec_actor_add(node_t *n)
         return WEFT_E_NOMEM;
     a->n = n;
     exec_config_default(&a->cfg);
+    pthread_mutex_init(&a->fps_mu, NULL);
     n->ex = a;
     actor_def d = {
         .name = "execution",
@@ -1218,6 +1230,7 @@ void exec_actor_free(exec_actor *a)
         free(a->fev);
     }
     fpring_free(&a->fps);
+    pthread_mutex_destroy(&a->fps_mu);
     free(a);
 }
 

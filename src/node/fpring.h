@@ -6,7 +6,7 @@
  * as another slot's fingerprint.
  *
  * A ring without room (capacity 0, or its allocation failed) keeps nothing: every final slot is
- * NOT_KEPT.  Not thread-safe (execution's thread). */
+ * NOT_KEPT.  Not thread-safe: execution guards it with a lock of its own (execution.c). */
 #ifndef WEFT_NODE_FPRING_H
 #define WEFT_NODE_FPRING_H
 

@@ -84,7 +84,6 @@ enum {
     MSG_EXEC_FWD_BALANCES,     /* nfwd* (one-way): balances, the payload then forwarded (pool) */
     MSG_EXEC_FWD_OPS_EXECUTED, /* nfwd* (one-way): as MSG_EXEC_OPS_EXECUTED, then forwarded */
     MSG_EXEC_STATE_PART,       /* request nstpart*: a part of the final state for a peer */
-    MSG_EXEC_STATE_FP,         /* request nfpq*: the final state's fingerprint at a final slot */
     /* pool */
     MSG_POOL_ADD_OPS = 200, /* request nopsq*: admission (API senders use DROP) */
     MSG_POOL_ADD_ENDO,      /* endorsement_t* (send DROP) */
@@ -312,13 +311,6 @@ typedef struct nstpart {
     node_state_part *out; /* status, cursor, fingerprint, records */
 } nstpart;
 
-typedef struct nfpq {
-    slot_t slot; /* a peer's: any value */
-    /* out */
-    node_fp_status status;
-    uint8_t fp[NODE_STATE_FP_LEN]; /* when KNOWN */
-} nfpq;
-
 typedef struct nrootq {
     slot_t cursor;
     /* out */
@@ -422,6 +414,9 @@ WEFT_MUST_USE weft_err node_op_creators(signed_op_t *const *ops, size_t n, addre
 void cons_actor_start_ticks(cons_actor *a);
 void fact_actor_start_ticks(fact_actor *a);
 void exec_actor_free(exec_actor *a);
+/* The fingerprint of the final state at final slot s, from any thread (fpring_get over the ring
+ * and the cursor execution last put). */
+node_fp_status exec_actor_fingerprint(exec_actor *a, slot_t s, uint8_t fp[NODE_STATE_FP_LEN]);
 /* The next slot to finalize as execution last published it; false before execution started. */
 bool exec_actor_final_next(exec_actor *a, slot_t *out);
 void pool_actor_free(pool_actor *a);

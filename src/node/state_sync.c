@@ -68,15 +68,8 @@ weft_err node_net_state_part(node_t *n, const node_state_ask *ask, node_state_pa
 weft_err node_net_state_fingerprint(node_t *n, slot_t slot, uint8_t fp[NODE_STATE_FP_LEN],
                                     node_fp_status *status)
 {
-    nfpq q;
-    memset(&q, 0, sizeof q);
-    q.slot = slot;
-    q.status = NODE_FP_NOT_KEPT;
-    weft_err err = node_call(n->a_exec, MSG_EXEC_STATE_FP, &q);
-    *status = err ? NODE_FP_NOT_KEPT : q.status;
-    if (!err && q.status == NODE_FP_KNOWN)
-        memcpy(fp, q.fp, NODE_STATE_FP_LEN);
-    return err;
+    *status = n->ex ? exec_actor_fingerprint(n->ex, slot, fp) : NODE_FP_NOT_KEPT;
+    return WEFT_OK;
 }
 
 /* ---- paths ----------------------------------------------------------------------------------- */
