@@ -288,17 +288,27 @@ static weft_err send_check(net_core *c, net_peer *p, net_state_checker *k)
     return net_send(c, p, &w);
 }
 
-/* Whether peer q may check the transfer from server: another READY peer that may serve the state,
- * on an IP of its own (neither the server's nor another checker's; loopback excepted, as for
- * bans), so that one host cannot answer for several. */
-static bool may_check(net_core *c, const net_peer *q, const net_peer *server)
+static net_state_checker *checker_of(net_state_fetch *f, net_peer_id peer)
 {
-    const net_state_fetch *f = &c->stf;
-    if (q == server || !net_peer_live(q) || !may_serve(c, q))
+    for (uint32_t i = 0; i < f->nchecks; i++)
+        if (f->checks[i].peer == peer)
+            return &f->checks[i];
+    return NULL;
+}
+
+/* Whether peer q may check the transfer: a READY peer other than the server, not a checker yet,
+ * that may serve the state, on an IP of its own (neither the server's nor another checker's;
+ * loopback excepted, as for bans), so that one host cannot answer for several. */
+static bool may_check(net_core *c, const net_peer *q)
+{
+    net_state_fetch *f = &c->stf;
+    if (q->id == f->server.peer || !net_peer_live(q) || !may_serve(c, q) || checker_of(f, q->id) ||
+        (q->has_node_id && f->server.has_node_id &&
+         memcmp(q->node_id.b, f->server.node_id.b, 32) == 0))
         return false;
     if (net_ip_is_loopback(q->ip))
         return true;
-    if (server && strcmp(q->ip, server->ip) == 0)
+    if (strcmp(q->ip, f->server.ip) == 0)
         return false;
     for (uint32_t i = 0; i < f->nchecks; i++) {
         const net_peer *k = net_peer_find(c, f->checks[i].peer);
@@ -308,10 +318,20 @@ static bool may_check(net_core *c, const net_peer *q, const net_peer *server)
     return true;
 }
 
+static weft_err check_add(net_core *c, net_peer *q)
+{
+    net_state_fetch *f = &c->stf;
+    net_state_checker *k = &f->checks[f->nchecks++];
+    memset(k, 0, sizeof *k);
+    k->peer = q->id;
+    return send_check(c, q, k);
+}
+
 /* At the first part: asks up to NET_STATE_CHECKERS other peers for their fingerprint at the
  * cursor — peers we dialed first (an inbound peer chose us), and among them those whose hello
- * says the cursor's slot is final there. */
-static weft_err checks_start(net_core *c, const net_peer *server)
+ * says the cursor's slot is final there.  Peers that become ready later join while there is
+ * room (net_state_on_hello). */
+static weft_err checks_start(net_core *c)
 {
     net_state_fetch *f = &c->stf;
     for (int pass = 0; pass < 4; pass++)
@@ -319,13 +339,9 @@ static weft_err checks_start(net_core *c, const net_peer *server)
             net_peer *q = c->peers[i];
             bool final_there =
                 q->hello && q->hello->final_periods[f->cursor.thread] >= f->cursor.period;
-            if (q->outbound != (pass < 2) || final_there != (pass % 2 == 0) ||
-                !may_check(c, q, server))
+            if (q->outbound != (pass < 2) || final_there != (pass % 2 == 0) || !may_check(c, q))
                 continue;
-            net_state_checker *k = &f->checks[f->nchecks++];
-            memset(k, 0, sizeof *k);
-            k->peer = q->id;
-            weft_err e = send_check(c, q, k);
+            weft_err e = check_add(c, q);
             if (e)
                 return e;
         }
@@ -341,15 +357,16 @@ static uint32_t checks_pending(const net_state_fetch *f)
     return n;
 }
 
-/* Whether the checks rule the state out, as soon as the checks still waiting cannot change it:
- * more peers contradict it than confirm it, or fewer than state_confirmations confirm it. */
-static bool checks_refuse(const net_core *c)
+/* Whether the checks rule the state out: more peers contradict it than confirm it (as soon as the
+ * checks still waiting cannot change that); at the end (everything else here, no check waiting),
+ * also fewer than state_confirmations confirm it. */
+static bool checks_refuse(const net_core *c, bool at_end)
 {
     const net_state_fetch *f = &c->stf;
     uint32_t pending = checks_pending(f);
     if (f->contradicted && f->confirmed + pending <= f->contradicted)
         return true;
-    return f->confirmed + pending < c->cfg.state_confirmations;
+    return at_end && f->confirmed < c->cfg.state_confirmations;
 }
 
 /* The state is ruled out by the checks: dropped, and the transfer goes on with another peer.  No
@@ -377,7 +394,7 @@ static weft_err fetch_finish(net_core *c, net_peer *p)
         fetch_reset(c, false);
         return WEFT_OK;
     }
-    if (checks_refuse(c))
+    if (checks_refuse(c, true))
         return fetch_disputed(c);
     bool adopted = false;
     e = c->vt->state_finish(c->ctx, &adopted);
@@ -421,6 +438,9 @@ weft_err net_state_on_hello(net_core *c, net_peer *p, const net_chain_status *st
         return WEFT_OK;
     if (f->done || f->active) { /* a transfer under way, or one the chain adopts later */
         *taken = true;
+        /* a peer ready after the first part checks it too, while there is room */
+        if (f->active && f->began && f->nchecks < NET_STATE_CHECKERS && may_check(c, p))
+            return check_add(c, p);
         return WEFT_OK;
     }
     bool far;
@@ -560,11 +580,9 @@ weft_err net_on_state_part(net_core *c, net_peer *p, net_msg *m)
         f->began = true;
         f->cursor = q->cursor;
         memcpy(f->fp, q->fingerprint, NET_STATE_FP_LEN);
-        e = checks_start(c, p);
+        e = checks_start(c);
         if (e)
             return e;
-        if (checks_refuse(c)) /* too few peers to confirm it: not worth fetching */
-            return fetch_disputed(c);
     } else if (slot_cmp(q->cursor, f->cursor) != 0 ||
                memcmp(q->fingerprint, f->fp, NET_STATE_FP_LEN) != 0 || q->nroots) {
         return fetch_fault(c, p, WEFT_E_NET_MESSAGE); /* another state within a transfer */
@@ -662,14 +680,6 @@ weft_err net_state_on_not_found(net_core *c, net_peer *p, const block_id_t *id, 
     return WEFT_OK;
 }
 
-static net_state_checker *checker_of(net_state_fetch *f, net_peer_id peer)
-{
-    for (uint32_t i = 0; i < f->nchecks; i++)
-        if (f->checks[i].peer == peer)
-            return &f->checks[i];
-    return NULL;
-}
-
 weft_err net_on_state_checked(net_core *c, net_peer *p, const net_msg *m)
 {
     net_state_fetch *f = &c->stf;
@@ -695,7 +705,7 @@ weft_err net_on_state_checked(net_core *c, net_peer *p, const net_msg *m)
         k->state = NET_CHECKER_DONE; /* no answer either way */
         break;
     }
-    if (checks_refuse(c))
+    if (checks_refuse(c, false))
         return fetch_disputed(c); /* no need to fetch the rest */
     net_peer *server = f->peer ? net_peer_find(c, f->peer) : NULL;
     return fetch_finish(c, server && net_peer_live(server) ? server : NULL);
@@ -759,7 +769,7 @@ weft_err net_state_tick(net_core *c)
     uint32_t pending = checks_pending(f);
     weft_err e = checks_tick(c);
     if (!e && pending && !checks_pending(f)) /* the last check given up */
-        e = checks_refuse(c) ? fetch_disputed(c) : fetch_finish(c, p);
+        e = fetch_finish(c, p);
     return e;
 }
 

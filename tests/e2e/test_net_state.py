@@ -11,10 +11,12 @@ blocks after its genesis, so it fetches a peer's final state in parts with the r
 (docs/protocol.md "State transfer"), checks it against the announced fingerprint, restarts its
 node in the same process to adopt it, syncs the blocks after it and follows.  Checks:
   1. its log shows the import and the adoption, and its process (pid) is the same; its
-     `p2p.state_peers` names nodes 2 and 3, and only one of them served parts of the state; its
-     `p2p.state_confirmations` is 1, so the other one must have confirmed the state's fingerprint
-     at its cursor (STATE_CHECK, docs/protocol.md "Trust") for the state to be adopted: it
-     answered a check with its fingerprint, and nodes 0 and 1 were asked nothing;
+     `p2p.state_peers` names nodes 2 and 3, and only they served parts of the state; its
+     `p2p.state_confirmations` is 1, so the other named node must have confirmed the state's
+     fingerprint at its cursor (STATE_CHECK, docs/protocol.md "Trust") for the state to be
+     adopted: one of them answered a check with its fingerprint, and nodes 0 and 1 were asked
+     nothing.  (Both may have served a first part: a transfer that starts before the other named
+     node is ready has nobody to confirm it, and moves on to that node at once);
   2. it catches up: its final period reaches the others' and its final block of every slot of the
      latest final periods (all after the imported cursor) equals theirs, and it received the
      blocks after the cursor from its peers;
@@ -108,11 +110,10 @@ def main(run):
     served = [m.get("weft_state_parts_served_total", 0) for m in ms]
     checked = [m.get("weft_state_checks_answered_total", 0) for m in ms]
     run.note(f"parts served by nodes 0-3: {served}; checks answered: {checked}")
-    run.check(not any(served[:2]) and (served[2] > 0) != (served[3] > 0),
-              f"one of the nodes named in p2p.state_peers served the state (parts: {served})")
-    run.check(not any(checked[:2]) and
-              all(checked[i] > 0 for i in (2, 3) if served[i] == 0),
-              f"the other named node confirmed its fingerprint (checks answered: {checked})")
+    run.check(not any(served[:2]) and (served[2] > 0 or served[3] > 0),
+              f"only the nodes named in p2p.state_peers served the state (parts: {served})")
+    run.check(not any(checked[:2]) and (checked[2] > 0 or checked[3] > 0),
+              f"a named node confirmed the fingerprint (checks answered: {checked})")
     run.check(proc.poll() is None, "the late node's process still runs after the restart")
     late = run.node_of_repo(repo)
     run.check(late and late["pid"] == proc.pid, f"the same process serves the API ({late})")

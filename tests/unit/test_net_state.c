@@ -773,6 +773,26 @@ static void copy_checker(tnet *t, int n, int from)
     t->n[n].ch.st_serve = false;
 }
 
+/* The usual checks setup: a serves a state of 200 records (final at (30, T-1)), b (configured by
+ * bcfg) will fetch it, c holds a copy of a's blocks and state and only checks. */
+typedef struct trio {
+    tnet *t;
+    int a, b, c;
+} trio;
+
+static trio trio_new(void (*bcfg)(net_config *c, void *ctx))
+{
+    trio x;
+    x.t = net_new();
+    x.a = tn_add(x.t, "10.0.0.1", 1001, NULL, NULL, NULL, 0);
+    x.b = tn_add(x.t, "10.0.0.2", 1002, bcfg, NULL, NULL, 0);
+    x.c = tn_add(x.t, "10.0.0.3", 1003, NULL, NULL, NULL, 0);
+    produce_chain(x.t, x.a, 40);
+    make_server(x.t, x.a, 200);
+    copy_checker(x.t, x.c, x.a);
+    return x;
+}
+
 /* b, connected to checkers first (which cannot serve: b's transfers with them fail at once), then
  * to the server a: a's state is checked by them.  Returns the connection with the server. */
 static int connect_checkers_then(tnet *t, int b, const int *checkers, int n, int server)
@@ -832,13 +852,9 @@ static void test_checks_served(void **state)
 static void test_checks_confirm(void **state)
 {
     (void)state;
-    tnet *t = net_new();
-    int a = tn_add(t, "10.0.0.1", 1001, NULL, NULL, NULL, 0);
-    int b = tn_add(t, "10.0.0.2", 1002, small_parts, NULL, NULL, 0);
-    int c = tn_add(t, "10.0.0.3", 1003, NULL, NULL, NULL, 0);
-    produce_chain(t, a, 40);
-    make_server(t, a, 200);
-    copy_checker(t, c, a);
+    trio x = trio_new(small_parts);
+    tnet *t = x.t;
+    int a = x.a, b = x.b, c = x.c;
     int checkers[] = {c};
     connect_checkers_then(t, b, checkers, 1, a);
     fchain *bc = &t->n[b].ch;
@@ -910,13 +926,9 @@ static void test_checks_contradict(void **state)
 static void test_checks_wait_for_checker(void **state)
 {
     (void)state;
-    tnet *t = net_new();
-    int a = tn_add(t, "10.0.0.1", 1001, NULL, NULL, NULL, 0);
-    int b = tn_add(t, "10.0.0.2", 1002, small_parts, NULL, NULL, 0);
-    int c = tn_add(t, "10.0.0.3", 1003, NULL, NULL, NULL, 0);
-    produce_chain(t, a, 40);
-    make_server(t, a, 200);
-    copy_checker(t, c, a);
+    trio x = trio_new(small_parts);
+    tnet *t = x.t;
+    int a = x.a, b = x.b, c = x.c;
     t->n[c].ch.st_cursor = (slot_t){30, 0}; /* c's state is behind a's cursor */
     int checkers[] = {c};
     int ci = connect_checkers_then(t, b, checkers, 1, a);
@@ -950,13 +962,9 @@ static void test_checks_wait_for_checker(void **state)
 static void test_checks_unanswered(void **state)
 {
     (void)state;
-    tnet *t = net_new();
-    int a = tn_add(t, "10.0.0.1", 1001, NULL, NULL, NULL, 0);
-    int b = tn_add(t, "10.0.0.2", 1002, small_parts, NULL, NULL, 0);
-    int c = tn_add(t, "10.0.0.3", 1003, NULL, NULL, NULL, 0);
-    produce_chain(t, a, 40);
-    make_server(t, a, 200);
-    copy_checker(t, c, a);
+    trio x = trio_new(small_parts);
+    tnet *t = x.t;
+    int a = x.a, b = x.b, c = x.c;
     t->drop_from = c;
     t->drop_to = b;
     t->drop_type = NET_MSG_STATE_CHECKED;
@@ -1032,13 +1040,9 @@ static void test_checks_no_answer(void **state)
 static void test_checks_server_left_banned(void **state)
 {
     (void)state;
-    tnet *t = net_new();
-    int a = tn_add(t, "10.0.0.1", 1001, NULL, NULL, NULL, 0);
-    int b = tn_add(t, "10.0.0.2", 1002, small_parts, NULL, NULL, 0);
-    int c = tn_add(t, "10.0.0.3", 1003, NULL, NULL, NULL, 0);
-    produce_chain(t, a, 40);
-    make_server(t, a, 200);
-    copy_checker(t, c, a);
+    trio x = trio_new(small_parts);
+    tnet *t = x.t;
+    int a = x.a, b = x.b, c = x.c;
     t->n[c].ch.st_cursor = (slot_t){30, 0}; /* c's state is behind a's cursor */
     t->n[a].ch.st_corrupt = 120;            /* a record differs from what the fingerprint says */
     int checkers[] = {c};
@@ -1106,13 +1110,9 @@ static void confirm_1(net_config *c, void *ctx)
 static void test_checks_required(void **state)
 {
     (void)state;
-    tnet *t = net_new();
-    int a = tn_add(t, "10.0.0.1", 1001, NULL, NULL, NULL, 0);
-    int b = tn_add(t, "10.0.0.2", 1002, confirm_1, NULL, NULL, 0);
-    int c = tn_add(t, "10.0.0.3", 1003, NULL, NULL, NULL, 0);
-    produce_chain(t, a, 40);
-    make_server(t, a, 200);
-    copy_checker(t, c, a);
+    trio x = trio_new(confirm_1);
+    tnet *t = x.t;
+    int a = x.a, b = x.b, c = x.c;
     t->n[b].ch.refuse_old = true;
     tn_connect(t, b, a); /* no other peer to confirm it */
     fchain *bc = &t->n[b].ch;
@@ -1122,12 +1122,41 @@ static void test_checks_required(void **state)
     net_stats s = stats(t, b);
     assert_int_equal(s.state_disputed, 1);
     assert_int_equal(s.state_failures, 1);
-    assert_int_equal(s.state_parts_in, 0); /* dropped at the first part: nobody could confirm */
+    assert_int_equal(s.state_records_in, 200); /* fetched, and dropped at the end */
     assert_int_equal(s.bans_total, 0);
     tn_connect(t, b, c); /* c cannot serve (its hello starts a round), but it confirms a's */
     assert_int_equal(bc->imp_finishes, 1);
     check_same_state(t, a, b);
     assert_int_equal(stats(t, b).state_confirmed, 1);
+    net_del(t);
+}
+
+/* A peer that becomes ready while a transfer runs checks it too (a node starting up connects
+ * to its peers one by one, and its first transfer starts with the first hello). */
+static void test_checks_late_checker(void **state)
+{
+    (void)state;
+    trio x = trio_new(confirm_1);
+    tnet *t = x.t;
+    int a = x.a, b = x.b, c = x.c;
+    int d = tn_add(t, "10.0.0.4", 1004, NULL, NULL, NULL, 0);
+    copy_checker(t, d, a);
+    t->n[d].ch.st_cursor = (slot_t){30, 0}; /* d's state is behind a's cursor: it holds the end */
+    t->n[b].ch.refuse_old = true;
+    int ci = tn_connect(t, b, d);
+    assert_true(tn_ready(t, b, d));
+    tn_connect(t, b, a); /* the transfer from a begins: d is its only checker, "ahead" */
+    fchain *bc = &t->n[b].ch;
+    assert_int_equal(bc->nimp, 200);
+    assert_int_equal(bc->imp_finishes, 0);
+    tn_connect(t, c, b); /* c dials b while it waits: it joins the checkers and confirms */
+    assert_int_equal(t->sent[b][c][NET_MSG_STATE_CHECK], 1);
+    assert_int_equal(stats(t, b).state_confirmed, 1);
+    assert_int_equal(bc->imp_finishes, 0); /* d still waited for */
+    tn_close(t, ci);                       /* d leaves */
+    tn_tick(t);
+    assert_int_equal(bc->imp_finishes, 1);
+    check_same_state(t, a, b);
     net_del(t);
 }
 
@@ -1323,6 +1352,7 @@ int main(void)
         cmocka_unit_test(test_checks_no_answer),
         cmocka_unit_test(test_checks_server_left_banned),
         cmocka_unit_test(test_checks_chosen),
+        cmocka_unit_test(test_checks_late_checker),
         cmocka_unit_test(test_fuzz_corpus),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
