@@ -140,7 +140,8 @@ def main(run):
     run.check(not diff, f"the two nodes' final blocks agree in periods 1..{upto} "
               f"({len(diff)} slots differ: {diff[:3]})")
     filled = sum(1 for v in blocks[0].values() if v)
-    run.check(filled >= len(blocks[0]) // 2, f"{filled} of {len(blocks[0])} slots have a block")
+    run.check(filled >= netlib.min_filled(len(blocks[0])),
+              f"{filled} of {len(blocks[0])} slots have a block")
     # both stakers' blocks are final on both sides: the blocks did cross the link
     creators = set()
     with in_netns(ns[0]):
