@@ -793,6 +793,24 @@ static trio trio_new(void (*bcfg)(net_config *c, void *ctx))
     return x;
 }
 
+/* Another checker, 10.0.0.k, holding a copy of node from's blocks and state. */
+static int checker_new(tnet *t, int from, int k)
+{
+    char ip[16];
+    snprintf(ip, sizeof ip, "10.0.0.%d", k);
+    int n = tn_add(t, ip, (uint16_t)(1000 + k), NULL, NULL, NULL, 0);
+    copy_checker(t, n, from);
+    return n;
+}
+
+/* b adopted a's state, confirmed by that many checkers. */
+static void check_adopted(tnet *t, int a, int b, uint64_t confirmed)
+{
+    assert_int_equal(t->n[b].ch.imp_finishes, 1);
+    check_same_state(t, a, b);
+    assert_int_equal(stats(t, b).state_confirmed, confirmed);
+}
+
 /* b, connected to checkers first (which cannot serve: b's transfers with them fail at once), then
  * to the server a: a's state is checked by them.  Returns the connection with the server. */
 static int connect_checkers_then(tnet *t, int b, const int *checkers, int n, int server)
@@ -879,17 +897,10 @@ static void test_checks_confirm(void **state)
 static void test_checks_contradict(void **state)
 {
     (void)state;
-    tnet *t = net_new();
-    int a = tn_add(t, "10.0.0.1", 1001, NULL, NULL, NULL, 0);
-    int b = tn_add(t, "10.0.0.2", 1002, small_parts, NULL, NULL, 0);
-    int c = tn_add(t, "10.0.0.3", 1003, NULL, NULL, NULL, 0);
-    int d = tn_add(t, "10.0.0.4", 1004, NULL, NULL, NULL, 0);
-    int e = tn_add(t, "10.0.0.5", 1005, NULL, NULL, NULL, 0);
-    produce_chain(t, a, 40);
-    make_server(t, a, 200);
-    copy_checker(t, c, a);
-    copy_checker(t, d, a);
-    copy_checker(t, e, a);
+    trio x = trio_new(small_parts);
+    tnet *t = x.t;
+    int a = x.a, b = x.b, c = x.c;
+    int d = checker_new(t, a, 4), e = checker_new(t, a, 5);
     fc_state_fill(&t->n[a].ch, 200, 2); /* a's state is another one, at the same cursor */
     int checkers[] = {c, d};
     connect_checkers_then(t, b, checkers, 2, a);
@@ -952,9 +963,7 @@ static void test_checks_wait_for_checker(void **state)
     t->now += NET_STATE_CHECK_RETRY_MS;
     tn_tick(t);
     assert_int_equal(t->sent[b][c][NET_MSG_STATE_CHECK], 3);
-    assert_int_equal(bc->imp_finishes, 1);
-    check_same_state(t, a, b);
-    assert_int_equal(stats(t, b).state_confirmed, 1);
+    check_adopted(t, a, b, 1);
     net_del(t);
 }
 
@@ -994,17 +1003,10 @@ static void test_checks_unanswered(void **state)
 static void test_checks_no_answer(void **state)
 {
     (void)state;
-    tnet *t = net_new();
-    int a = tn_add(t, "10.0.0.1", 1001, NULL, NULL, NULL, 0);
-    int b = tn_add(t, "10.0.0.2", 1002, small_parts, NULL, NULL, 0);
-    int c = tn_add(t, "10.0.0.3", 1003, NULL, NULL, NULL, 0);
-    int d = tn_add(t, "10.0.0.4", 1004, NULL, NULL, NULL, 0);
-    int e = tn_add(t, "10.0.0.5", 1005, NULL, NULL, NULL, 0);
-    produce_chain(t, a, 40);
-    make_server(t, a, 200);
-    copy_checker(t, c, a);
-    copy_checker(t, d, a);
-    copy_checker(t, e, a);
+    trio x = trio_new(small_parts);
+    tnet *t = x.t;
+    int a = x.a, b = x.b, c = x.c;
+    int d = checker_new(t, a, 4), e = checker_new(t, a, 5);
     t->n[c].ch.st_cursor = (slot_t){30, 0}; /* behind: "ahead" */
     t->n[d].ch.st_cursor = (slot_t){30, 0}; /* behind, and it will leave */
     t->n[e].ch.st_cursor = (slot_t){31, 0}; /* past it: "not kept" */
@@ -1068,23 +1070,13 @@ static void test_checks_server_left_banned(void **state)
 static void test_checks_chosen(void **state)
 {
     (void)state;
-    tnet *t = net_new();
-    int a = tn_add(t, "10.0.0.1", 1001, NULL, NULL, NULL, 0);
-    int b = tn_add(t, "10.0.0.2", 1002, small_parts, NULL, NULL, 0);
+    trio x = trio_new(small_parts);
+    tnet *t = x.t;
+    int a = x.a, b = x.b;
     int same = tn_add(t, "10.0.0.1", 1009, NULL, NULL, NULL, 0); /* the server's IP */
-    int in = tn_add(t, "10.0.0.8", 1008, NULL, NULL, NULL, 0);   /* it dials b */
-    int out[4];
-    for (int i = 0; i < 4; i++) {
-        char ip[16];
-        snprintf(ip, sizeof ip, "10.0.0.%d", 3 + i);
-        out[i] = tn_add(t, ip, (uint16_t)(1003 + i), NULL, NULL, NULL, 0);
-    }
-    produce_chain(t, a, 40);
-    make_server(t, a, 200);
     copy_checker(t, same, a);
-    copy_checker(t, in, a);
-    for (int i = 0; i < 4; i++)
-        copy_checker(t, out[i], a);
+    int in = checker_new(t, a, 8); /* it dials b */
+    int out[4] = {x.c, checker_new(t, a, 4), checker_new(t, a, 5), checker_new(t, a, 6)};
     t->n[b].ch.refuse_old = true;
     tn_connect(t, b, same);
     tn_connect(t, in, b);
@@ -1125,9 +1117,7 @@ static void test_checks_required(void **state)
     assert_int_equal(s.state_records_in, 200); /* fetched, and dropped at the end */
     assert_int_equal(s.bans_total, 0);
     tn_connect(t, b, c); /* c cannot serve (its hello starts a round), but it confirms a's */
-    assert_int_equal(bc->imp_finishes, 1);
-    check_same_state(t, a, b);
-    assert_int_equal(stats(t, b).state_confirmed, 1);
+    check_adopted(t, a, b, 1);
     net_del(t);
 }
 
@@ -1139,8 +1129,7 @@ static void test_checks_late_checker(void **state)
     trio x = trio_new(confirm_1);
     tnet *t = x.t;
     int a = x.a, b = x.b, c = x.c;
-    int d = tn_add(t, "10.0.0.4", 1004, NULL, NULL, NULL, 0);
-    copy_checker(t, d, a);
+    int d = checker_new(t, a, 4);
     t->n[d].ch.st_cursor = (slot_t){30, 0}; /* d's state is behind a's cursor: it holds the end */
     t->n[b].ch.refuse_old = true;
     int ci = tn_connect(t, b, d);
