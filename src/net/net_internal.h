@@ -203,9 +203,8 @@ typedef struct net_op_recent {
 
 #define NET_STATE_CHECK_RETRY_MS 1000 /* a checker not final at the cursor is asked again … */
 #define NET_STATE_CHECK_TRIES 10      /* … at most this many asks in all */
-#define NET_STATE_CHECKS_PER_WINDOW                                                                \
-    32 /* STATE_CHECKs answered per peer and rate window; beyond:                                  \
-          a fault (an honest peer sends a few at most) */
+/* STATE_CHECKs answered per peer and rate window; beyond, a fault (an honest peer sends a few) */
+#define NET_STATE_CHECKS_PER_WINDOW 32
 
 enum { NET_ROOT_NEED = 0, NET_ROOT_ASKED = 1, NET_ROOT_GOT = 2 };
 /* A peer asked for its fingerprint at the transfer's cursor (STATE_CHECK). */
@@ -238,8 +237,8 @@ typedef struct net_state_fetch {
     uint8_t after_table;
     uint8_t after_key[NET_STATE_MAX_KEY];
     uint32_t after_klen;
-    wr_t
-        val; /* … or, not empty, goes on with its value: the bytes so far (≤ NET_STATE_MAX_VALUE) */
+    /* … or, not empty, goes on with its value: the bytes so far (≤ NET_STATE_MAX_VALUE) */
+    wr_t val;
     bool more;        /* records left to ask */
     uint64_t bytes;   /* of records so far */
     uint64_t records; /* so far */
