@@ -1153,6 +1153,27 @@ static uint64_t lowest_final(const sim_world *w)
     return m == UINT64_MAX ? 0 : m;
 }
 
+/* Why a run stopped finalizing, when the nodes can tell: production stops once finality lags by
+ * more than a cycle, because the draws of a cycle need the cycle two before it final
+ * (docs/consensus.md §1.1); with the simulator's 8-period cycles, one down staker drawn for a
+ * thread's slots 8 times in a row is enough (tests/sim/README.md "Liveness").  out gets "" or
+ * "; …" naming the first running node that could not tell a slot's producer. */
+static void undrawn_note(sim_world *w, char *out, size_t cap)
+{
+    out[0] = '\0';
+    for (int i = 0; i < w->n; i++) {
+        node_status_t st;
+        if (!w->nodes[i].up || node_get_status(w->nodes[i].node, &st) != WEFT_OK ||
+            !st.slots_undrawn)
+            continue;
+        snprintf(out, cap,
+                 "; production stopped: node %d could not tell the producer of %" PRIu64
+                 " slot(s) (finality lagged more than a cycle)",
+                 i, st.slots_undrawn);
+        return;
+    }
+}
+
 static uint64_t period_ms(const sim_world *w, uint64_t period)
 {
     return w->genesis_ms + period * w->p.t0_ms;
@@ -1366,21 +1387,27 @@ int sim_run(const sim_opts *o)
         op_id_to_str(a, &r->id);
         char where[512];
         op_whereabouts(w, r, where, sizeof where);
+        char why[160];
+        undrawn_note(w, why, sizeof why);
         failf(w,
               "%zu accepted operation(s) not final on every node %d periods after the heal, "
-              "e.g. %s accepted by node %d at %.2f s (%s)",
-              left, OP_BOUND_PERIODS, a, r->node, (double)(r->at - w->genesis_ms) / 1000.0, where);
+              "e.g. %s accepted by node %d at %.2f s (%s)%s",
+              left, OP_BOUND_PERIODS, a, r->node, (double)(r->at - w->genesis_ms) / 1000.0, where,
+              why);
     }
     if (!w->failed && w->adoptions < w->pl.adoptions)
         failf(w, "%d node restart(s) adopted a fetched final state, the scenario needs %d",
               w->adoptions, w->pl.adoptions);
     if (!w->failed && w->pl.byzantine < 0)
         check_balances(w);
-    if (!w->failed && min_final <= w->pl.heal_period)
+    if (!w->failed && min_final <= w->pl.heal_period) {
+        char why[160];
+        undrawn_note(w, why, sizeof why);
         failf(w,
               "no finality after the heal: lowest final period %" PRIu64 " (heal at period %" PRIu64
-              ") %d periods later",
-              min_final, w->pl.heal_period, OP_BOUND_PERIODS);
+              ") %d periods later%s",
+              min_final, w->pl.heal_period, OP_BOUND_PERIODS, why);
+    }
 
     sim_net_stats ns;
     memset(&ns, 0, sizeof ns);
