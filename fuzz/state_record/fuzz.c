@@ -1,7 +1,7 @@
 /* Fuzz target: final-state records as the store holds them.  Input: table byte ‖ key length byte ‖
  * key ‖ value.  state_record_check must accept or reject without crashing; for an accepted record
  * the oracles are: its value re-encodes to the same bytes, and a final state holding it verifies
- * (decodes every record, recomputes the fingerprint). */
+ * (decodes every record, recomputes the fingerprint); a kept fingerprint reads back as it was. */
 #include "../fuzz_util.h"
 #include "state/state.h"
 #include "state/state_internal.h"
@@ -66,6 +66,54 @@ static void reencode(state_table t, const uint8_t *key, size_t klen, const uint8
     }
 }
 
+typedef struct one_fp {
+    int n;
+    slot_t s;
+    uint8_t fp[STATE_FP_LEN];
+} one_fp;
+
+static bool one_fp_cb(void *ctx, slot_t s, const uint8_t fp[STATE_FP_LEN])
+{
+    one_fp *o = ctx;
+    o->n++;
+    o->s = s;
+    memcpy(o->fp, fp, STATE_FP_LEN);
+    return true;
+}
+
+/* An accepted kept-fingerprint entry (state_final_keep_fingerprints) reads back as the slot its
+ * key names, with its value. */
+static void kept_fp(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+    if (klen != STATE_META_FP_KEY_LEN || memcmp(key, STATE_META_FP_PREFIX, 2) != 0)
+        return;
+    model_params p;
+    fuzz_params(&p);
+    state_memkv_t *mk;
+    state_final_t *f;
+    if (state_memkv_new(&mk) || state_final_open(&f, &p, state_memkv_kv(mk)))
+        abort();
+    state_kv_t kv = state_memkv_kv(mk);
+    one_fp o = {0};
+    if (kv.vt->begin(kv.self) || kv.vt->put(kv.self, STATE_T_META, key, klen, val, vlen) ||
+        kv.vt->commit(kv.self))
+        abort();
+    weft_err want = key[10] < p.thread_count ? WEFT_OK : WEFT_E_STATE_RECORD;
+    if (state_final_fingerprints(f, one_fp_cb, &o) != want) {
+        fprintf(stderr, "fuzz: a kept fingerprint of thread %u misjudged\n", key[10]);
+        abort();
+    }
+    uint8_t back[STATE_META_FP_KEY_LEN];
+    state_meta_fp_key(back, o.s);
+    if (want == WEFT_OK &&
+        (o.n != 1 || memcmp(back, key, klen) != 0 || memcmp(o.fp, val, vlen) != 0)) {
+        fprintf(stderr, "fuzz: kept fingerprint read back differently\n");
+        abort();
+    }
+    state_final_close(f);
+    state_memkv_free(mk);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_init();
@@ -80,8 +128,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (state_record_check(t, key, klen, val, vlen) != WEFT_OK)
         return 0;
     reencode(t, key, klen, val, vlen);
-    if (t == STATE_T_META)
+    if (t == STATE_T_META) {
+        kept_fp(key, klen, val, vlen);
         return 0;
+    }
     /* a final state holding the record verifies */
     model_params p;
     fuzz_params(&p);

@@ -49,9 +49,9 @@ struct exec_actor {
         uint8_t fp[STATE_FP_LEN];
         uint64_t opened_ms, used_ms;
     } snaps[NODE_STATE_SNAPSHOTS];
-    /* the fingerprints of the last NODE_STATE_FP_KEPT final slots (exec_actor_fingerprint),
-     * since the process started: each put after its slot's finalization, and at every start for
-     * the cursor the final state opens at; with the final cursor they were put at.  Written by
+    /* the fingerprints of the last NODE_STATE_FP_KEPT final slots (exec_actor_fingerprint): each
+     * put after its slot's finalization, and at every start those the store kept and the cursor
+     * the final state opens at; with the final cursor they were put at.  Written by
      * execution's thread, read by the network's, under fps_mu: a peer's check never waits for
      * execution's work */
     pthread_mutex_t fps_mu;
@@ -182,21 +182,34 @@ static void fps_put(exec_actor *a, slot_t s)
     pthread_mutex_unlock(&a->fps_mu);
 }
 
-/* At a start (the first, or a restart of the actor over the same store): the ring allocated once
- * (without it nothing is kept), what it holds kept only if it ends at the cursor the final state
- * opens at with its fingerprint — else the final state is not the one whose slots it holds — and
- * the cursor's put. */
+static bool fps_load_cb(void *ctx, slot_t s, const uint8_t fp[STATE_FP_LEN])
+{
+    exec_actor *a = ctx;
+    fpring_put(&a->fps, &a->n->params, s, fp);
+    return true;
+}
+
+/* At a start (the first, or a restart of the actor): the ring allocated once (without it nothing
+ * is kept) and filled from the fingerprints the store kept (state_final_keep_fingerprints: those
+ * of the last NODE_STATE_FP_KEPT final slots, written with each slot), then the cursor's put.  A
+ * store that cannot be read leaves the cursor's only: checks of older slots are answered "not
+ * kept", which costs peers a confirmation, not safety. */
 static void fps_start(exec_actor *a)
 {
     pthread_mutex_lock(&a->fps_mu);
     if (!a->fps.e && fpring_init(&a->fps, NODE_STATE_FP_KEPT) != WEFT_OK)
         log_warn("exec", "no memory for the fingerprints of final slots: none kept", NULL);
+    fpring_clear(&a->fps);
+    weft_err err = state_final_fingerprints(a->final, fps_load_cb, a);
+    if (err) {
+        log_warn("exec", "cannot read the kept fingerprints: only the cursor's known", "err=%s",
+                 weft_err_name(err));
+        fpring_clear(&a->fps);
+    }
     slot_t c;
     uint8_t fp[STATE_FP_LEN];
     state_final_fingerprint(a->final, fp);
     a->fps_has_cursor = state_final_cursor(a->final, &c);
-    if (!a->fps_has_cursor || !fpring_holds(&a->fps, &a->n->params, c, fp))
-        fpring_clear(&a->fps);
     if (a->fps_has_cursor) {
         fpring_put(&a->fps, &a->n->params, c, fp);
         a->fps_cursor = c;
@@ -251,6 +264,8 @@ static weft_err ex_start(void *ctx, actor_t *self)
             log_info("exec", "genesis state written", "balances=%zu stakers=%zu",
                      n->repo->genesis.balance_count, n->repo->genesis.roll_count);
     }
+    if (!err)
+        err = state_final_keep_fingerprints(a->final, NODE_STATE_FP_KEPT);
     exec_vm_t vm;
     if (!err) {
         sc_config scc;

@@ -69,10 +69,3 @@ node_fp_status fpring_get(const fpring *r, const model_params *p, bool has_curso
     memcpy(fp, e->fp, NODE_STATE_FP_LEN);
     return NODE_FP_KNOWN;
 }
-
-bool fpring_holds(const fpring *r, const model_params *p, slot_t s,
-                  const uint8_t fp[NODE_STATE_FP_LEN])
-{
-    const fpring_entry *e = find(r, p, s);
-    return e && memcmp(e->fp, fp, NODE_STATE_FP_LEN) == 0;
-}

@@ -41,8 +41,5 @@ void fpring_put(fpring *r, const model_params *p, slot_t s, const uint8_t fp[NOD
  * filled) when the ring holds s; else NOT_KEPT. */
 node_fp_status fpring_get(const fpring *r, const model_params *p, bool has_cursor, slot_t cursor,
                           slot_t s, uint8_t fp[NODE_STATE_FP_LEN]);
-/* Whether the ring holds slot s with exactly fingerprint fp. */
-bool fpring_holds(const fpring *r, const model_params *p, slot_t s,
-                  const uint8_t fp[NODE_STATE_FP_LEN]);
 
 #endif

@@ -483,10 +483,10 @@ WEFT_MUST_USE weft_err node_net_state_part(node_t *n, const node_state_ask *ask,
 
 /* The fingerprint of the final state at a final slot, for a peer checking a transfer it fetches
  * from another (docs/protocol.md "Trust"): execution keeps those of its last NODE_STATE_FP_KEPT
- * final slots, since its start.  *status: NODE_FP_KNOWN (fp filled), NODE_FP_AHEAD (the slot is
- * after the final cursor), NODE_FP_NOT_KEPT (final, but before the ones kept).  Returns an error
- * only when the node cannot answer.  Thread-safe, and never waits for execution's work (the ring is
- * read under its own lock). */
+ * final slots, in its store (across restarts) and in memory.  *status: NODE_FP_KNOWN (fp filled),
+ * NODE_FP_AHEAD (the slot is after the final cursor), NODE_FP_NOT_KEPT (final, but before the ones
+ * kept).  Returns an error only when the node cannot answer.  Thread-safe, and never waits for
+ * execution's work (the ring is read under its own lock). */
 #define NODE_STATE_FP_KEPT 4096
 typedef enum node_fp_status {
     NODE_FP_KNOWN = 0,

@@ -18,7 +18,8 @@ struct state_final {
     bool has_genesis;
     bool has_cursor;
     slot_t cursor;
-    wr_t buf; /* scratch for old values */
+    uint64_t fp_keep; /* fingerprints of the last final slots kept in meta (0: none) */
+    wr_t buf;         /* scratch for old values */
     /* the open batch: the kv's transaction is open, and this is the state at its start */
     bool in_batch;
     size_t batch_slots; /* slots applied in the batch */
@@ -363,6 +364,99 @@ void state_final_batch_abort(state_final_t *f)
 
 bool state_final_in_batch(const state_final_t *f) { return f->in_batch; }
 
+/* The kept fingerprints (state_final_keep_fingerprints): slot's in, the one fp_keep slots before
+ * it out.  A slot whose index does not fit 64 bits (never, in practice) is not kept. */
+static weft_err tx_keep_fp(state_final_t *f, slot_t slot, const uint8_t fp[STATE_FP_LEN])
+{
+    uint64_t i;
+    if (slot_index(&f->p, &i, slot) != WEFT_OK)
+        return WEFT_OK;
+    uint8_t key[STATE_META_FP_KEY_LEN];
+    state_meta_fp_key(key, slot);
+    weft_err err = f->kv.vt->put(f->kv.self, STATE_T_META, key, sizeof key, fp, STATE_FP_LEN);
+    if (err || i < f->fp_keep)
+        return err;
+    uint64_t old = i - f->fp_keep, T = f->p.thread_count;
+    state_meta_fp_key(key, (slot_t){.period = old / T, .thread = (uint8_t)(old % T)});
+    err = f->kv.vt->del(f->kv.self, STATE_T_META, key, sizeof key);
+    return err == WEFT_E_NOT_FOUND ? WEFT_OK : err;
+}
+
+/* The first slot whose fingerprint a final state keeping n at cursor c keeps (c + 1 − n). */
+static slot_t keep_first(const state_final_t *f, uint64_t n)
+{
+    uint64_t i;
+    if (!f->has_cursor || slot_index(&f->p, &i, f->cursor) != WEFT_OK || i + 1 < n)
+        return (slot_t){0, 0};
+    i = i + 1 - n;
+    return (slot_t){.period = i / f->p.thread_count, .thread = (uint8_t)(i % f->p.thread_count)};
+}
+
+weft_err state_final_keep_fingerprints(state_final_t *f, uint64_t n)
+{
+    WEFT_MISUSE(f);
+    if (f->in_batch)
+        return WEFT_E_STATE;
+    /* what an earlier run kept beyond n slots (without a cursor: all) goes, in one transaction */
+    uint8_t from[STATE_META_FP_KEY_LEN], to[STATE_META_FP_KEY_LEN];
+    state_meta_fp_key(from, (slot_t){0, 0});
+    size_t tlen = sizeof to;
+    if (n && f->has_cursor)
+        state_meta_fp_key(to, keep_first(f, n));
+    else {
+        memcpy(to, "fq", 2); /* every "fp" key */
+        tlen = 2;
+    }
+    collect col = {0};
+    weft_err err = scan_collect(f, &col, STATE_T_META, from, sizeof from, to, tlen);
+    if (!err && col.map.count) {
+        err = f->kv.vt->begin(f->kv.self);
+        state_map_iter it;
+        state_map_iter_first(&it, &col.map);
+        for (state_node *m; !err && (m = state_map_iter_next(&it));)
+            err = f->kv.vt->del(f->kv.self, STATE_T_META, node_key(m), m->klen);
+        if (err)
+            f->kv.vt->abort(f->kv.self);
+        else
+            err = f->kv.vt->commit(f->kv.self);
+    }
+    state_map_clear(&col.map);
+    if (!err)
+        f->fp_keep = n;
+    return err;
+}
+
+typedef struct fp_visit {
+    state_final_fp_cb cb;
+    void *ctx;
+    uint32_t T;
+    weft_err err;
+} fp_visit;
+
+static bool fp_visit_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+    fp_visit *v = ctx;
+    /* a thread the network does not have would name another slot's place */
+    if (state_record_check(STATE_T_META, key, klen, val, vlen) != WEFT_OK ||
+        klen != STATE_META_FP_KEY_LEN || key[10] >= v->T) {
+        v->err = WEFT_E_STATE_RECORD;
+        return false;
+    }
+    slot_t s = {.period = state_get_u64be(key + 2), .thread = key[10]};
+    return v->cb(v->ctx, s, val);
+}
+
+weft_err state_final_fingerprints(state_final_t *f, state_final_fp_cb cb, void *ctx)
+{
+    WEFT_MISUSE(f && cb);
+    uint8_t from[STATE_META_FP_KEY_LEN];
+    state_meta_fp_key(from, (slot_t){0, 0});
+    fp_visit v = {.cb = cb, .ctx = ctx, .T = f->p.thread_count, .err = WEFT_OK};
+    weft_err err = f->kv.vt->scan(f->kv.self, STATE_T_META, from, sizeof from,
+                                  (const uint8_t *)"fq", 2, fp_visit_cb, &v);
+    return err ? err : v.err;
+}
+
 weft_err state_final_apply(state_final_t *f, slot_t slot, const state_diff_t *diff)
 {
     WEFT_MISUSE(f && diff);
@@ -391,6 +485,8 @@ weft_err state_final_apply(state_final_t *f, slot_t slot, const state_diff_t *di
         err = meta_put(f, STATE_META_CURSOR, cur, cn);
     if (!err)
         err = meta_put(f, STATE_META_FINGERPRINT, x.fp, STATE_FP_LEN);
+    if (!err && f->fp_keep)
+        err = tx_keep_fp(f, slot, x.fp);
     if (err) {
         kv.vt->abort(kv.self);
         if (batch)

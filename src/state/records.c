@@ -167,7 +167,16 @@ static bool check_meta(const uint8_t *key, size_t klen, const uint8_t *val, size
         return vlen == STATE_FP_LEN;
     if (key_is(key, klen, STATE_META_CURSOR))
         return state_dec_cursor(val, vlen, &s) == WEFT_OK;
+    if (klen == STATE_META_FP_KEY_LEN && memcmp(key, STATE_META_FP_PREFIX, 2) == 0)
+        return key[10] < MODEL_MAX_THREADS && vlen == STATE_FP_LEN;
     return false;
+}
+
+void state_meta_fp_key(uint8_t out[STATE_META_FP_KEY_LEN], slot_t s)
+{
+    memcpy(out, STATE_META_FP_PREFIX, 2);
+    state_put_u64be(out + 2, s.period);
+    out[10] = s.thread;
 }
 
 weft_err state_record_check(state_table t, const uint8_t *key, size_t klen, const uint8_t *val,

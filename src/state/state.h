@@ -205,6 +205,19 @@ void state_final_batch_abort(state_final_t *f);
 /* Whether a batch is open. */
 bool state_final_in_batch(const state_final_t *f);
 void state_final_fingerprint(const state_final_t *f, uint8_t out[STATE_FP_LEN]);
+/* Kept fingerprints: from now on, finalizing a slot also writes, in its transaction, the
+ * fingerprint after it into the meta table (docs/consensus.md §2.5) and deletes the one n slots
+ * before, so that the store holds those of the last n final slots — after a crash too, for
+ * whoever answers peers about past slots (docs/node.md "State transfer").  A final state opens
+ * keeping none (n = 0).  This call first deletes, in one transaction, what an earlier run kept
+ * beyond the last n slots (all of them for n = 0 or without a cursor).  E_STATE inside a batch;
+ * kv errors (n unchanged then).  Cost: a scan of the kept entries. */
+WEFT_MUST_USE weft_err state_final_keep_fingerprints(state_final_t *f, uint64_t n);
+/* Visits the kept fingerprints in slot order (fp borrowed for the call); return false to stop.
+ * E_STATE_RECORD for a malformed entry (a thread ≥ T included); kv errors.  Reads through the final
+ * state's kv: a batch's writes so far included. */
+typedef bool (*state_final_fp_cb)(void *ctx, slot_t s, const uint8_t fp[STATE_FP_LEN]);
+WEFT_MUST_USE weft_err state_final_fingerprints(state_final_t *f, state_final_fp_cb cb, void *ctx);
 /* BLAKE3 of the fingerprint. */
 void state_final_hash(const state_final_t *f, hash32_t *out);
 /* Recomputes the fingerprint from every record and checks that each record decodes: E_STATE_CORRUPT

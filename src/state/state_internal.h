@@ -151,5 +151,10 @@ WEFT_MUST_USE weft_err state_dec_cursor(const uint8_t *val, size_t vlen, slot_t 
 #define STATE_META_VERSION "version"
 #define STATE_META_FINGERPRINT "fingerprint"
 #define STATE_META_CURSOR "cursor"
+/* A kept fingerprint (state_final_keep_fingerprints): "fp" ‖ u64be period ‖ thread byte → the
+ * 64-byte fingerprint after that final slot. */
+#define STATE_META_FP_PREFIX "fp"
+#define STATE_META_FP_KEY_LEN 11
+void state_meta_fp_key(uint8_t out[STATE_META_FP_KEY_LEN], slot_t s);
 
 #endif

@@ -713,6 +713,147 @@ static void test_final_rules(void **state)
     state_memkv_free(mk);
 }
 
+/* ---- kept fingerprints ------------------------------------------------------------------------
+ */
+
+typedef struct kept {
+    slot_t s[16];
+    uint8_t fp[16][STATE_FP_LEN];
+    size_t n;
+} kept;
+
+static bool kept_cb(void *ctx, slot_t s, const uint8_t fp[STATE_FP_LEN])
+{
+    kept *k = ctx;
+    assert_true(k->n < 16);
+    k->s[k->n] = s;
+    memcpy(k->fp[k->n], fp, STATE_FP_LEN);
+    k->n++;
+    return true;
+}
+
+/* The kept fingerprints of f are exactly those of slot indices first..last (T = 2) in fps. */
+static void expect_kept(state_final_t *f, uint64_t first, uint64_t last,
+                        uint8_t fps[][STATE_FP_LEN])
+{
+    kept k = {.n = 0};
+    assert_int_equal(state_final_fingerprints(f, kept_cb, &k), WEFT_OK);
+    assert_int_equal(k.n, first <= last ? last - first + 1 : 0);
+    for (size_t j = 0; j < k.n; j++) {
+        uint64_t i = first + j;
+        assert_true(k.s[j].period == i / 2 && k.s[j].thread == i % 2);
+        assert_memory_equal(k.fp[j], fps[i], STATE_FP_LEN);
+    }
+}
+
+/* Finalizes slot index i (T = 2) with a balance changed, so that every slot's fingerprint differs;
+ * its fingerprint into fps[i]. */
+static void apply_changed(state_final_t *f, uint64_t i, uint8_t fps[][STATE_FP_LEN])
+{
+    state_diff_t *d;
+    assert_int_equal(state_diff_new(&d), WEFT_OK);
+    state_view_t v;
+    state_view_init(&v, f, NULL, 0, d);
+    address_t a = addr_n(1);
+    assert_int_equal(state_balance_set(&v, &a, amount_from_nano(1000 + i)), WEFT_OK);
+    state_view_free(&v);
+    assert_int_equal(state_final_apply(f, (slot_t){i / 2, (uint8_t)(i % 2)}, d), WEFT_OK);
+    state_final_fingerprint(f, fps[i]);
+    state_diff_free(d);
+}
+
+/* state_final_keep_fingerprints: the last n slots' fingerprints written with each slot, in its
+ * transaction (an aborted batch leaves none), kept across a reopen, pruned when n shrinks and
+ * dropped for n = 0; checked as metadata by state_final_verify; a malformed entry refused. */
+static void test_kept_fingerprints(void **state)
+{
+    (void)state;
+    model_params p;
+    small_params(&p);
+    state_memkv_t *mk;
+    assert_int_equal(state_memkv_new(&mk), WEFT_OK);
+    state_final_t *f;
+    assert_int_equal(state_final_open(&f, &p, state_memkv_kv(mk)), WEFT_OK);
+    state_diff_t *d;
+    assert_int_equal(state_diff_new(&d), WEFT_OK);
+    assert_int_equal(state_final_genesis(f, d), WEFT_OK);
+    uint8_t fps[16][STATE_FP_LEN];
+    /* none kept by default */
+    apply_changed(f, 0, fps);
+    expect_kept(f, 1, 0, fps);
+    assert_int_equal(state_final_keep_fingerprints(f, 4), WEFT_OK);
+    for (uint64_t i = 1; i < 10; i++) {
+        apply_changed(f, i, fps);
+        expect_kept(f, i >= 4 ? i - 3 : 1, i, fps); /* slot 0 was finalized before */
+    }
+    assert_int_equal(state_final_verify(f), WEFT_OK);
+    /* a batch: no new keep inside; its slots' entries go with its abort */
+    assert_int_equal(state_final_batch_begin(f), WEFT_OK);
+    assert_int_equal(state_final_keep_fingerprints(f, 2), WEFT_E_STATE);
+    uint8_t in_batch[16][STATE_FP_LEN];
+    memcpy(in_batch, fps, sizeof in_batch);
+    apply_changed(f, 10, in_batch);
+    apply_changed(f, 11, in_batch);
+    expect_kept(f, 8, 11, in_batch); /* reads through the batch see its writes */
+    state_final_batch_abort(f);
+    expect_kept(f, 6, 9, fps);
+    /* a slot refused writes nothing */
+    assert_int_equal(state_final_apply(f, (slot_t){7, 0}, d), WEFT_E_STATE_SLOT);
+    expect_kept(f, 6, 9, fps);
+    state_final_close(f);
+
+    /* reopened: what the store kept is there, whether or not this run keeps any */
+    assert_int_equal(state_final_open(&f, &p, state_memkv_kv(mk)), WEFT_OK);
+    expect_kept(f, 6, 9, fps);
+    assert_int_equal(state_final_keep_fingerprints(f, 2), WEFT_OK); /* pruned to 2 */
+    expect_kept(f, 8, 9, fps);
+    apply_changed(f, 10, fps);
+    expect_kept(f, 9, 10, fps);
+    assert_int_equal(state_final_keep_fingerprints(f, 0), WEFT_OK); /* all gone */
+    expect_kept(f, 1, 0, fps);
+    apply_changed(f, 11, fps);
+    expect_kept(f, 1, 0, fps);
+
+    /* a malformed entry (a value of 3 bytes) is metadata that does not decode */
+    assert_int_equal(state_final_keep_fingerprints(f, 3), WEFT_OK);
+    apply_changed(f, 12, fps);
+    state_kv_t kv = state_memkv_kv(mk);
+    uint8_t key[11] = {'f', 'p', 0, 0, 0, 0, 0, 0, 0, 6, 1};
+    assert_int_equal(kv.vt->begin(kv.self), WEFT_OK);
+    assert_int_equal(kv.vt->put(kv.self, STATE_T_META, key, sizeof key, (const uint8_t *)"abc", 3),
+                     WEFT_OK);
+    assert_int_equal(kv.vt->commit(kv.self), WEFT_OK);
+    kept k = {.n = 0};
+    assert_int_equal(state_final_fingerprints(f, kept_cb, &k), WEFT_E_STATE_RECORD);
+    assert_int_equal(state_final_verify(f), WEFT_E_STATE_RECORD);
+    /* mended, then a well-formed entry of a thread this network (T = 2) does not have, which
+     * would name another slot's place */
+    assert_int_equal(kv.vt->begin(kv.self), WEFT_OK);
+    assert_int_equal(kv.vt->put(kv.self, STATE_T_META, key, sizeof key, fps[0], STATE_FP_LEN),
+                     WEFT_OK);
+    assert_int_equal(kv.vt->commit(kv.self), WEFT_OK);
+    k.n = 0;
+    assert_int_equal(state_final_fingerprints(f, kept_cb, &k), WEFT_OK);
+    assert_int_equal(k.n, 2); /* slot 12 and the mended one */
+    key[10] = 2;
+    assert_int_equal(kv.vt->begin(kv.self), WEFT_OK);
+    assert_int_equal(kv.vt->put(kv.self, STATE_T_META, key, sizeof key, fps[0], STATE_FP_LEN),
+                     WEFT_OK);
+    assert_int_equal(kv.vt->commit(kv.self), WEFT_OK);
+    k.n = 0;
+    assert_int_equal(state_final_fingerprints(f, kept_cb, &k), WEFT_E_STATE_RECORD);
+    assert_int_equal(state_record_check(STATE_T_META, key, sizeof key, fps[0], STATE_FP_LEN),
+                     WEFT_OK);
+    key[10] = 200; /* a thread no network has */
+    assert_int_equal(state_record_check(STATE_T_META, key, sizeof key, fps[0], STATE_FP_LEN),
+                     WEFT_E_STATE_RECORD);
+    assert_int_equal(state_record_check(STATE_T_META, key, 10, fps[0], STATE_FP_LEN),
+                     WEFT_E_STATE_RECORD);
+    state_diff_free(d);
+    state_final_close(f);
+    state_memkv_free(mk);
+}
+
 /* ---- cycles, snapshots, lookback ---------------------------------------------------------------
  */
 
@@ -1171,6 +1312,7 @@ int main(void)
         cmocka_unit_test(test_view_against_model),
         cmocka_unit_test(test_fingerprint),
         cmocka_unit_test(test_final_rules),
+        cmocka_unit_test(test_kept_fingerprints),
         cmocka_unit_test(test_cycle_bookkeeping_and_lookback),
         cmocka_unit_test(test_accessors),
         cmocka_unit_test(test_speculative_history),

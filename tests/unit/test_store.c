@@ -3,7 +3,8 @@
  * growth limit, a reopened store giving the same fingerprint as an in-memory run of the same
  * history, injected write failures at every write of a finalization (nothing partial), and a real
  * crash (a forked child exiting) before every write of a finalization: reopening always finds the
- * old or the new final state, never a mix; snapshots (a final state as it was, read-only, ended by
+ * old or the new final state, never a mix (the kept fingerprints of the last slots included);
+ * snapshots (a final state as it was, read-only, ended by
  * a map growth or the store's close); batches of slots in one transaction (the same result as
  * one by one, aborts and failed writes back to the batch's start, a crash at every write). */
 #include <dirent.h>
@@ -558,6 +559,37 @@ static void test_snapshots(void **state)
 }
 
 static const slot_t crash_slot = {11, 1};
+#define KEPT                                                                                       \
+    4 /* the fingerprints of the last KEPT slots are kept (state_final_keep_fingerprints) */
+
+typedef struct last_kept {
+    size_t n;
+    slot_t s;
+    uint8_t fp[STATE_FP_LEN];
+} last_kept;
+
+static bool last_kept_cb(void *ctx, slot_t s, const uint8_t fp[STATE_FP_LEN])
+{
+    last_kept *k = ctx;
+    k->n++;
+    k->s = s;
+    memcpy(k->fp, fp, STATE_FP_LEN);
+    return true;
+}
+
+/* The kept fingerprints end at the cursor, with its fingerprint, and there are KEPT of them. */
+static void expect_kept_at_cursor(state_final_t *f)
+{
+    last_kept k = {.n = 0};
+    assert_int_equal(state_final_fingerprints(f, last_kept_cb, &k), WEFT_OK);
+    slot_t cur;
+    uint8_t fp[STATE_FP_LEN];
+    assert_true(state_final_cursor(f, &cur));
+    state_final_fingerprint(f, fp);
+    assert_int_equal(k.n, KEPT);
+    assert_int_equal(slot_cmp(k.s, cur), 0);
+    assert_memory_equal(k.fp, fp, STATE_FP_LEN);
+}
 
 /* The write count of finalizing crash_slot and the fingerprints before and after, from an
  * in-memory run. */
@@ -570,6 +602,7 @@ static void reference_run(const model_params *p, uint64_t *writes, uint8_t befor
     store_fault_init(&fw, state_memkv_kv(m));
     state_final_t *f;
     assert_int_equal(state_final_open(&f, p, store_fault_kv(&fw)), WEFT_OK);
+    assert_int_equal(state_final_keep_fingerprints(f, KEPT), WEFT_OK);
     genesis(f);
     run_until(f, p, crash_slot);
     state_final_fingerprint(f, before);
@@ -602,6 +635,7 @@ static void test_failed_write_at_every_step(void **state)
     store_fault_init(&fw, store_kv(s));
     state_final_t *f;
     assert_int_equal(state_final_open(&f, &p, store_fault_kv(&fw)), WEFT_OK);
+    assert_int_equal(state_final_keep_fingerprints(f, KEPT), WEFT_OK);
     genesis(f);
     run_until(f, &p, crash_slot);
     state_final_fingerprint(f, fp);
@@ -619,6 +653,7 @@ static void test_failed_write_at_every_step(void **state)
         assert_true(state_final_cursor(f, &cur) && cur.period == 11 && cur.thread == 0);
         fw.fail_at = 0;
         assert_int_equal(state_final_verify(f), WEFT_OK); /* storage holds exactly the old state */
+        expect_kept_at_cursor(f);
     }
     /* an in-process crash in the middle: the transaction is gone, everything fails after it */
     fw.writes = 0;
@@ -662,7 +697,8 @@ static void child_finalize(const char *dir, const model_params *p, uint64_t n)
     store_fault_init(&fw, store_kv(s));
     fw.crash_at = n;
     fw.crash = crash_now;
-    if (state_final_open(&f, p, store_fault_kv(&fw)) || slot_diff(f, crash_slot, d))
+    if (state_final_open(&f, p, store_fault_kv(&fw)) || state_final_keep_fingerprints(f, KEPT) ||
+        slot_diff(f, crash_slot, d))
         _exit(2);
     fw.writes = 0;
     weft_err err = state_final_apply(f, crash_slot, d);
@@ -683,6 +719,7 @@ static void test_crash_at_every_write(void **state)
     store_t *s = open_store(dir, 0, 0, true);
     state_final_t *f;
     assert_int_equal(state_final_open(&f, &p, store_kv(s)), WEFT_OK);
+    assert_int_equal(state_final_keep_fingerprints(f, KEPT), WEFT_OK);
     genesis(f);
     run_until(f, &p, crash_slot);
     state_final_close(f);
@@ -703,6 +740,7 @@ static void test_crash_at_every_write(void **state)
         s = open_store(dir, 0, 0, true);
         assert_int_equal(state_final_open(&f, &p, store_kv(s)), WEFT_OK);
         assert_int_equal(state_final_verify(f), WEFT_OK); /* records match the stored fingerprint */
+        expect_kept_at_cursor(f); /* the kept fingerprints went with the slot, or not at all */
         state_final_fingerprint(f, fp);
         slot_t cur;
         assert_true(state_final_cursor(f, &cur));
