@@ -182,7 +182,7 @@ void pool_config_default(pool_config *c, const model_params *p)
     c->thread_count = p->thread_count;
     c->operation_validity_periods = p->operation_validity_periods;
     c->roll_price = amount_from_nano(p->roll_price);
-    c->max_ops_per_thread = 2048;
+    c->max_ops_per_thread = 8192;
     c->max_bytes_per_thread = 8u << 20;
     c->endorsement_count = p->endorsement_count;
     c->endorsements_per_index = 4;

@@ -35,7 +35,7 @@ typedef struct pool_config {
     uint32_t thread_count;
     uint64_t operation_validity_periods; /* an op is valid in periods [expire - this, expire] */
     amount_t roll_price;                 /* for the max spending of RollBuy */
-    uint32_t max_ops_per_thread;         /* default 2048 */
+    uint32_t max_ops_per_thread;         /* default 8192 */
     uint64_t max_bytes_per_thread;       /* serialized wire bytes, default 8 MiB */
     uint32_t endorsement_count;          /* E: valid indices are 0..E-1 */
     uint32_t endorsements_per_index;     /* kept per (slot, index), default 4 */

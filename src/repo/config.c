@@ -29,7 +29,7 @@ void repo_config_default(repo_config_t *c)
     snprintf(c->log_level, sizeof c->log_level, "info");
     c->store_map_mb = 64;
     c->store_no_sync = false;
-    c->pool_max_ops_per_thread = 2048;
+    c->pool_max_ops_per_thread = 8192;
 }
 
 void repo_errf(char *err, size_t errcap, const char *fmt, ...)

@@ -147,7 +147,7 @@ static void test_config_values(void **state)
     assert_string_equal(c.log_level, "info");
     assert_int_equal(c.store_map_mb, 64);
     assert_false(c.store_no_sync);
-    assert_int_equal(c.pool_max_ops_per_thread, 2048);
+    assert_int_equal(c.pool_max_ops_per_thread, 8192);
 
     char err[256];
     assert_int_equal(repo_config_set(&c, "api.public", "0.0.0.0:0", err, sizeof err), WEFT_OK);
@@ -794,7 +794,7 @@ static void test_overrides(void **state)
     assert_int_equal(r->config.store_map_mb, 128);             /* config.ini */
     assert_int_equal(r->config.max_peers, 8);                  /* config.ini */
     assert_int_equal(r->config.bootstrap_count, 1);            /* override */
-    assert_int_equal(r->config.pool_max_ops_per_thread, 2048); /* default */
+    assert_int_equal(r->config.pool_max_ops_per_thread, 8192); /* default */
     repo_close(r);
 }
 
