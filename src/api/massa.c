@@ -728,6 +728,14 @@ static weft_err m_send_operations(void *ctx, json_t *params, json_t **result, ap
     size_t n;
     if (list_param(&list, &n, params, err) != WEFT_OK)
         return WEFT_E_RPC;
+    size_t waiting = NET(m) && NET(m)->ops_waiting ? NET(m)->ops_waiting(NET(m)->ctx) : 0;
+    if (waiting > API_OPS_WAITING_MAX) { /* before any decoding or signature check */
+        api_metric_inc(m->ops_refused, n ? n : 1);
+        return api_error_node(err, WEFT_E_BUSY,
+                              "busy: %zu operations from peers wait for this node's checks "
+                              "(more than %d); retry in a moment",
+                              waiting, API_OPS_WAITING_MAX);
+    }
     const model_params *p = VT(m)->params(NODE(m));
     slot_t now;
     uint64_t period = VT(m)->current_slot(NODE(m), &now) == WEFT_OK ? now.period : 0;
@@ -1785,6 +1793,11 @@ weft_err api_massa_metrics_text(void *ctx, wr_t *out)
             (double)ns.ops_in);
     gauge(out, "weft_net_syncing", "1 while the node catches up with its peers",
           ns.syncing ? 1 : 0);
+    WEFT_STATIC_ASSERT(API_OPS_WAITING_MAX == 1024, "the help text below names the bound");
+    gauge(out, "weft_net_operations_waiting",
+          "operations from peers waiting for this node's checks (send_operations is refused above "
+          "1024)",
+          NET(m) && NET(m)->ops_waiting ? (double)NET(m)->ops_waiting(NET(m)->ctx) : 0);
     state_metrics(out, &ns);
     counter(out, "weft_operations_final_executed_total",
             "operations executed in final slots since start", (double)st.ops_final_executed);

@@ -316,8 +316,15 @@ bool net_addr_valid(const char *addr);
 /* Whether the shell may give the core this received frame (whole) after frames received later
  * on the same connection, keeping such frames in order among themselves: operation batches
  * (OPS), which cost a signature check per operation, so that they do not hold the headers, asks,
- * endorsements and block bodies behind them (docs/protocol.md "Lanes"). */
+ * endorsements and block bodies behind them; and operation announcements (OP_ANNOUNCE), so that
+ * a node asks for more operations only once it has checked the batches before them — it pulls
+ * at the pace it checks (docs/protocol.md "Lanes"). */
 bool net_frame_deferrable(const uint8_t *frame, size_t len);
+/* The operation count a deferrable frame starts with (the prefixes an OP_ANNOUNCE names, the
+ * operations an OPS carries), for the shell's count of operations waiting; 0 for any other frame
+ * or a count that does not decode or exceeds the frame's bytes (the core refuses such a frame).
+ * The entries themselves are not read: the core checks them. */
+size_t net_frame_op_count(const uint8_t *frame, size_t len);
 
 /* The length of the frame that starts with hdr (NET_FRAME_HEADER bytes): E_NET_LIMIT if above
  * max_frame, E_NET_MESSAGE if empty.  *total = NET_FRAME_HEADER + body length. */

@@ -8,9 +8,10 @@
  *     is dialed;
  *   - framing: a reader per connection collects the 5-byte header, checks it with
  *     net_frame_check before allocating the frame, and hands whole frames to net_core_received;
- *   - operation batches (net_frame_deferrable) wait in a bounded queue and go to the core while
- *     the loop is otherwise idle, a few milliseconds at a time, so that they never hold headers,
- *     asks, endorsements and block bodies read after them;
+ *   - operation batches and announcements (net_frame_deferrable) wait in a bounded queue and go to
+ *     the core while the loop is otherwise idle, a few milliseconds at a time, so that they never
+ *     hold headers, asks, endorsements and block bodies read after them, and so that operations
+ *     are asked for at the pace they are checked;
  *   - two outbound queues per connection (CONTROL and BULK): every queued CONTROL frame is
  *     written before any BULK frame; the bytes queued for one peer are bounded
  *     (NETD_MAX_QUEUED): a peer that does not read is closed;
@@ -27,6 +28,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,6 +261,7 @@ typedef struct dframe {
     net_peer_id peer;
     uint8_t *frame;
     size_t len;
+    size_t ops; /* the operations it announces or carries (its count) */
 } dframe;
 
 struct netd {
@@ -280,6 +283,7 @@ struct netd {
     bool idle_init;
     dframe *dhead, *dtail;
     size_t dbytes;
+    atomic_size_t dops; /* operations of the waiting frames (netd_ops_waiting, any thread) */
     uint64_t ddropped;
     net_core *core;
     conn *conns;
@@ -463,12 +467,14 @@ static void bad_frame(conn *c, weft_err r)
         conn_close(c, r); /* the reader cannot go on */
 }
 
-/* ---- deferred frames: operation batches --------------------------------------------------- */
+/* ---- deferred frames: operation batches and announcements ---------------------------------- */
 
 /* Each operation of an OPS frame costs a signature check: a burst of them would hold every
  * header, ask, endorsement and block body read after it.  They wait here, in order, and the core
  * gets them while the loop has nothing else to do, NETD_DEFER_BUDGET_MS at a time; beyond
- * NETD_DEFER_MAX bytes waiting, new ones are dropped (their operations come again in blocks). */
+ * NETD_DEFER_MAX bytes waiting, new ones are dropped (their operations come again in blocks).
+ * OP_ANNOUNCE frames wait in the same queue: the core asks for the operations they name only
+ * after the batches before them are checked. */
 
 static void on_idle(uv_idle_t *h);
 
@@ -482,7 +488,10 @@ static void dframes_free(netd *s)
     }
     s->dtail = NULL;
     s->dbytes = 0;
+    atomic_store(&s->dops, 0);
 }
+
+size_t netd_ops_waiting(netd *s) { return atomic_load(&s->dops); }
 
 static void defer(netd *s, conn *c, uint8_t *frame, size_t len)
 {
@@ -494,7 +503,8 @@ static void defer(netd *s, conn *c, uint8_t *frame, size_t len)
                      "dropped=%llu", (unsigned long long)s->ddropped);
         return;
     }
-    *f = (dframe){NULL, c->id, frame, len};
+    *f = (dframe){NULL, c->id, frame, len, net_frame_op_count(frame, len)};
+    atomic_fetch_add(&s->dops, f->ops);
     if (s->dtail)
         s->dtail->next = f;
     else
@@ -516,6 +526,7 @@ static void on_idle(uv_idle_t *h)
         if (!s->dhead)
             s->dtail = NULL;
         s->dbytes -= f->len;
+        atomic_fetch_sub(&s->dops, f->ops);
         conn *c = conn_find(s, f->peer);
         weft_err e = WEFT_OK;
         if (c && c->state == CONN_OPEN && !c->flushing) /* else: gone, its frames with it */

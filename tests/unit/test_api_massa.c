@@ -1309,7 +1309,8 @@ struct fake_net {
     size_t nips;
     char whitelist[2][NET_ADDR_MAX];
     size_t nwhitelist;
-    weft_err fail; /* returned by the next command, then reset */
+    weft_err fail;  /* returned by the next command, then reset */
+    size_t waiting; /* operations from peers waiting for checks */
 };
 static struct fake_net N;
 
@@ -1359,6 +1360,8 @@ static weft_err n_whitelist(void *ctx, char (**out)[NET_ADDR_MAX], size_t *n)
     *n = f->nwhitelist;
     return WEFT_OK;
 }
+
+static size_t n_ops_waiting(void *ctx) { return ((struct fake_net *)ctx)->waiting; }
 
 static void test_network(void **state)
 {
@@ -1415,7 +1418,8 @@ static void test_network(void **state)
                      .unban_ip = n_unban_ip,
                      .whitelist_add = n_wl_add,
                      .whitelist_remove = n_wl_remove,
-                     .whitelist = n_whitelist};
+                     .whitelist = n_whitelist,
+                     .ops_waiting = n_ops_waiting};
     api_massa_config c = {.node = &F, .vt = &fake_vt, .net = &vt};
     api_massa_t *m = NULL;
     assert_int_equal(api_massa_new(&m, &c), WEFT_OK);
@@ -1480,6 +1484,36 @@ static void test_network(void **state)
     json_decref(r);
     json_decref(ok_private("node_peers_whitelist", "[]"));
 
+    /* send_operations while more operations from peers wait for the node's checks than
+     * API_OPS_WAITING_MAX: E_BUSY, before any check, and nothing reaches the node; at the bound
+     * it is taken */
+    size_t len;
+    uint8_t *content = transfer_content(&len, 10000000, 105, 1500000000);
+    signed_op_t so;
+    sign_op(&so, content, len);
+    char pk[MODEL_STR_MAX], sig[MODEL_STR_MAX], op_params[4096];
+    pubkey_to_str(pk, &so.creator);
+    signature_to_str(sig, &so.sig);
+    char *bytes = bytes_text(content, len);
+    snprintf(op_params, sizeof op_params,
+             "[[{\"serialized_content\":%s,\"creator_public_key\":\"%s\",\"signature\":\"%s\"}]]",
+             bytes, pk, sig);
+    size_t sent = F.sent, verified = F.verified;
+    N.waiting = API_OPS_WAITING_MAX + 1;
+    fails(true, "send_operations", op_params, API_ERR_NODE, "busy");
+    int code;
+    json_t *busy = call(true, "send_operations", op_params, &code);
+    assert_str(at(at(busy, "data"), "name"), "E_BUSY");
+    json_decref(busy);
+    assert_int_equal(F.sent, sent);
+    assert_int_equal(F.verified, verified);
+    N.waiting = API_OPS_WAITING_MAX;
+    json_decref(ok_private("send_operations", op_params));
+    assert_int_equal(F.sent, sent + 1);
+    free(bytes);
+    signed_op_free(&so);
+    free(content);
+
     /* bad parameters: -32602 and nothing is done (the good ones before a bad one included) */
     size_t before = N.nips;
     fails(true, "node_ban_by_ip", "[[\"10.0.0.1\",\"10.0.0.300\"]]", API_ERR_INVALID_PARAMS,
@@ -1530,7 +1564,8 @@ static void test_network(void **state)
                            "weft_state_transfer_records 5\n",
                            "weft_state_transfer_bytes 6\n",
                            "weft_state_transfer_roots 7\n",
-                           "weft_state_transfer_roots_expected 8\n"};
+                           "weft_state_transfer_roots_expected 8\n",
+                           "weft_net_operations_waiting 1024\n"};
     for (size_t i = 0; i < WEFT_ARRAY_LEN(lines); i++)
         if (!strstr(t, lines[i]))
             fail_msg("metrics text lacks '%s':\n%s", lines[i], t);
