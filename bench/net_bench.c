@@ -5,7 +5,8 @@
  * max_block_size = 1,000,000 B as node_bench) with 1,000 funded test accounts.  Transfers are
  * pre-signed, then submitted by several client threads in send_operations batches of 128,
  * round-robin over the 4 nodes, as fast as the nodes admit them (a batch refused by a full pool is
- * retried from the refused operation) or at a given rate.  Prints:
+ * retried from the refused operation, one refused by a busy node — E_BUSY, operations from its
+ * peers wait for its checks — is sent again 20 ms later) or at a given rate.  Prints:
  *   - final tx/s with all nodes agreeing: operations executed in final slots, counted on every
  *     node (get_status final_executed_operations_count) — the rate of the slowest node, best
  *     sustained over one period and overall — and whether every node has the same final block in
@@ -17,7 +18,7 @@
  *     per block, stale blocks, operations of final blocks included again: the first node's
  *     "operations already executed" lines), and the nodes' CPU time from the feed's start to
  *     the last final transfer (from /proc: per node, per thread name over the nodes, and per
- *     final transfer).
+ *     final transfer), and each node's peak resident memory.
  * Part 2, sync: a chain of at least 10,000 final blocks (t0 = 16 s, T = 32, E = 16, 50
  * transfers per slot) is built offline — one in-process node holding the 4 stakers' keys, on a
  * fake clock that runs from a genesis set in the past up to the present as fast as the node
@@ -63,9 +64,9 @@
 #include "repo/repo.h"
 
 #define NNODES 4
-#define BATCH 128 /* send_operations takes at most 128 operations */
-#define FEEDERS 4
-#define ACCOUNTS 1000        /* weft devnet's limit */
+#define BATCH 128     /* send_operations takes at most 128 operations */
+#define FEEDERS 8     /* client threads: with 4, the nodes' CPU was partly idle waiting for them */
+#define ACCOUNTS 1000 /* weft devnet's limit */
 #define FEE_NANO 10000000ull /* the minimal fee, 0.01 MAS */
 
 static char g_weft[PATH_MAX], g_weftd[PATH_MAX];
@@ -522,7 +523,7 @@ static size_t submit(http *h, const devnet *dv, const char *url, const pre_op *o
                      int patience, atomic_ullong *requests)
 {
     size_t done = 0;
-    int tries = 0;
+    int tries = 0, busy = 0;
     while (done < n) {
         size_t len;
         char *body = ops_request(dv, ops + done, n - done, &len);
@@ -541,7 +542,12 @@ static size_t submit(http *h, const devnet *dv, const char *url, const pre_op *o
         count_refusal(why ? why : a ? "(no name)" : "(no answer)");
         if (json_is_integer(json_object_get(data, "index")))
             idx = (size_t)json_integer_value(json_object_get(data, "index"));
+        bool is_busy = why && strcmp(why, "E_BUSY") == 0;
         json_decref(a);
+        if (is_busy && ++busy <= 3000) { /* the node checks its peers' operations first */
+            usleep(20000);
+            continue;
+        }
         if (idx > 0) {
             done += idx; /* those before the refused one were admitted */
             tries = 0;
@@ -684,12 +690,22 @@ typedef struct cpu_use {
     double s[CPU_GROUPS];      /* user + system seconds */
     size_t n;
     double total;
+    unsigned long peak_kb; /* the process's peak resident memory so far (VmHWM) */
 } cpu_use;
 
-/* Adds the user + system time of every thread of pid, grouped by thread name. */
+/* Adds the user + system time of every thread of pid, grouped by thread name, and reads the
+ * process's peak resident memory. */
 static void cpu_of(pid_t pid, cpu_use *u)
 {
     memset(u, 0, sizeof *u);
+    char spath[64], sl[256];
+    snprintf(spath, sizeof spath, "/proc/%d/status", (int)pid);
+    FILE *sf = fopen(spath, "r");
+    while (sf && fgets(sl, sizeof sl, sf))
+        if (sscanf(sl, "VmHWM: %lu kB", &u->peak_kb) == 1)
+            break;
+    if (sf)
+        fclose(sf);
     char dir[64];
     snprintf(dir, sizeof dir, "/proc/%d/task", (int)pid);
     DIR *d = opendir(dir);
@@ -771,6 +787,10 @@ static void print_cpu(const cpu_use *a, const cpu_use *b, size_t nodes, double w
             "the %zu nodes\n",
             total * 1e6 / (double)final_ops / (double)nodes, total * 1e6 / (double)final_ops,
             nodes);
+    printf("  memory        peak resident (VmHWM):");
+    for (size_t i = 0; i < nodes; i++)
+        printf(" node%zu %.0f MB", i, (double)b[i].peak_kb / 1024.0);
+    printf("\n");
 }
 
 /* ---- part 1 ---------------------------------------------------------------------------------- */
