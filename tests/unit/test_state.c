@@ -716,6 +716,19 @@ static void test_final_rules(void **state)
 /* ---- kept fingerprints ------------------------------------------------------------------------
  */
 
+/* A final state over a new in-memory kv (*mk), with an empty genesis written. */
+static state_final_t *empty_final(state_memkv_t **mk, const model_params *p)
+{
+    assert_int_equal(state_memkv_new(mk), WEFT_OK);
+    state_final_t *f;
+    assert_int_equal(state_final_open(&f, p, state_memkv_kv(*mk)), WEFT_OK);
+    state_diff_t *g;
+    assert_int_equal(state_diff_new(&g), WEFT_OK);
+    assert_int_equal(state_final_genesis(f, g), WEFT_OK);
+    state_diff_free(g);
+    return f;
+}
+
 typedef struct kept {
     slot_t s[16];
     uint8_t fp[16][STATE_FP_LEN];
@@ -771,12 +784,9 @@ static void test_kept_fingerprints(void **state)
     model_params p;
     small_params(&p);
     state_memkv_t *mk;
-    assert_int_equal(state_memkv_new(&mk), WEFT_OK);
-    state_final_t *f;
-    assert_int_equal(state_final_open(&f, &p, state_memkv_kv(mk)), WEFT_OK);
+    state_final_t *f = empty_final(&mk, &p);
     state_diff_t *d;
     assert_int_equal(state_diff_new(&d), WEFT_OK);
-    assert_int_equal(state_final_genesis(f, d), WEFT_OK);
     uint8_t fps[16][STATE_FP_LEN];
     /* none kept by default */
     apply_changed(f, 0, fps);
@@ -901,13 +911,7 @@ static void test_cycle_bookkeeping_and_lookback(void **state)
     model_params p;
     small_params(&p);
     state_memkv_t *mk;
-    assert_int_equal(state_memkv_new(&mk), WEFT_OK);
-    state_final_t *f;
-    assert_int_equal(state_final_open(&f, &p, state_memkv_kv(mk)), WEFT_OK);
-    state_diff_t *g;
-    assert_int_equal(state_diff_new(&g), WEFT_OK);
-    assert_int_equal(state_final_genesis(f, g), WEFT_OK);
-    state_diff_free(g);
+    state_final_t *f = empty_final(&mk, &p);
     run_cycles(f, &p, 7);
     assert_int_equal(state_final_verify(f), WEFT_OK);
     state_view_t v;
