@@ -392,34 +392,46 @@ static slot_t keep_first(const state_final_t *f, uint64_t n)
     return (slot_t){.period = i / f->p.thread_count, .thread = (uint8_t)(i % f->p.thread_count)};
 }
 
+/* Whether a kept-fingerprint entry (any key of the "fp" range) is well formed and names a slot
+ * of the window [first, cursor]. */
+static bool keep_wanted(const state_final_t *f, const state_node *m, bool any, slot_t first)
+{
+    const uint8_t *k = node_key(m);
+    if (!any || m->klen != STATE_META_FP_KEY_LEN || m->vlen != STATE_FP_LEN ||
+        k[10] >= f->p.thread_count)
+        return false;
+    slot_t s = {.period = state_get_u64be(k + 2), .thread = k[10]};
+    return slot_cmp(s, first) >= 0 && slot_cmp(s, f->cursor) <= 0;
+}
+
 weft_err state_final_keep_fingerprints(state_final_t *f, uint64_t n)
 {
     WEFT_MISUSE(f);
     if (f->in_batch)
         return WEFT_E_STATE;
-    /* what an earlier run kept beyond n slots (without a cursor: all) goes, in one transaction */
-    uint8_t from[STATE_META_FP_KEY_LEN], to[STATE_META_FP_KEY_LEN];
+    /* what an earlier run kept outside the window of the last n slots (without a cursor: all),
+     * and any entry that is not one (a thread ≥ T, a bad length), goes in one transaction: the
+     * store then holds well-formed entries of the window only */
+    uint8_t from[STATE_META_FP_KEY_LEN];
     state_meta_fp_key(from, (slot_t){0, 0});
-    size_t tlen = sizeof to;
-    if (n && f->has_cursor)
-        state_meta_fp_key(to, keep_first(f, n));
-    else {
-        memcpy(to, "fq", 2); /* every "fp" key */
-        tlen = 2;
-    }
     collect col = {0};
-    weft_err err = scan_collect(f, &col, STATE_T_META, from, sizeof from, to, tlen);
-    if (!err && col.map.count) {
-        err = f->kv.vt->begin(f->kv.self);
-        state_map_iter it;
-        state_map_iter_first(&it, &col.map);
-        for (state_node *m; !err && (m = state_map_iter_next(&it));)
+    weft_err err = scan_collect(f, &col, STATE_T_META, from, sizeof from, (const uint8_t *)"fq", 2);
+    bool any = n && f->has_cursor, open = false;
+    slot_t first = keep_first(f, n);
+    state_map_iter it;
+    state_map_iter_first(&it, &col.map);
+    for (state_node *m; !err && (m = state_map_iter_next(&it));) {
+        if (keep_wanted(f, m, any, first))
+            continue;
+        if (!open && !(err = f->kv.vt->begin(f->kv.self)))
+            open = true;
+        if (!err)
             err = f->kv.vt->del(f->kv.self, STATE_T_META, node_key(m), m->klen);
-        if (err)
-            f->kv.vt->abort(f->kv.self);
-        else
-            err = f->kv.vt->commit(f->kv.self);
     }
+    if (open && err)
+        f->kv.vt->abort(f->kv.self);
+    else if (open)
+        err = f->kv.vt->commit(f->kv.self);
     state_map_clear(&col.map);
     if (!err)
         f->fp_keep = n;

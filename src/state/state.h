@@ -209,9 +209,10 @@ void state_final_fingerprint(const state_final_t *f, uint8_t out[STATE_FP_LEN]);
  * fingerprint after it into the meta table (docs/consensus.md §2.5) and deletes the one n slots
  * before, so that the store holds those of the last n final slots — after a crash too, for
  * whoever answers peers about past slots (docs/node.md "State transfer").  A final state opens
- * keeping none (n = 0).  This call first deletes, in one transaction, what an earlier run kept
- * beyond the last n slots (all of them for n = 0 or without a cursor).  E_STATE inside a batch;
- * kv errors (n unchanged then).  Cost: a scan of the kept entries. */
+ * keeping none (n = 0).  This call first deletes, in one transaction, every entry that is not a
+ * well-formed one of the last n slots up to the cursor (all of them for n = 0 or without a
+ * cursor): what an earlier run kept beyond n, and anything malformed.  E_STATE inside a batch; kv
+ * errors (n unchanged then).  Cost: a scan of the kept entries. */
 WEFT_MUST_USE weft_err state_final_keep_fingerprints(state_final_t *f, uint64_t n);
 /* Visits the kept fingerprints in slot order (fp borrowed for the call); return false to stop.
  * E_STATE_RECORD for a malformed entry (a thread ≥ T included); kv errors.  Reads through the final

@@ -821,6 +821,14 @@ static void test_kept_fingerprints(void **state)
     expect_kept(f, 9, 10, fps);
     assert_int_equal(state_final_keep_fingerprints(f, 0), WEFT_OK); /* all gone */
     expect_kept(f, 1, 0, fps);
+    state_final_close(f); /* the other metadata untouched: the same state opens */
+    assert_int_equal(state_final_open(&f, &p, state_memkv_kv(mk)), WEFT_OK);
+    slot_t at;
+    uint8_t fp_at[STATE_FP_LEN];
+    assert_true(state_final_cursor(f, &at) && at.period == 5 && at.thread == 0);
+    state_final_fingerprint(f, fp_at);
+    assert_memory_equal(fp_at, fps[10], STATE_FP_LEN);
+    assert_int_equal(state_final_verify(f), WEFT_OK);
     apply_changed(f, 11, fps);
     expect_kept(f, 1, 0, fps);
 
@@ -859,6 +867,27 @@ static void test_kept_fingerprints(void **state)
                      WEFT_E_STATE_RECORD);
     assert_int_equal(state_record_check(STATE_T_META, key, 10, fps[0], STATE_FP_LEN),
                      WEFT_E_STATE_RECORD);
+    /* and one beyond the cursor: a keep leaves only the well-formed entries of its window, and
+     * the other metadata as it was */
+    uint8_t beyond[11] = {'f', 'p', 0, 0, 0, 0, 0, 0, 0, 100, 0};
+    assert_int_equal(kv.vt->begin(kv.self), WEFT_OK);
+    assert_int_equal(kv.vt->put(kv.self, STATE_T_META, beyond, sizeof beyond, fps[0], STATE_FP_LEN),
+                     WEFT_OK);
+    assert_int_equal(kv.vt->commit(kv.self), WEFT_OK);
+    assert_int_equal(state_final_keep_fingerprints(f, 3), WEFT_OK);
+    k.n = 0;
+    assert_int_equal(state_final_fingerprints(f, kept_cb, &k), WEFT_OK);
+    assert_int_equal(k.n, 1); /* (6, 1), (6, 2) and (100, 0) are after the cursor (6, 0) */
+    assert_true(k.s[0].period == 6 && k.s[0].thread == 0);
+    uint8_t fp_before[STATE_FP_LEN], fp_after[STATE_FP_LEN];
+    state_final_fingerprint(f, fp_before);
+    state_final_close(f);
+    assert_int_equal(state_final_open(&f, &p, state_memkv_kv(mk)), WEFT_OK);
+    state_final_fingerprint(f, fp_after);
+    assert_memory_equal(fp_before, fp_after, STATE_FP_LEN);
+    slot_t cur;
+    assert_true(state_final_cursor(f, &cur) && cur.period == 6 && cur.thread == 0);
+    assert_int_equal(state_final_verify(f), WEFT_OK);
     state_diff_free(d);
     state_final_close(f);
     state_memkv_free(mk);
