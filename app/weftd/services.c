@@ -48,7 +48,7 @@ static weft_err net_wl(void *ctx, char (**out)[NET_ADDR_MAX], size_t *n)
 {
     return netd_whitelist(ctx, out, n);
 }
-static size_t net_ops_waiting(void *ctx) { return netd_ops_waiting(ctx); }
+static uint64_t net_ops_behind_ms(void *ctx) { return netd_ops_behind_ms(ctx); }
 
 weft_err weftd_services_start(weftd_services **out, node_t *node, repo_t *repo, netd *net,
                               char *err, size_t errcap)
@@ -70,7 +70,7 @@ weft_err weftd_services_start(weftd_services **out, node_t *node, repo_t *repo, 
                              .whitelist_add = net_wl_add,
                              .whitelist_remove = net_wl_remove,
                              .whitelist = net_wl,
-                             .ops_waiting = net_ops_waiting};
+                             .ops_behind_ms = net_ops_behind_ms};
     char token[65]; /* the private API's bearer token for this run, written to api.token */
     uint8_t raw[32];
     crypto_random(raw, sizeof raw);

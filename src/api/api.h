@@ -401,18 +401,17 @@ typedef struct api_net_vt {
     weft_err (*whitelist_add)(void *ctx, const char *ip);
     weft_err (*whitelist_remove)(void *ctx, const char *ip);
     weft_err (*whitelist)(void *ctx, char (**out)[NET_ADDR_MAX], size_t *n);
-    /* operations from peers waiting for this node's checks (netd_ops_waiting); lock-free, called
-       by every send_operations; NULL: none counted */
-    size_t (*ops_waiting)(void *ctx);
+    /* how long (ms) the oldest operation batch or announcement from a peer has waited for this
+       node's checks (netd_ops_behind_ms); lock-free, called by every send_operations; NULL: 0 */
+    uint64_t (*ops_behind_ms)(void *ctx);
 } api_net_vt;
 
-/* send_operations refuses a request (E_BUSY, nothing admitted) while more operations than this
- * wait for the node's signature checks (api_net_vt.ops_waiting): a node behind its peers takes no
- * more from clients, so that what it admitted is not dropped for want of checks and the block
- * pipeline keeps its CPU.  About a tenth of a second of one core's checks (net_bench: with 4,096
- * the blocks took 3 times longer to reach every node under load, and fewer transfers went through).
- */
-#define API_OPS_WAITING_MAX 1024
+/* send_operations refuses a request (E_BUSY, nothing admitted) while the oldest operation batch or
+ * announcement from a peer has waited longer than this for the node's checks
+ * (api_net_vt.ops_behind_ms): a node behind its peers takes no more from clients, so that what it
+ * admitted is not dropped for want of checks and the block pipeline keeps its CPU.  A time, not a
+ * count: an operation announced by several peers is announced several times. */
+#define API_OPS_BEHIND_MAX_MS 200
 
 #define API_MASSA_MAX_ARGS 128 /* ids, addresses or operations per call (Massa's max_arguments) */
 

@@ -728,13 +728,13 @@ static weft_err m_send_operations(void *ctx, json_t *params, json_t **result, ap
     size_t n;
     if (list_param(&list, &n, params, err) != WEFT_OK)
         return WEFT_E_RPC;
-    size_t waiting = NET(m) && NET(m)->ops_waiting ? NET(m)->ops_waiting(NET(m)->ctx) : 0;
-    if (waiting > API_OPS_WAITING_MAX) { /* before any decoding or signature check */
+    uint64_t behind = NET(m) && NET(m)->ops_behind_ms ? NET(m)->ops_behind_ms(NET(m)->ctx) : 0;
+    if (behind > API_OPS_BEHIND_MAX_MS) { /* before any decoding or signature check */
         api_metric_inc(m->ops_refused, n ? n : 1);
         return api_error_node(err, WEFT_E_BUSY,
-                              "busy: %zu operations from peers wait for this node's checks "
-                              "(more than %d); retry in a moment",
-                              waiting, API_OPS_WAITING_MAX);
+                              "the node's checks are %llu ms behind its peers' operations (more "
+                              "than %d): send again in a moment",
+                              (unsigned long long)behind, API_OPS_BEHIND_MAX_MS);
     }
     const model_params *p = VT(m)->params(NODE(m));
     slot_t now;
@@ -1793,11 +1793,12 @@ weft_err api_massa_metrics_text(void *ctx, wr_t *out)
             (double)ns.ops_in);
     gauge(out, "weft_net_syncing", "1 while the node catches up with its peers",
           ns.syncing ? 1 : 0);
-    WEFT_STATIC_ASSERT(API_OPS_WAITING_MAX == 1024, "the help text below names the bound");
-    gauge(out, "weft_net_operations_waiting",
-          "operations from peers waiting for this node's checks (send_operations is refused above "
-          "1024)",
-          NET(m) && NET(m)->ops_waiting ? (double)NET(m)->ops_waiting(NET(m)->ctx) : 0);
+    WEFT_STATIC_ASSERT(API_OPS_BEHIND_MAX_MS == 200, "the help text below names the bound");
+    gauge(out, "weft_net_operations_behind_seconds",
+          "how long the oldest operation batch or announcement from a peer has waited for this "
+          "node's checks (send_operations is refused above 0.2)",
+          NET(m) && NET(m)->ops_behind_ms ? (double)NET(m)->ops_behind_ms(NET(m)->ctx) / 1000.0
+                                          : 0);
     state_metrics(out, &ns);
     counter(out, "weft_operations_final_executed_total",
             "operations executed in final slots since start", (double)st.ops_final_executed);

@@ -280,16 +280,6 @@ bool net_frame_deferrable(const uint8_t *frame, size_t len)
            (frame[4] == NET_MSG_OPS || frame[4] == NET_MSG_OP_ANNOUNCE);
 }
 
-size_t net_frame_op_count(const uint8_t *frame, size_t len)
-{
-    uint64_t n;
-    if (!net_frame_deferrable(frame, len) ||
-        varint_decode(&n, frame + NET_FRAME_HEADER, len - NET_FRAME_HEADER) <= 0 ||
-        n > len - NET_FRAME_HEADER) /* every entry takes a byte at least: a false count */
-        return 0;
-    return (size_t)n;
-}
-
 weft_err net_on_ops(net_core *c, net_peer *p, const net_msg *m)
 {
     uint32_t n = m->u.ops.count;

@@ -320,11 +320,6 @@ bool net_addr_valid(const char *addr);
  * a node asks for more operations only once it has checked the batches before them — it pulls
  * at the pace it checks (docs/protocol.md "Lanes"). */
 bool net_frame_deferrable(const uint8_t *frame, size_t len);
-/* The operation count a deferrable frame starts with (the prefixes an OP_ANNOUNCE names, the
- * operations an OPS carries), for the shell's count of operations waiting; 0 for any other frame
- * or a count that does not decode or exceeds the frame's bytes (the core refuses such a frame).
- * The entries themselves are not read: the core checks them. */
-size_t net_frame_op_count(const uint8_t *frame, size_t len);
 
 /* The length of the frame that starts with hdr (NET_FRAME_HEADER bytes): E_NET_LIMIT if above
  * max_frame, E_NET_MESSAGE if empty.  *total = NET_FRAME_HEADER + body length. */

@@ -62,11 +62,12 @@ uint16_t netd_port(const netd *s);
 void netd_stop(netd *s);
 void netd_free(netd *s);
 
-/* The operations waiting in the deferred queue (docs/protocol.md "Operation batches"): announced
- * by peers and not asked yet, or received in batches and not checked yet.  How far this node's
- * signature checks are behind its peers: the API refuses new operations while it is high
- * (docs/api.md, send_operations).  Thread-safe, lock-free; never waits for the loop. */
-size_t netd_ops_waiting(netd *s);
+/* How long (ms) the oldest operation batch or announcement from a peer has waited in the deferred
+ * queue (docs/protocol.md "Operation batches"); 0 when none waits.  How far this node's signature
+ * checks are behind its peers, whatever the number of peers or of duplicate announcements: the
+ * API refuses new operations while it is above API_OPS_BEHIND_MAX_MS (docs/api.md,
+ * send_operations).  Thread-safe, lock-free; never waits for the loop. */
+uint64_t netd_ops_behind_ms(netd *s);
 
 /* Thread-safe queries and commands (they run on the loop thread and wait for it). */
 /* *out malloc'd (free()); count in *n. */

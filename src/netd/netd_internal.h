@@ -86,7 +86,7 @@ WEFT_MUST_USE weft_err netd_start_chain(netd *s, const net_chain_vt *vt, void *c
 #define NETD_FLUSH_TIMEOUT_MS 5000      /* a closing connection that does not drain is cut */
 #define NETD_CONNECT_TIMEOUT_MS 10000   /* an outbound connect that does not complete fails */
 #define NETD_READ_CHUNK (64u << 10)     /* bytes read from a socket at a time */
-#define NETD_DEFER_MAX (8u << 20)       /* bytes of operation batches waiting for the core … */
-#define NETD_DEFER_BUDGET_MS 10         /* … handed to it for this long per loop iteration */
+#define NETD_DEFER_MAX (8u << 20)       /* bytes of operation batches and announcements … */
+#define NETD_DEFER_BUDGET_MS 10 /* … waiting, handed to the core this long per iteration */
 
 #endif

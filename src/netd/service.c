@@ -255,13 +255,14 @@ typedef struct netd_req {
     bool done;
 } netd_req;
 
-/* A received frame the core gets later (net_frame_deferrable: operation batches). */
+/* A received frame the core gets later (net_frame_deferrable: operation batches and
+ * announcements). */
 typedef struct dframe {
     struct dframe *next;
     net_peer_id peer;
     uint8_t *frame;
     size_t len;
-    size_t ops; /* the operations it announces or carries (its count) */
+    uint64_t at_ms; /* when it was queued (mono_ms) */
 } dframe;
 
 struct netd {
@@ -283,7 +284,7 @@ struct netd {
     bool idle_init;
     dframe *dhead, *dtail;
     size_t dbytes;
-    atomic_size_t dops; /* operations of the waiting frames (netd_ops_waiting, any thread) */
+    _Atomic uint64_t dhead_at; /* when the oldest waiting frame was queued (mono_ms; 0: none) */
     uint64_t ddropped;
     net_core *core;
     conn *conns;
@@ -488,10 +489,17 @@ static void dframes_free(netd *s)
     }
     s->dtail = NULL;
     s->dbytes = 0;
-    atomic_store(&s->dops, 0);
+    atomic_store(&s->dhead_at, 0);
 }
 
-size_t netd_ops_waiting(netd *s) { return atomic_load(&s->dops); }
+/* A monotonic clock in ms, readable from any thread (never 0 once the machine is up a ms). */
+static uint64_t mono_ms(void) { return uv_hrtime() / 1000000 + 1; }
+
+uint64_t netd_ops_behind_ms(netd *s)
+{
+    uint64_t at = atomic_load(&s->dhead_at), now = mono_ms();
+    return at && now > at ? now - at : 0;
+}
 
 static void defer(netd *s, conn *c, uint8_t *frame, size_t len)
 {
@@ -499,12 +507,15 @@ static void defer(netd *s, conn *c, uint8_t *frame, size_t len)
     if (!f) {
         free(frame);
         if ((s->ddropped++ & 1023) == 0)
-            log_warn(MOD, "operation batches dropped: they come faster than they are checked",
+            log_warn(MOD,
+                     "operation batches or announcements dropped: they come faster than they are "
+                     "checked",
                      "dropped=%llu", (unsigned long long)s->ddropped);
         return;
     }
-    *f = (dframe){NULL, c->id, frame, len, net_frame_op_count(frame, len)};
-    atomic_fetch_add(&s->dops, f->ops);
+    *f = (dframe){NULL, c->id, frame, len, mono_ms()};
+    if (!s->dhead)
+        atomic_store(&s->dhead_at, f->at_ms);
     if (s->dtail)
         s->dtail->next = f;
     else
@@ -526,7 +537,7 @@ static void on_idle(uv_idle_t *h)
         if (!s->dhead)
             s->dtail = NULL;
         s->dbytes -= f->len;
-        atomic_fetch_sub(&s->dops, f->ops);
+        atomic_store(&s->dhead_at, s->dhead ? s->dhead->at_ms : 0);
         conn *c = conn_find(s, f->peer);
         weft_err e = WEFT_OK;
         if (c && c->state == CONN_OPEN && !c->flushing) /* else: gone, its frames with it */

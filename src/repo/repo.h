@@ -22,7 +22,7 @@
  *             state_confirmations = 0 (0 .. REPO_MAX_STATE_CONFIRMATIONS)
  *   [node]    block_retention = all | N (periods of final blocks kept)    log = info
  *             store_map_mb = 64          store_no_sync = false
- *             pool_max_ops_per_thread = 2048
+ *             pool_max_ops_per_thread = 8192
  * A port of 0 means "pick a free port" (the bound one is written to api.json).
  *
  * Errors: E_REPO_MISSING (no config/genesis: not a repository), E_REPO_LOCKED (the message names

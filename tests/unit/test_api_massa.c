@@ -1309,8 +1309,8 @@ struct fake_net {
     size_t nips;
     char whitelist[2][NET_ADDR_MAX];
     size_t nwhitelist;
-    weft_err fail;  /* returned by the next command, then reset */
-    size_t waiting; /* operations from peers waiting for checks */
+    weft_err fail;      /* returned by the next command, then reset */
+    uint64_t behind_ms; /* how long peers' operations have waited for checks */
 };
 static struct fake_net N;
 
@@ -1361,7 +1361,7 @@ static weft_err n_whitelist(void *ctx, char (**out)[NET_ADDR_MAX], size_t *n)
     return WEFT_OK;
 }
 
-static size_t n_ops_waiting(void *ctx) { return ((struct fake_net *)ctx)->waiting; }
+static uint64_t n_ops_behind_ms(void *ctx) { return ((struct fake_net *)ctx)->behind_ms; }
 
 static void test_network(void **state)
 {
@@ -1419,7 +1419,7 @@ static void test_network(void **state)
                      .whitelist_add = n_wl_add,
                      .whitelist_remove = n_wl_remove,
                      .whitelist = n_whitelist,
-                     .ops_waiting = n_ops_waiting};
+                     .ops_behind_ms = n_ops_behind_ms};
     api_massa_config c = {.node = &F, .vt = &fake_vt, .net = &vt};
     api_massa_t *m = NULL;
     assert_int_equal(api_massa_new(&m, &c), WEFT_OK);
@@ -1484,9 +1484,9 @@ static void test_network(void **state)
     json_decref(r);
     json_decref(ok_private("node_peers_whitelist", "[]"));
 
-    /* send_operations while more operations from peers wait for the node's checks than
-     * API_OPS_WAITING_MAX: E_BUSY, before any check, and nothing reaches the node; at the bound
-     * it is taken */
+    /* send_operations while the node's checks are more than API_OPS_BEHIND_MAX_MS behind its
+     * peers' operations: E_BUSY, before any check, and nothing reaches the node; at the bound it
+     * is taken */
     size_t len;
     uint8_t *content = transfer_content(&len, 10000000, 105, 1500000000);
     signed_op_t so;
@@ -1499,15 +1499,15 @@ static void test_network(void **state)
              "[[{\"serialized_content\":%s,\"creator_public_key\":\"%s\",\"signature\":\"%s\"}]]",
              bytes, pk, sig);
     size_t sent = F.sent, verified = F.verified;
-    N.waiting = API_OPS_WAITING_MAX + 1;
-    fails(true, "send_operations", op_params, API_ERR_NODE, "busy");
+    N.behind_ms = API_OPS_BEHIND_MAX_MS + 1;
+    fails(true, "send_operations", op_params, API_ERR_NODE, "201 ms behind");
     int code;
     json_t *busy = call(true, "send_operations", op_params, &code);
     assert_str(at(at(busy, "data"), "name"), "E_BUSY");
     json_decref(busy);
     assert_int_equal(F.sent, sent);
     assert_int_equal(F.verified, verified);
-    N.waiting = API_OPS_WAITING_MAX;
+    N.behind_ms = API_OPS_BEHIND_MAX_MS;
     json_decref(ok_private("send_operations", op_params));
     assert_int_equal(F.sent, sent + 1);
     free(bytes);
@@ -1565,7 +1565,7 @@ static void test_network(void **state)
                            "weft_state_transfer_bytes 6\n",
                            "weft_state_transfer_roots 7\n",
                            "weft_state_transfer_roots_expected 8\n",
-                           "weft_net_operations_waiting 1024\n"};
+                           "weft_net_operations_behind_seconds 0.2\n"};
     for (size_t i = 0; i < WEFT_ARRAY_LEN(lines); i++)
         if (!strstr(t, lines[i]))
             fail_msg("metrics text lacks '%s':\n%s", lines[i], t);
