@@ -174,6 +174,19 @@ def rpc(url, method, params, timeout=10):
     return ans["result"]
 
 
+def send_operations(url, ops, tries=100):
+    """send_operations, sent again 100 ms later while the node answers E_BUSY (its checks are
+    behind its peers' operations: docs/api.md), as a client should."""
+    for _ in range(tries - 1):
+        try:
+            return rpc(url, "send_operations", [ops])
+        except RuntimeError as e:
+            if "E_BUSY" not in str(e):
+                raise
+            time.sleep(0.1)
+    return rpc(url, "send_operations", [ops])
+
+
 def private_rpc(node, method, params, timeout=10):
     """A private API call with the token of the node's repository."""
     token = open(os.path.join(node["repo"], "api.token")).read().strip()

@@ -142,7 +142,7 @@ def main():
         op = make_transfer(sender["secret_key"], recipient["address"], 7_250_000_000,
                            status(urls[0]))
         if op:
-            opid = rpc(urls[0], "send_operations", [[op]])
+            opid = netlib.send_operations(urls[0], [op])
             check(len(opid) == 1, f"send_operations ids {opid}")
 
             def final_on(u):

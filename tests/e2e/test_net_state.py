@@ -136,7 +136,7 @@ def main(run):
     op = make_transfer(sender["secret_key"], recipient["address"], 3_500_000_000,
                        netlib.status(nodes[0]["public_api"]))
     if op:
-        opid = netlib.rpc(nodes[0]["public_api"], "send_operations", [[op]])
+        opid = netlib.send_operations(nodes[0]["public_api"], [op])
 
         def final_on(u):
             o = netlib.rpc(u, "get_operations", [opid])
