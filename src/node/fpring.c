@@ -45,11 +45,11 @@ void fpring_put(fpring *r, const model_params *p, slot_t s, const uint8_t fp[NOD
     memcpy(e->fp, fp, NODE_STATE_FP_LEN);
 }
 
-/* The entry of slot s, if the ring holds it (a thread ≥ T or a period no index holds: none). */
+/* The entry of slot s (thread < T, checked by the caller), if the ring holds it (a period no
+ * index holds: none). */
 static const fpring_entry *find(const fpring *r, const model_params *p, slot_t s)
 {
-    if (!r->cap || s.thread >= p->thread_count ||
-        s.period > (UINT64_MAX - p->thread_count) / p->thread_count)
+    if (!r->cap || s.period > (UINT64_MAX - p->thread_count) / p->thread_count)
         return NULL;
     uint64_t i = idx1_of(p, s);
     const fpring_entry *e = &r->e[i % r->cap];

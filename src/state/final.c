@@ -392,16 +392,35 @@ static slot_t keep_first(const state_final_t *f, uint64_t n)
     return (slot_t){.period = i / f->p.thread_count, .thread = (uint8_t)(i % f->p.thread_count)};
 }
 
-/* Whether a kept-fingerprint entry (any key of the "fp" range) is well formed and names a slot
- * of the window [first, cursor]. */
-static bool keep_wanted(const state_final_t *f, const state_node *m, bool any, slot_t first)
+/* Collects, while scanning the "fp" range, the keys a keep deletes: every entry that is not a
+ * well-formed one of the window [first, cursor] (all of them when !any).  The entries kept are
+ * only looked at, not copied. */
+typedef struct keep_scan {
+    const state_final_t *f;
+    bool any;
+    slot_t first;
+    state_map drop;
+    weft_err err;
+} keep_scan;
+
+static bool keep_scan_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+                         size_t vlen)
 {
-    const uint8_t *k = node_key(m);
-    if (!any || m->klen != STATE_META_FP_KEY_LEN || m->vlen != STATE_FP_LEN ||
-        k[10] >= f->p.thread_count)
+    (void)val;
+    keep_scan *k = ctx;
+    if (k->any && klen == STATE_META_FP_KEY_LEN && vlen == STATE_FP_LEN &&
+        key[10] < k->f->p.thread_count) {
+        slot_t s = {.period = state_get_u64be(key + 2), .thread = key[10]};
+        if (slot_cmp(s, k->first) >= 0 && slot_cmp(s, k->f->cursor) <= 0)
+            return true; /* kept */
+    }
+    state_node *m = state_node_new(STATE_T_META, key, klen, NULL, 0, true);
+    if (!m) {
+        k->err = WEFT_E_NOMEM;
         return false;
-    slot_t s = {.period = state_get_u64be(k + 2), .thread = k[10]};
-    return slot_cmp(s, first) >= 0 && slot_cmp(s, f->cursor) <= 0;
+    }
+    free(state_map_insert(&k->drop, m));
+    return true;
 }
 
 weft_err state_final_keep_fingerprints(state_final_t *f, uint64_t n)
@@ -414,25 +433,22 @@ weft_err state_final_keep_fingerprints(state_final_t *f, uint64_t n)
      * store then holds well-formed entries of the window only */
     uint8_t from[STATE_META_FP_KEY_LEN];
     state_meta_fp_key(from, (slot_t){0, 0});
-    collect col = {0};
-    weft_err err = scan_collect(f, &col, STATE_T_META, from, sizeof from, (const uint8_t *)"fq", 2);
-    bool any = n && f->has_cursor, open = false;
-    slot_t first = keep_first(f, n);
-    state_map_iter it;
-    state_map_iter_first(&it, &col.map);
-    for (state_node *m; !err && (m = state_map_iter_next(&it));) {
-        if (keep_wanted(f, m, any, first))
-            continue;
-        if (!open && !(err = f->kv.vt->begin(f->kv.self)))
-            open = true;
-        if (!err)
+    keep_scan k = {.f = f, .any = n && f->has_cursor, .first = keep_first(f, n)};
+    weft_err err = f->kv.vt->scan(f->kv.self, STATE_T_META, from, sizeof from,
+                                  (const uint8_t *)"fq", 2, keep_scan_cb, &k);
+    if (!err)
+        err = k.err;
+    if (!err && k.drop.count && !(err = f->kv.vt->begin(f->kv.self))) {
+        state_map_iter it;
+        state_map_iter_first(&it, &k.drop);
+        for (state_node *m; !err && (m = state_map_iter_next(&it));)
             err = f->kv.vt->del(f->kv.self, STATE_T_META, node_key(m), m->klen);
+        if (err)
+            f->kv.vt->abort(f->kv.self);
+        else
+            err = f->kv.vt->commit(f->kv.self);
     }
-    if (open && err)
-        f->kv.vt->abort(f->kv.self);
-    else if (open)
-        err = f->kv.vt->commit(f->kv.self);
-    state_map_clear(&col.map);
+    state_map_clear(&k.drop);
     if (!err)
         f->fp_keep = n;
     return err;
