@@ -1812,6 +1812,12 @@ weft_err api_massa_metrics_text(void *ctx, wr_t *out)
             (double)st.slots_undrawn);
     gauge(out, "weft_staking_addresses", "addresses this node stakes for",
           (double)st.staking_addresses);
+    counter(out, "weft_operation_signatures_verified_total",
+            "operation signatures verified since start", (double)st.op_sigs_verified);
+    counter(out, "weft_operation_signature_cache_hits_total",
+            "operation signature checks answered by the cache of those verified before (an "
+            "operation's block finds it there)",
+            (double)st.op_sig_cache_hits);
     if (VT(m)->latency_stats) {
         node_latency_t lat;
         VT(m)->latency_stats(NODE(m), &lat);

@@ -155,8 +155,15 @@ weft_err node_start(node_t **out, repo_t *repo, const node_options *o, char *err
     e = pos_selector_new(&n->sel.s, &n->params, repo->genesis.rolls, repo->genesis.roll_count, 8);
     const char *what = "selector";
     if (!e) {
+        /* sized for the pool's capacity: the signatures of the operations waiting in it are
+         * looked up when their blocks arrive (sigcache.h) */
         what = "signature cache";
-        e = nsigcache_new(&n->sigs, NODE_SIGCACHE_BITS);
+        pool_config pc;
+        pool_config_default(&pc, &n->params);
+        if (repo->config.pool_max_ops_per_thread)
+            pc.max_ops_per_thread = repo->config.pool_max_ops_per_thread;
+        e = nsigcache_new(
+            &n->sigs, nsigcache_bits_for((uint64_t)pc.max_ops_per_thread * n->params.thread_count));
     }
     if (!e) {
         what = "verification workers";
@@ -241,6 +248,7 @@ weft_err node_get_status(node_t *n, node_status_t *out)
     out->blocks_produced = atomic_load(&n->blocks_produced);
     out->endorsements_produced = atomic_load(&n->endorsements_produced);
     out->slots_undrawn = atomic_load(&n->slots_undrawn);
+    nsigcache_stats(n->sigs, &out->op_sig_cache_hits, &out->op_sigs_verified);
     return e;
 }
 

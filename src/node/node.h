@@ -102,6 +102,9 @@ typedef struct node_status {
      * cycle stops production here (0 for a node without staking keys) */
     uint64_t slots_undrawn;
     size_t staking_addresses;
+    /* operation signatures checked since start (API, peers, blocks): verified, or found in the
+     * cache of those verified before (an operation's block finds it there) */
+    uint64_t op_sigs_verified, op_sig_cache_hits;
 } node_status_t;
 WEFT_MUST_USE weft_err node_get_status(node_t *n, node_status_t *out);
 

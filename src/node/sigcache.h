@@ -8,8 +8,13 @@
  * verified.  Ids are the node's own (recomputed from the content by signed_op_finish), never a
  * peer's claim.
  *
- * Bounded: a fixed direct-mapped table (a new entry replaces the one at its place); a miss only
- * costs a verification.  Thread-safe (API, network and actor threads), striped locks.
+ * Bounded: a fixed table of sets of NSIGCACHE_WAYS entries, the set chosen by the id's first 8
+ * bytes (big-endian) modulo the number of sets; a new entry
+ * replaces the oldest of its set.  A miss only costs a verification.  The table must hold the
+ * operations that wait in the pool for a block: an operation evicted before its block arrives is
+ * verified twice (a direct-mapped table of 2^16 entries made each transfer cost about 2.7
+ * verifications per node in net_bench, docs/node.md).  Thread-safe (API, network and actor
+ * threads), striped locks.
  */
 #ifndef WEFT_NODE_SIGCACHE_H
 #define WEFT_NODE_SIGCACHE_H
@@ -22,10 +27,15 @@
 
 typedef struct nsigcache nsigcache;
 
-/* The node's cache: 2^16 entries (about 6 MiB), the operations of a few seconds at thousands of
- * operations per second. */
-#define NODE_SIGCACHE_BITS 16
+#define NSIGCACHE_WAYS 4         /* entries per set */
+#define NSIGCACHE_ENTRY_BYTES 96 /* an id and a signature */
+#define NSIGCACHE_MIN_BITS 16    /* 2^16 entries: 6 MiB */
+#define NSIGCACHE_MAX_BITS 22    /* 2^22 entries: 384 MiB */
 
+/* The size (log2 of the entries) of a cache that holds `ops` operations: the smallest power of
+ * two ≥ ops, within [NSIGCACHE_MIN_BITS, NSIGCACHE_MAX_BITS].  The node passes its pool's
+ * capacity (pool_max_ops_per_thread × thread_count: 2^18 entries, 24 MiB, by default). */
+unsigned nsigcache_bits_for(uint64_t ops);
 /* A cache of 2^bits entries (8 ≤ bits ≤ 24): E_INVAL, E_NOMEM. */
 WEFT_MUST_USE weft_err nsigcache_new(nsigcache **out, unsigned bits);
 void nsigcache_free(nsigcache *c);

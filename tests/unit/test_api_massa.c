@@ -64,6 +64,8 @@ static weft_err f_get_status(void *n, node_status_t *out)
     out->pool_ops = 5;
     out->pool_endorsements = 6;
     out->ops_final_executed = 7;
+    out->op_sigs_verified = 12;
+    out->op_sig_cache_hits = 9;
     for (uint32_t t = 0; t < f->p.thread_count; t++)
         out->final_periods[t] = 90 + t;
     return WEFT_OK;
@@ -1265,6 +1267,9 @@ static void test_metrics(void **state)
         "weft_pool_operations 5\n",
         "weft_pool_endorsements 6\n",
         "weft_operations_final_executed_total 7\n",
+        "# TYPE weft_operation_signatures_verified_total counter\n"
+        "weft_operation_signatures_verified_total 12\n",
+        "weft_operation_signature_cache_hits_total 9\n",
         "weft_actor_mailbox_depth{actor=\"consensus\"} 4\n",
         "weft_actor_restarts_total{actor=\"consensus\"} 1\n",
         "# TYPE weft_process_resident_memory_bytes gauge\n",

@@ -2,10 +2,12 @@
  * one-node node (every actor, LMDB store, block log, journal) in a temporary repository on a fake
  * clock, its factory producing a block with endorsements in every slot:
  *   1. the verified-signature cache (src/node/sigcache.h): hits need the same id and signature;
+ *      sized for the pool; sets of NSIGCACHE_WAYS entries, the oldest evicted;
  *      the verification workers (src/node/npar.h): every item runs once, a failure is reported,
  *      concurrent callers each get their own answer;
  *   2. an operation admitted by the pool, then given inside a block with another signature, is
  *      verified again and refused (the cache never skips a check for a pair it did not verify);
+ *      with its own signature it is found in the cache (the node's status counts both);
  *   3. a restart with execution far behind the block log's final blocks (its store from an older
  *      copy, as after a crash while execution lagged): the graph is rebuilt, the same-thread
  *      parents of the blocks execution still has to run are found (they were older than the
@@ -226,6 +228,57 @@ static void test_sigcache(void **state)
     signed_op_free(&op);
     signed_op_free(&bad);
     nsigcache_free(c);
+
+    /* sized for a pool: a power of two at least the operations, within the bounds */
+    assert_int_equal(nsigcache_bits_for(0), NSIGCACHE_MIN_BITS);
+    assert_int_equal(nsigcache_bits_for(UINT64_C(1) << 16), 16);
+    assert_int_equal(nsigcache_bits_for((UINT64_C(1) << 16) + 1), 17);
+    assert_int_equal(nsigcache_bits_for(8192 * 32), 18); /* the default pool */
+    assert_int_equal(nsigcache_bits_for(UINT64_MAX), NSIGCACHE_MAX_BITS);
+}
+
+/* Sets of NSIGCACHE_WAYS entries, the set chosen by the id's first 8 bytes (big-endian) modulo
+ * the sets: WAYS + 1 operations of one set are all remembered but the first, evicted by the
+ * last.  (A direct-mapped table, as before, kept only the last of them.) */
+static void test_sigcache_sets(void **state)
+{
+    fixture *f = *state;
+    f->p.chain_id = 993;
+    nsigcache *c;
+    assert_int_equal(nsigcache_new(&c, 8), WEFT_OK);
+    const size_t sets = 256 / NSIGCACHE_WAYS;
+    enum { N = NSIGCACHE_WAYS + 1, TRIES = 4000 };
+    signed_op_t same[N];
+    size_t have = 0, want = SIZE_MAX;
+    for (uint64_t i = 0; i < TRIES && have < N; i++) {
+        signed_op_t x;
+        make_op(f, &x, (int)(i % NACC), 10, 1000 + i);
+        uint64_t v = 0;
+        for (int k = 0; k < 8; k++)
+            v = v << 8 | x.id.h.b[k];
+        if (want == SIZE_MAX)
+            want = (size_t)(v % sets);
+        if ((size_t)(v % sets) == want)
+            same[have++] = x;
+        else
+            signed_op_free(&x);
+    }
+    assert_int_equal(have, N);
+    uint64_t hits, verified;
+    for (size_t k = 0; k < N; k++)
+        assert_int_equal(nsigcache_verify(c, &same[k]), WEFT_OK);
+    nsigcache_stats(c, &hits, &verified);
+    assert_true(hits == 0 && verified == N);
+    for (size_t k = 1; k < N; k++) /* the newest WAYS: lookups */
+        assert_int_equal(nsigcache_verify(c, &same[k]), WEFT_OK);
+    nsigcache_stats(c, &hits, &verified);
+    assert_true(hits == N - 1 && verified == N);
+    assert_int_equal(nsigcache_verify(c, &same[0]), WEFT_OK); /* evicted: verified again */
+    nsigcache_stats(c, &hits, &verified);
+    assert_true(hits == N - 1 && verified == N + 1);
+    for (size_t k = 0; k < N; k++)
+        signed_op_free(&same[k]);
+    nsigcache_free(c);
 }
 
 typedef struct items {
@@ -329,8 +382,13 @@ static void test_block_op_other_signature(void **state)
                                           op->content_len),
                      WEFT_OK);
     weft_err r;
+    node_status_t st0, st;
+    assert_int_equal(node_get_status(f->node, &st0), WEFT_OK);
     assert_int_equal(node_send_operations(f->node, &op, 1, &r), WEFT_OK);
     assert_int_equal(r, WEFT_OK);
+    assert_int_equal(node_get_status(f->node, &st), WEFT_OK);
+    assert_int_equal(st.op_sigs_verified, st0.op_sigs_verified + 1);
+    assert_int_equal(st.op_sig_cache_hits, st0.op_sig_cache_hits);
     /* a block carrying it with a broken signature: same id, refused */
     node_net_status ns;
     assert_int_equal(node_net_get_status(f->node, &ns), WEFT_OK);
@@ -352,6 +410,9 @@ static void test_block_op_other_signature(void **state)
     weft_err v = WEFT_OK;
     assert_int_equal(node_net_block(f->node, h, ops, 1, &v), WEFT_OK);
     assert_int_equal(v, WEFT_E_SIGNATURE);
+    assert_int_equal(node_get_status(f->node, &st), WEFT_OK); /* verified, not looked up */
+    assert_int_equal(st.op_sigs_verified, st0.op_sigs_verified + 2);
+    assert_int_equal(st.op_sig_cache_hits, st0.op_sig_cache_hits);
     /* the same block with the admitted signature: taken */
     ops = calloc(1, sizeof *ops);
     assert_non_null(ops);
@@ -361,6 +422,9 @@ static void test_block_op_other_signature(void **state)
     (void)bad;
     assert_int_equal(node_net_block(f->node, h, ops, 1, &v), WEFT_OK);
     assert_int_equal(v, WEFT_OK);
+    assert_int_equal(node_get_status(f->node, &st), WEFT_OK); /* found in the cache */
+    assert_int_equal(st.op_sigs_verified, st0.op_sigs_verified + 2);
+    assert_int_equal(st.op_sig_cache_hits, st0.op_sig_cache_hits + 1);
     node_block_info_t bi;
     assert_int_equal(node_get_block(f->node, &h->id, &bi), WEFT_OK);
     assert_int_equal(bi.op_count, 1);
@@ -445,6 +509,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_sigcache, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sigcache_sets, setup, teardown),
         cmocka_unit_test(test_npar),
         cmocka_unit_test_setup_teardown(test_block_op_other_signature, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_exec_behind, setup, teardown),
