@@ -19,9 +19,10 @@
  *     per block, stale blocks, operations of final blocks included again: the first node's
  *     "operations already executed" lines), and the nodes' CPU time from the feed's start to
  *     the last final transfer (from /proc: per node, per thread name over the nodes, and per
- *     final transfer), the operation signatures each node verified per final transfer (and
- *     those its cache of verified signatures answered: weft_operation_signatures_verified_total
- *     and weft_operation_signature_cache_hits_total), and each node's peak resident memory.
+ *     final transfer), the operation signatures verified per final transfer, on average per node
+ *     (and the checks the nodes' caches of verified signatures answered:
+ *     weft_operation_signatures_verified_total, weft_operation_signature_cache_hits_total), and
+ *     each node's peak resident memory.
  * Part 2, sync: a chain of at least 10,000 final blocks (t0 = 16 s, T = 32, E = 16, 50
  * transfers per slot) is built offline — one in-process node holding the 4 stakers' keys, on a
  * fake clock that runs from a genesis set in the past up to the present as fast as the node
@@ -71,6 +72,7 @@
 #define FEEDERS 8     /* client threads: with 4, the nodes' CPU was partly idle waiting for them */
 #define ACCOUNTS 1000 /* weft devnet's limit */
 #define FEE_NANO 10000000ull /* the minimal fee, 0.01 MAS */
+#define BUSY_MAX_S 60.0      /* the most a batch waits for a node answering E_BUSY */
 
 static char g_weft[PATH_MAX], g_weftd[PATH_MAX];
 
@@ -546,15 +548,16 @@ static void count_refusal(const char *name)
 
 /* Sends ops[0..n) to url until all are admitted (a refused one is retried from its index, at
  * most `patience` times in a row); returns how many were admitted.  A node answering E_BUSY is
- * asked again after 20 ms, then 40, 80 ... up to 320 ms while it stays busy: a client that
- * retried every 20 ms had the node parse four refused requests for each one it took. */
+ * asked again after 20 ms, then 40, 80 ... up to 320 ms while it stays busy (each refused request
+ * costs the node its parsing), for at most BUSY_MAX_S in all. */
 static size_t submit(http *h, const char *url, const pre_op *ops, size_t n, int patience,
                      atomic_ullong *requests)
 {
     size_t done = 0, body_at = SIZE_MAX, len = 0;
     char *body = NULL;
-    int tries = 0, busy = 0;
+    int tries = 0;
     useconds_t pause = 20000;
+    double busy_waited = 0; /* seconds */
     while (done < n) {
         if (body_at != done) { /* the request of ops[done..n) */
             free(body);
@@ -577,8 +580,9 @@ static size_t submit(http *h, const char *url, const pre_op *ops, size_t n, int 
             idx = (size_t)json_integer_value(json_object_get(data, "index"));
         bool is_busy = why && strcmp(why, "E_BUSY") == 0;
         json_decref(a);
-        if (is_busy && ++busy <= 3000) { /* the node checks its peers' operations first */
+        if (is_busy && busy_waited < BUSY_MAX_S) { /* it checks its peers' first */
             usleep(pause);
+            busy_waited += pause / 1e6;
             if (pause < 320000)
                 pause *= 2;
             continue;
@@ -974,7 +978,9 @@ static void part1(const char *dir, double seconds, double rate)
         printf(" %s %llu;", g_refused.name[k], g_refused.count[k]);
     printf(g_refused.n ? "\n" : " none\n");
     print_cpu(cpu0, cpu1, NNODES, cpu_wall, last_min);
-    if (sigs_known && last_min)
+    if (!last_min)
+        printf("  signatures    no transfer final\n");
+    else if (sigs_known)
         printf("  signatures    operation signatures verified per final transfer: %.2f per node "
                "on average (%.2f found in the cache of those verified before)\n",
                sigs / (double)last_min / NNODES, hits / (double)last_min / NNODES);

@@ -159,9 +159,7 @@ weft_err node_start(node_t **out, repo_t *repo, const node_options *o, char *err
          * looked up when their blocks arrive (sigcache.h) */
         what = "signature cache";
         pool_config pc;
-        pool_config_default(&pc, &n->params);
-        if (repo->config.pool_max_ops_per_thread)
-            pc.max_ops_per_thread = repo->config.pool_max_ops_per_thread;
+        node_pool_config(n, &pc);
         e = nsigcache_new(
             &n->sigs, nsigcache_bits_for((uint64_t)pc.max_ops_per_thread * n->params.thread_count));
     }

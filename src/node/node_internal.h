@@ -397,6 +397,10 @@ static inline void node_ev_endorsements(const node_t *n, const endorsement_t *e,
         n->net->endorsements_admitted(n->net->ctx, e, k);
 }
 
+/* The pool's configuration: pool_config_default with the repository's
+ * node.pool_max_ops_per_thread (the pool actor, and the signature cache sized from it). */
+void node_pool_config(const node_t *n, pool_config *out);
+
 /* Builds and registers each actor (node.c calls them in dependency order). */
 WEFT_MUST_USE weft_err exec_actor_add(node_t *n);
 WEFT_MUST_USE weft_err pool_actor_add(node_t *n);

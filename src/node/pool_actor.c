@@ -935,15 +935,20 @@ static weft_err po_handle(void *ctx, actor_t *self, actor_msg_t *m)
     return WEFT_OK;
 }
 
+void node_pool_config(const node_t *n, pool_config *out)
+{
+    pool_config_default(out, &n->params);
+    if (n->repo->config.pool_max_ops_per_thread)
+        out->max_ops_per_thread = n->repo->config.pool_max_ops_per_thread;
+}
+
 weft_err pool_actor_add(node_t *n)
 {
     pool_actor *a = calloc(1, sizeof *a);
     if (!a)
         return WEFT_E_NOMEM;
     a->n = n;
-    pool_config_default(&a->cfg, &n->params);
-    if (n->repo->config.pool_max_ops_per_thread)
-        a->cfg.max_ops_per_thread = n->repo->config.pool_max_ops_per_thread;
+    node_pool_config(n, &a->cfg);
     a->parked_max = (size_t)a->cfg.max_ops_per_thread * n->params.thread_count;
     n->po = a;
     actor_def d = {

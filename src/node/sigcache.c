@@ -11,10 +11,10 @@
 #define STRIPES 64
 
 typedef struct set {
-    uint8_t id[NSIGCACHE_WAYS][MODEL_HASH_LEN];
-    uint8_t sig[NSIGCACHE_WAYS][sizeof(signature_t)];
     uint8_t used; /* bit w: way w holds an entry */
     uint8_t next; /* the way the next new entry takes when all are used: the oldest */
+    uint8_t id[NSIGCACHE_WAYS][MODEL_HASH_LEN];
+    uint8_t sig[NSIGCACHE_WAYS][sizeof(signature_t)];
 } set;
 
 WEFT_STATIC_ASSERT(MODEL_HASH_LEN + sizeof(signature_t) == NSIGCACHE_ENTRY_BYTES,

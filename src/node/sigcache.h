@@ -9,12 +9,10 @@
  * peer's claim.
  *
  * Bounded: a fixed table of sets of NSIGCACHE_WAYS entries, the set chosen by the id's first 8
- * bytes (big-endian) modulo the number of sets; a new entry
- * replaces the oldest of its set.  A miss only costs a verification.  The table must hold the
- * operations that wait in the pool for a block: an operation evicted before its block arrives is
- * verified twice (a direct-mapped table of 2^16 entries made each transfer cost about 2.7
- * verifications per node in net_bench, docs/node.md).  Thread-safe (API, network and actor
- * threads), striped locks.
+ * bytes (big-endian) modulo the number of sets; a new entry replaces the oldest of its set.  A
+ * miss only costs a verification.  The node sizes the table for its pool's capacity, so that most
+ * operations that waited in the pool are still there when their block arrives.  Thread-safe (API,
+ * network and actor threads), striped locks.
  */
 #ifndef WEFT_NODE_SIGCACHE_H
 #define WEFT_NODE_SIGCACHE_H
@@ -28,9 +26,9 @@
 typedef struct nsigcache nsigcache;
 
 #define NSIGCACHE_WAYS 4         /* entries per set */
-#define NSIGCACHE_ENTRY_BYTES 96 /* an id and a signature */
+#define NSIGCACHE_ENTRY_BYTES 96 /* an id and a signature (and 2 bytes per set) */
 #define NSIGCACHE_MIN_BITS 16    /* 2^16 entries: 6 MiB */
-#define NSIGCACHE_MAX_BITS 22    /* 2^22 entries: 384 MiB */
+#define NSIGCACHE_MAX_BITS 22    /* 2^22 entries: 386 MiB */
 
 /* The size (log2 of the entries) of a cache that holds `ops` operations: the smallest power of
  * two ≥ ops, within [NSIGCACHE_MIN_BITS, NSIGCACHE_MAX_BITS].  The node passes its pool's

@@ -239,7 +239,7 @@ static void test_sigcache(void **state)
 
 /* Sets of NSIGCACHE_WAYS entries, the set chosen by the id's first 8 bytes (big-endian) modulo
  * the sets: WAYS + 1 operations of one set are all remembered but the first, evicted by the
- * last.  (A direct-mapped table, as before, kept only the last of them.) */
+ * last; each new one then evicts the oldest in turn. */
 static void test_sigcache_sets(void **state)
 {
     fixture *f = *state;
@@ -276,6 +276,15 @@ static void test_sigcache_sets(void **state)
     assert_int_equal(nsigcache_verify(c, &same[0]), WEFT_OK); /* evicted: verified again */
     nsigcache_stats(c, &hits, &verified);
     assert_true(hits == N - 1 && verified == N + 1);
+    /* same[0] took the place of the oldest then, same[1]: verified again */
+    assert_int_equal(nsigcache_verify(c, &same[1]), WEFT_OK);
+    nsigcache_stats(c, &hits, &verified);
+    assert_true(hits == N - 1 && verified == N + 2);
+    for (size_t k = 3; k < N; k++) /* same[1] took same[2]'s place; the others are there */
+        assert_int_equal(nsigcache_verify(c, &same[k]), WEFT_OK);
+    assert_int_equal(nsigcache_verify(c, &same[0]), WEFT_OK);
+    nsigcache_stats(c, &hits, &verified);
+    assert_true(hits == N - 1 + N - 2 && verified == N + 2);
     for (size_t k = 0; k < N; k++)
         signed_op_free(&same[k]);
     nsigcache_free(c);
