@@ -7,7 +7,7 @@
  * batches of 128, round-robin over the 4 nodes, as fast as the nodes admit them (a batch refused
  * by a full pool is retried from the refused operation, one refused by a busy node — E_BUSY,
  * operations from its peers wait for its checks — is sent again after 20 ms, doubling up to
- * 320 ms while the node stays busy) or at a given rate.  Prints:
+ * 320 ms while the node stays busy, for at most 60 s) or at a given rate.  Prints:
  *   - final tx/s with all nodes agreeing: operations executed in final slots, counted on every
  *     node (get_status final_executed_operations_count) — the rate of the slowest node, best
  *     sustained over one period and overall — and whether every node has the same final block in
@@ -239,15 +239,24 @@ static json_t *rpc(http *h, const char *url, const char *method, const char *par
     return ans ? json_loads(ans, 0, NULL) : NULL;
 }
 
-/* A sample without labels of a node's metrics (GET /metrics): its value, or -1. */
-static double metric_of(http *h, const char *url, const char *name)
+/* A sample without labels in Prometheus text t: its value, or -1. */
+static double metric_in(const char *t, const char *name)
 {
-    const char *t = url[0] ? http_do(h, url, NULL, 0) : NULL;
     size_t n = strlen(name);
     for (const char *l = t; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
         if (strncmp(l, name, n) == 0 && l[n] == ' ')
             return strtod(l + n + 1, NULL);
     return -1;
+}
+
+/* A node's operation signatures verified and found in its cache so far, from one GET of its
+ * metrics; false if they could not be read. */
+static bool sig_counts(http *h, const char *url, double *verified, double *hits)
+{
+    const char *t = url[0] ? http_do(h, url, NULL, 0) : NULL;
+    *verified = metric_in(t, "weft_operation_signatures_verified_total");
+    *hits = metric_in(t, "weft_operation_signature_cache_hits_total");
+    return *verified >= 0 && *hits >= 0;
 }
 
 typedef struct nstat {
@@ -875,10 +884,10 @@ static void part1(const char *dir, double seconds, double rate)
     double start = now_s();
     static cpu_use cpu0[NNODES], cpu1[NNODES];
     double sigs0[NNODES], hits0[NNODES];
+    bool sigs_known = true;
     for (int i = 0; i < NNODES; i++) {
         cpu_of(dv.nodes[i].pid, &cpu0[i]);
-        sigs0[i] = metric_of(&h, dv.nodes[i].metrics, "weft_operation_signatures_verified_total");
-        hits0[i] = metric_of(&h, dv.nodes[i].metrics, "weft_operation_signature_cache_hits_total");
+        sigs_known &= sig_counts(&h, dv.nodes[i].metrics, &sigs0[i], &hits0[i]);
     }
     feedctx f = {.dv = &dv,
                  .ops = ops,
@@ -953,12 +962,10 @@ static void part1(const char *dir, double seconds, double rate)
             mx = c;
     }
     double sigs = 0, hits = 0;
-    bool sigs_known = true;
     for (int i = 0; i < NNODES; i++) {
         cpu_of(dv.nodes[i].pid, &cpu1[i]);
-        double v = metric_of(&h, dv.nodes[i].metrics, "weft_operation_signatures_verified_total");
-        double c = metric_of(&h, dv.nodes[i].metrics, "weft_operation_signature_cache_hits_total");
-        sigs_known = sigs_known && v >= 0 && c >= 0 && sigs0[i] >= 0 && hits0[i] >= 0;
+        double v, c;
+        sigs_known &= sig_counts(&h, dv.nodes[i].metrics, &v, &c);
         sigs += v - sigs0[i];
         hits += c - hits0[i];
     }
